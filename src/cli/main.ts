@@ -1,0 +1,61 @@
+// The composition root: dispatches `mlscope <command> …` to the command modules. The only place
+// that decides exit codes.
+
+import { ExitCode, type Command, type Io } from './command.js';
+import { MlscopeError, UsageError } from '../util/errors.js';
+import { commands } from './commands/index.js';
+
+function usage(): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
+  return [
+    'mlscope — network and log analysis for ML services',
+    '',
+    'usage: mlscope <command> [options] <inputs…>',
+    '',
+    'commands:',
+    ...lines,
+    '',
+    'Inputs are files, directories (walked) or - for stdin; .gz/.zst are decompressed.',
+    "Run `mlscope <command> --help` for a command's options.",
+  ].join('\n');
+}
+
+export async function main(argv: string[], io?: Partial<Io>): Promise<number> {
+  const fullIo: Io = {
+    stdout: io?.stdout ?? process.stdout,
+    stderr: io?.stderr ?? process.stderr,
+    isTty: io?.isTty ?? Boolean(process.stderr.isTTY),
+  };
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    fullIo.stdout.write(usage() + '\n');
+    return name ? ExitCode.OK : ExitCode.USAGE;
+  }
+  if (name === '--version' || name === '-V') {
+    fullIo.stdout.write('mlscope 0.1.0\n');
+    return ExitCode.OK;
+  }
+  const cmd: Command | undefined = commands.find((c) => c.name === name);
+  if (!cmd) {
+    fullIo.stderr.write(`mlscope: unknown command '${name}'\n\n${usage()}\n`);
+    return ExitCode.USAGE;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    fullIo.stdout.write(`usage: ${cmd.usage}\n\n${cmd.summary}\n`);
+    return ExitCode.OK;
+  }
+  try {
+    return await cmd.run(rest, fullIo);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      fullIo.stderr.write(`mlscope: ${err.message}\nusage: ${cmd.usage}\n`);
+      return ExitCode.USAGE;
+    }
+    if (err instanceof MlscopeError) {
+      fullIo.stderr.write(`mlscope: ${err.message}\n`);
+      return ExitCode.INPUT_ERROR;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,103 @@
+// Normalized record types (DESIGN.md "Normalized model"). Timestamps are UTC microseconds since
+// the epoch (`…Us`, a double: fractional for nanosecond captures); durations carry their unit.
+
+/** Direction within a connection: 0 = client → server (initiator), 1 = server → client. */
+export type Dir = 0 | 1;
+export const DIR_CLIENT = 0 as const;
+export const DIR_SERVER = 1 as const;
+
+export interface Endpoint {
+  ip: string;
+  port: number;
+}
+
+/** One TCP connection (a Wireshark "TCP conversation"). */
+export interface Connection {
+  id: number;
+  client: Endpoint;
+  server: Endpoint;
+  /** How the client/server roles were decided. */
+  roleBy: 'syn' | 'syn-ack' | 'port' | 'first-packet';
+  firstUs: number;
+  lastUs: number;
+  firstFrame: number;
+  lastFrame: number;
+  /** SYN → SYN/ACK → ACK seen. */
+  handshake: boolean;
+  /** Wireshark's iRTT: first SYN to the ACK completing the handshake, ms; null without a handshake. */
+  handshakeRttMs: number | null;
+  /** Client-side (SYN → SYN/ACK) and server-side (SYN/ACK → ACK) parts of the handshake, ms. */
+  synToSynAckMs: number | null;
+  synAckToAckMs: number | null;
+  /** SYNs the client sent (a value >1 means SYN retries). */
+  synCount: number;
+  packets: [number, number];
+  /** IP bytes (frame length minus link header) each way. */
+  bytes: [number, number];
+  payloadBytes: [number, number];
+  retransmissions: [number, number];
+  fastRetransmissions: [number, number];
+  spuriousRetransmissions: [number, number];
+  duplicateAcks: [number, number];
+  zeroWindows: [number, number];
+  outOfOrder: [number, number];
+  lostSegments: [number, number];
+  resets: [number, number];
+  fins: [number, number];
+  /** Longest gap before a retransmission (an RTO stall), ms; 0 if none. */
+  maxRtoStallMs: number;
+  /** Sum of gaps before retransmissions, ms. */
+  rtoStallMs: number;
+  /** Frames of retransmissions (first few), for evidence. */
+  retransmissionFrames: number[];
+  /** Application protocol recognised on the stream, if any. */
+  appProtocol: string | null;
+  /** How the connection ended. */
+  close: 'fin' | 'rst' | 'open';
+  /** Bytes missing from the reassembled stream each way (capture loss or snaplen). */
+  missingBytes: [number, number];
+}
+
+/** One HTTP request/response exchange (HTTP/1.x, HTTP/2 stream, gRPC call). */
+export interface Exchange {
+  id: number;
+  connId: number;
+  client: Endpoint;
+  server: Endpoint;
+  protocol: string; // 'HTTP/1.1', 'HTTP/1.0', 'HTTP/2', …
+  /** HTTP/2 stream id; null for HTTP/1.x. */
+  streamId: number | null;
+  method: string | null;
+  host: string | null;
+  path: string | null;
+  status: number | null;
+  reason: string | null;
+  /** Selected headers (lower-case names), values cut to a bound. */
+  requestHeaders: Record<string, string>;
+  responseHeaders: Record<string, string>;
+  /** X-Request-ID-style id: from the request, else echoed in the response. */
+  requestId: string | null;
+  traceparent: string | null;
+  contentType: string | null;
+  reqBodyBytes: number;
+  respBodyBytes: number;
+  reqFirstUs: number | null;
+  reqLastUs: number | null;
+  respFirstUs: number | null;
+  respLastUs: number | null;
+  reqFirstFrame: number | null;
+  respFirstFrame: number | null;
+  respLastFrame: number | null;
+  /** Response first byte − request last byte, ms. */
+  serverTimeMs: number | null;
+  /** Request first byte → response last byte, ms. */
+  totalMs: number | null;
+  /** Captured body prefixes (bounded), when body capture is on; UTF-8 text or null. */
+  reqBody: string | null;
+  respBody: string | null;
+  /** 'complete' | 'no-response' | 'reset' | 'truncated' (a gap or the capture ended mid-message). */
+  state: 'complete' | 'no-response' | 'reset' | 'truncated';
+  /** gRPC status from trailers, if any. */
+  grpcStatus: number | null;
+  grpcMessage: string | null;
+}

@@ -101,3 +101,38 @@ export interface Exchange {
   grpcStatus: number | null;
   grpcMessage: string | null;
 }
+
+export type Severity = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'FATAL';
+
+/** Attribute values are typed: numbers stay numbers. */
+export type AttrValue = string | number | boolean | null;
+
+/** One log record (a line, or a multi-line record joined to its first line). */
+export interface LogRecord {
+  /** UTC µs; null when the record has no parseable timestamp. */
+  tsUs: number | null;
+  severity: Severity | null;
+  /** The message part (without the header: timestamp, level, logger…). */
+  body: string;
+  /** Well-known fields, normalised from whatever names the source used (null when absent). */
+  requestId: string | null;
+  traceId: string | null;
+  spanId: string | null;
+  httpMethod: string | null;
+  httpPath: string | null;
+  httpStatus: number | null;
+  /** Request duration/latency as logged, converted to ms. */
+  durationMs: number | null;
+  clientIp: string | null;
+  /** Every other field, typed (nested objects flattened with dots). */
+  attributes: Record<string, AttrValue>;
+  /** Where it came from. */
+  service: string | null;
+  host: string | null;
+  file: string;
+  lineNo: number;
+  /** The detected format, e.g. 'json', 'nginx-combined', 'uvicorn-access'. */
+  format: string;
+  /** Log template id (set by the template miner), or null. */
+  templateId: string | null;
+}

@@ -58,4 +58,9 @@ export interface ProtoRecogniser {
   name: string;
   recognise(dir: Dir, buf: Uint8Array, off: number, end: number): boolean;
   create(ctx: ProtoContext): StreamParser;
+  /**
+   * Optional: which direction is the client, judged from these first bytes (e.g. an HTTP request
+   * line marks its sender as the client). The engine swaps its guess of the roles when they differ.
+   */
+  clientDir?(dir: Dir, buf: Uint8Array, off: number, end: number): Dir | null;
 }

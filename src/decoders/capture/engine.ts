@@ -1,0 +1,266 @@
+// The capture engine: capture bytes in (pcap/pcapng chunks), packets → TCP conversations →
+// application exchanges out, with a Wireshark-comparable summary and a data-quality block.
+// Pure: no I/O; the caller feeds chunks (see ingest/capture.ts).
+
+import type { Connection, Exchange } from '../../model/records.js';
+import { Quality } from '../../model/quality.js';
+import { DEFAULT_PROTO_LIMITS, type ProtoLimits, type ProtoRecogniser } from '../proto/stream.js';
+import { http1Recogniser } from '../proto/http1.js';
+import { CaptureReader, type FrameSink } from './capture-reader.js';
+import {
+  Defragmenter,
+  decodeFrame,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  Packet,
+  TH_RST,
+  type PacketSkip,
+} from './packet.js';
+import {
+  A_DUPLICATE_ACK,
+  A_FAST_RETRANSMISSION,
+  A_OUT_OF_ORDER,
+  A_RETRANSMISSION,
+  A_SPURIOUS_RETRANSMISSION,
+  A_ZERO_WINDOW,
+  TcpEngine,
+  type TcpLimits,
+  type TcpSink,
+} from './tcp.js';
+
+/** The `mlscope pcap --json` document (DESIGN.md), plus extra keys. */
+export interface CaptureSummary {
+  packets: number;
+  bytes: number;
+  firstUs: number | null;
+  lastUs: number | null;
+  linktypes: number[];
+  tcp: {
+    connections: number;
+    packets: number;
+    retransmissions: number;
+    fastRetransmissions: number;
+    spuriousRetransmissions: number;
+    duplicateAcks: number;
+    zeroWindows: number;
+    outOfOrder: number;
+    resets: number;
+    handshakes: number;
+    medianHandshakeRttMs: number | null;
+  };
+  udp: { packets: number };
+  http: { requests: number; responses: number; exchanges: number };
+  http2: { streams: number };
+  tls: { clientHellos: number; sni: string[] };
+  skipped: Record<string, number>;
+}
+
+export interface CaptureSink {
+  connection?(c: Connection): void;
+  exchange?(x: Exchange): void;
+  /** A UDP datagram (e.g. NetFlow/IPFIX export packets); `p.buf[p.payloadOff…]` during the call. */
+  udp?(p: Packet, tsUs: number, frame: number): void;
+}
+
+export interface CaptureEngineOptions {
+  source: string;
+  sink?: CaptureSink;
+  recognisers?: ProtoRecogniser[];
+  protoLimits?: Partial<ProtoLimits>;
+  tcpLimits?: TcpLimits;
+}
+
+/** Skip reasons that mean "not for us", not "damaged": counted as decoded. */
+const BENIGN: ReadonlySet<PacketSkip> = new Set([
+  'non-ip',
+  'other-ip-protocol',
+  'fragment-pending',
+]);
+
+const MAX_SNI = 1000;
+const MAX_RTT_SAMPLES = 1 << 20;
+
+export class CaptureEngine implements FrameSink {
+  readonly quality: Quality;
+  private readonly reader: CaptureReader;
+  private readonly tcp: TcpEngine;
+  private readonly pkt = new Packet();
+  private readonly defrag = new Defragmenter();
+  private readonly sink: CaptureSink;
+  private dvBuf: Buffer | null = null;
+  private dv: DataView = new DataView(new ArrayBuffer(0));
+  private readonly counts = new Map<string, number>();
+  private readonly sni = new Set<string>();
+  private readonly rtts: number[] = [];
+  private readonly linktypes = new Set<number>();
+  readonly s = {
+    packets: 0,
+    bytes: 0,
+    firstUs: null as number | null,
+    lastUs: null as number | null,
+    tcpPackets: 0,
+    udpPackets: 0,
+    retransmissions: 0,
+    fast: 0,
+    spurious: 0,
+    dupAcks: 0,
+    zeroWindows: 0,
+    ooo: 0,
+    resets: 0,
+    connections: 0,
+    exchanges: 0,
+  };
+
+  constructor(opts: CaptureEngineOptions) {
+    this.quality = new Quality(opts.source, 'capture');
+    this.sink = opts.sink ?? {};
+    this.reader = new CaptureReader(this, this.quality);
+    const self = this;
+    const tcpSink: TcpSink = {
+      connection(c) {
+        self.s.connections++;
+        if (c.handshakeRttMs !== null && self.rtts.length < MAX_RTT_SAMPLES)
+          self.rtts.push(c.handshakeRttMs);
+        self.sink.connection?.(c);
+      },
+      exchange(x) {
+        self.s.exchanges++;
+        self.sink.exchange?.(x);
+      },
+      count(key, n) {
+        self.counts.set(key, (self.counts.get(key) ?? 0) + n);
+      },
+      fact(key, value) {
+        if (key === 'tls.sni' && self.sni.size < MAX_SNI) self.sni.add(value);
+      },
+      skip(reason, frame, detail) {
+        self.quality.note(reason, `frame ${frame}`, detail);
+      },
+    };
+    this.tcp = new TcpEngine(tcpSink, {
+      recognisers: opts.recognisers ?? [http1Recogniser],
+      protoLimits: { ...DEFAULT_PROTO_LIMITS, ...opts.protoLimits },
+      ...(opts.tcpLimits ? { tcpLimits: opts.tcpLimits } : {}),
+    });
+  }
+
+  get format(): string | null {
+    return this.reader.format;
+  }
+
+  /** Byte offset reached in the capture file. */
+  get offset(): number {
+    return this.reader.offset;
+  }
+
+  push(chunk: Buffer): void {
+    this.reader.push(chunk);
+  }
+
+  /** The input ended (cleanly or not): flush every connection. */
+  end(): void {
+    try {
+      this.reader.end();
+    } finally {
+      this.finish();
+    }
+  }
+
+  /** Flush connections without consuming more input (after a format error). */
+  finish(): void {
+    this.tcp.endAll();
+  }
+
+  frame(
+    frameNo: number,
+    tsUs: number,
+    linktype: number,
+    buf: Buffer,
+    off: number,
+    capLen: number,
+    origLen: number,
+  ): void {
+    const s = this.s;
+    s.packets++;
+    s.bytes += origLen;
+    if (s.firstUs === null) s.firstUs = tsUs;
+    s.lastUs = tsUs;
+    if (!this.linktypes.has(linktype)) this.linktypes.add(linktype);
+    if (buf !== this.dvBuf) {
+      this.dvBuf = buf;
+      this.dv = new DataView(buf.buffer, buf.byteOffset, buf.length);
+    }
+    const p = this.pkt;
+    const why = decodeFrame(p, linktype, buf, this.dv, off, capLen, tsUs, this.defrag);
+    if (why !== null) {
+      if (BENIGN.has(why)) {
+        this.quality.ok();
+        return;
+      }
+      this.quality.skip(why, `frame ${frameNo}`);
+      return;
+    }
+    this.quality.ok();
+    if (p.proto === IPPROTO_TCP) {
+      s.tcpPackets++;
+      if (p.flags & TH_RST) s.resets++;
+      const ta = this.tcp.segment(p, tsUs, frameNo);
+      if (ta & (A_RETRANSMISSION | A_FAST_RETRANSMISSION | A_SPURIOUS_RETRANSMISSION)) {
+        s.retransmissions++;
+        if (ta & A_FAST_RETRANSMISSION) s.fast++;
+        if (ta & A_SPURIOUS_RETRANSMISSION) s.spurious++;
+      }
+      if (ta & A_DUPLICATE_ACK) s.dupAcks++;
+      if (ta & A_ZERO_WINDOW) s.zeroWindows++;
+      if (ta & A_OUT_OF_ORDER) s.ooo++;
+    } else if (p.proto === IPPROTO_UDP) {
+      s.udpPackets++;
+      this.sink.udp?.(p, tsUs, frameNo);
+    }
+  }
+
+  summary(): CaptureSummary {
+    const s = this.s;
+    const rtts = this.rtts.slice().sort((a, b) => a - b);
+    let median: number | null = null;
+    if (rtts.length > 0) {
+      const m = rtts.length >> 1;
+      median = rtts.length % 2 ? rtts[m]! : (rtts[m - 1]! + rtts[m]!) / 2;
+      median = Math.round(median * 1e6) / 1e6;
+    }
+    return {
+      packets: s.packets,
+      bytes: s.bytes,
+      firstUs: s.firstUs,
+      lastUs: s.lastUs,
+      linktypes: [...this.linktypes],
+      tcp: {
+        connections: this.tcp.conversations,
+        packets: s.tcpPackets,
+        retransmissions: s.retransmissions,
+        fastRetransmissions: s.fast,
+        spuriousRetransmissions: s.spurious,
+        duplicateAcks: s.dupAcks,
+        zeroWindows: s.zeroWindows,
+        outOfOrder: s.ooo,
+        resets: s.resets,
+        handshakes: rtts.length,
+        medianHandshakeRttMs: median,
+      },
+      udp: { packets: s.udpPackets },
+      http: {
+        requests: this.counts.get('http.requests') ?? 0,
+        responses: this.counts.get('http.responses') ?? 0,
+        exchanges: s.exchanges,
+      },
+      http2: { streams: this.counts.get('http2.streams') ?? 0 },
+      tls: { clientHellos: this.counts.get('tls.clientHellos') ?? 0, sni: [...this.sni].sort() },
+      skipped: this.quality.report().skippedByReason,
+    };
+  }
+
+  /** Other protocol counters reported by parsers (e.g. 'grpc.calls'). */
+  counters(): Record<string, number> {
+    return Object.fromEntries(this.counts);
+  }
+}

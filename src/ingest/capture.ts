@@ -2,7 +2,6 @@
 
 import { readChunks, type InputRef } from '../sources/files.js';
 import { CaptureEngine, type CaptureEngineOptions } from '../decoders/capture/engine.js';
-import { CaptureFormatError } from '../decoders/capture/capture-reader.js';
 import { ErrorCode, InputError } from '../util/errors.js';
 
 export interface CaptureRun {
@@ -18,23 +17,25 @@ export async function analyzeCapture(
   const engine = new CaptureEngine({ ...opts, source: ref.name });
   let error: InputError | null = null;
   try {
-    for await (const chunk of readChunks(ref)) engine.push(chunk);
-    engine.end();
-    if (engine.quality.report().skippedByReason['truncated-record']) {
-      error = new InputError(
-        ErrorCode.INPUT_TRUNCATED,
-        ref.name,
-        'the capture is cut short in the middle of a packet; packets before it were analysed',
-        { offset: engine.offset },
-      );
+    for await (const chunk of readChunks(ref)) {
+      engine.push(chunk);
+      if (engine.failure) break;
     }
   } catch (err) {
-    engine.finish();
-    if (err instanceof CaptureFormatError) {
-      error = new InputError(ErrorCode.INPUT_FORMAT, ref.name, err.message, { offset: err.offset });
-    } else if (err instanceof InputError) {
-      error = err;
-    } else throw err;
+    if (!(err instanceof InputError)) throw err;
+    error = err;
+  }
+  engine.end();
+  const f = engine.failure;
+  if (!error && f) {
+    error = new InputError(ErrorCode.INPUT_FORMAT, ref.name, f.message, { offset: f.offset });
+  } else if (!error && engine.cutShort) {
+    error = new InputError(
+      ErrorCode.INPUT_TRUNCATED,
+      ref.name,
+      'the capture is cut short in the middle of a packet; the packets before it were analysed',
+      { offset: engine.offset },
+    );
   }
   if (error) engine.quality.error = error.message;
   return { engine, error };

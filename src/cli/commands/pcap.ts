@@ -146,6 +146,7 @@ function renderPcap(r: FileResult): string {
   const t = s.tcp;
   const dur = s.firstUs !== null && s.lastUs !== null ? (s.lastUs - s.firstUs) / 1000 : null;
   const out: string[] = [];
+  if (r.format === null && r.error) return `${safeText(r.file)}: not analysed — ${safeText(r.error, 300)}\n`;
   out.push(`${safeText(r.file)}  (${r.format ?? 'unknown format'})`);
   out.push(
     `  ${fmtCount(s.packets)} packets, ${fmtBytes(s.bytes)}, ${fmtMs(dur)}` +

@@ -119,7 +119,22 @@ export class CaptureReader {
     this.quality = quality;
   }
 
+  /** Set when the capture is structurally damaged: reading stopped there. */
+  failure: { message: string; offset: number } | null = null;
+
+  /** Feed a chunk. Never throws: damage sets `failure` and further input is ignored. */
   push(chunk: Buffer): void {
+    if (this.failure) return;
+    try {
+      this.pushUnsafe(chunk);
+    } catch (err) {
+      if (!(err instanceof CaptureFormatError)) throw err;
+      this.failure = { message: err.message, offset: err.offset };
+      this.tail = null;
+    }
+  }
+
+  private pushUnsafe(chunk: Buffer): void {
     let buf = chunk;
     if (this.tail && this.tail.length > 0) {
       buf = Buffer.concat([this.tail, chunk]);
@@ -135,16 +150,20 @@ export class CaptureReader {
 
   /** The input ended. Returns the number of leftover bytes (a record cut short), 0 if clean. */
   end(): number {
+    if (this.failure) return 0;
     const left = this.tail ? this.tail.length : 0;
-    if (left > 0) {
+    if (this.format === null) {
+      this.failure = {
+        message: left > 0 ? 'too short to be a capture' : 'empty file, not a capture',
+        offset: 0,
+      };
+    } else if (left > 0) {
       this.cutShort = true;
       this.quality.skip(
         'truncated-record',
         `byte ${this.pos}`,
         `capture ends ${left} bytes into a record`,
       );
-    } else if (this.format === null) {
-      throw new CaptureFormatError('empty file, not a capture', 0);
     }
     this.tail = null;
     return left;

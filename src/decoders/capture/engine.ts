@@ -157,18 +157,20 @@ export class CaptureEngine implements FrameSink {
     this.reader.push(chunk);
   }
 
-  /** The input ended (cleanly or not): flush every connection. */
+  /** The input ended (cleanly or not): flush every connection. Never throws. */
   end(): void {
-    try {
-      this.reader.end();
-    } finally {
-      this.finish();
-    }
+    this.reader.end();
+    this.tcp.endAll();
   }
 
-  /** Flush connections without consuming more input (after a format error). */
-  finish(): void {
-    this.tcp.endAll();
+  /** Structural damage that stopped reading (file offset and message), or null. */
+  get failure(): { message: string; offset: number } | null {
+    return this.reader.failure;
+  }
+
+  /** True when the capture ended in the middle of a record. */
+  get cutShort(): boolean {
+    return this.reader.cutShort;
   }
 
   frame(

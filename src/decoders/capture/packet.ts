@@ -297,6 +297,13 @@ export function decodeFrame(
     }
     break;
   }
+  if (ethertype <= 1500) {
+    // IEEE 802.3 length field: LLC, and SNAP (AA AA 03, OUI[3], type) carries an ethertype.
+    if (end - o >= 8 && buf[o] === 0xaa && buf[o + 1] === 0xaa && buf[o + 2] === 0x03) {
+      ethertype = dv.getUint16(o + 6);
+      o += 8;
+    } else return 'non-ip';
+  }
   if (ethertype === ETHERTYPE_MPLS || ethertype === ETHERTYPE_MPLS_MC) {
     let n = 0;
     for (;;) {

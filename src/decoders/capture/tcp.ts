@@ -49,6 +49,8 @@ export const DEFAULT_TCP_LIMITS: TcpLimits = {
 interface OooSegment {
   seq: number;
   data: Buffer;
+  tsUs: number;
+  frame: number;
 }
 
 /** One direction of a conversation: Wireshark's tcp_flow + tcp_analyze_seq_info. */
@@ -497,26 +499,36 @@ export class TcpEngine {
     }
 
     // RETRANSMISSION / FAST RETRANSMISSION / OUT-OF-ORDER / SPURIOUS
-    if ((seglen > 0 || flags & (TH_SYN | TH_FIN)) && fwd.nextseq !== 0 && ltSeq(seq, fwd.nextseq)) {
+    if (seglen > 0 || flags & (TH_SYN | TH_FIN)) {
+      let seqNotAdvanced = fwd.nextseq !== 0 && ltSeq(seq, fwd.nextseq);
       classify: {
         if (ta & A_KEEP_ALIVE) break classify;
-        // Fast retransmission: ≥2 dup ACKs the other way for this seq, within 20 ms of the last.
-        if (rev.dupacknum >= 2 && rev.lastack === seq && tsUs - rev.lastackTime < 20000) {
-          ta |= A_FAST_RETRANSMISSION;
-          break classify;
-        }
-        // Out-of-order: close in time to the highest segment and not a plain resend of it.
-        const ooo = c.firstRttUs > 0 ? c.firstRttUs : 3000;
-        const segEnd = add32(seq, seglen + (flags & (TH_SYN | TH_FIN) ? 1 : 0));
-        if (tsUs - fwd.nextseqTime < ooo && fwd.nextseq !== segEnd) {
-          ta |= A_OUT_OF_ORDER;
-          break classify;
-        }
-        // Spurious: the data was already acknowledged.
+        // One byte behind the highest segment with more than one byte: new data after a
+        // zero-window probe, not a retransmission (spurious is still checked).
+        if (seglen > 1 && (fwd.nextseq - 1) >>> 0 === seq) seqNotAdvanced = false;
+        // Spurious: every byte was already acknowledged by the other side.
         if (seglen > 0 && rev.lastack !== 0 && leSeq(add32(seq, seglen), rev.lastack)) {
           ta |= A_SPURIOUS_RETRANSMISSION;
           break classify;
         }
+        // Fast retransmission: ≥2 dup ACKs the other way for this seq, within 20 ms of the last.
+        if (
+          seqNotAdvanced &&
+          rev.dupacknum >= 2 &&
+          rev.lastack === seq &&
+          tsUs - rev.lastackTime < 20000
+        ) {
+          ta |= A_FAST_RETRANSMISSION;
+          break classify;
+        }
+        // Out-of-order: close in time to the highest segment and not a plain resend of it.
+        const oooThresholdUs = c.firstRttUs > 0 ? c.firstRttUs : 3000;
+        const segEnd = add32(seq, seglen + (flags & (TH_SYN | TH_FIN) ? 1 : 0));
+        if (seqNotAdvanced && tsUs - fwd.nextseqTime < oooThresholdUs && fwd.nextseq !== segEnd) {
+          ta |= A_OUT_OF_ORDER;
+          break classify;
+        }
+        if (!seqNotAdvanced) break classify;
         ta |= A_RETRANSMISSION;
         // RTO stall: time since the oldest unacked segment (else since the highest segment).
         const since = fwd.unTs.length > 0 ? fwd.unTs[0]! : fwd.nextseqTime;
@@ -592,7 +604,8 @@ export class TcpEngine {
       this.fillGapsUpTo(c, rev, dir === 0 ? 1 : 0, p.ack, tsUs);
     }
     if (p.payloadLen > 0 && fwd.rsInit) {
-      let seq = p.seq;
+      // Data on a SYN (TCP Fast Open) starts after the SYN's sequence number.
+      let seq = flags & TH_SYN ? add32(p.seq, 1) : p.seq;
       let off = p.payloadOff;
       let len = p.capPayloadLen;
       const missingTail = p.payloadLen - p.capPayloadLen; // snaplen cut
@@ -615,7 +628,7 @@ export class TcpEngine {
             const missing = p.payloadLen - Math.max(0, behind) - len;
             if (missing > 0) this.gap(c, fwd, dir, tsUs, missing);
           }
-          this.drainOoo(c, fwd, dir, tsUs);
+          if (fwd.ooo.length > 0) this.drainOoo(c, fwd, dir, tsUs);
         } else if (len > 0) {
           this.buffer(c, fwd, dir, seq, p.buf, off, len, tsUs);
         }
@@ -653,38 +666,46 @@ export class TcpEngine {
     let i = f.ooo.length;
     while (i > 0 && gtSeq(f.ooo[i - 1]!.seq, seq)) i--;
     if (i > 0 && f.ooo[i - 1]!.seq === seq && f.ooo[i - 1]!.data.length >= len) return;
-    f.ooo.splice(i, 0, { seq, data });
+    f.ooo.splice(i, 0, { seq, data, tsUs, frame: c.curFrame });
     f.oooBytes += len;
     if (f.oooBytes > this.tcpLimits.maxBufferedBytes) {
       // Give up waiting for the hole: declare it a gap and move on.
       this.sink.skip('tcp-reassembly-buffer-full', c.curFrame, `${f.oooBytes} bytes buffered`);
       const first = f.ooo[0]!;
-      this.gap(c, f, dir, tsUs, (first.seq - f.rsNext) >>> 0);
+      this.gap(c, f, dir, first.tsUs, (first.seq - f.rsNext) >>> 0);
       f.rsNext = first.seq;
-      this.drainOoo(c, f, dir, tsUs);
+      this.drainOoo(c, f, dir, null);
     }
   }
 
-  private drainOoo(c: TcpConversation, f: Flow, dir: Dir, tsUs: number): void {
+  /**
+   * Deliver buffered segments that are now in order. After a hole was filled by the current
+   * segment, they became usable now (`fillTsUs`); after a gap was declared, they are delivered
+   * with their own arrival time. Either way they keep their own frame numbers for evidence.
+   */
+  private drainOoo(c: TcpConversation, f: Flow, dir: Dir, fillTsUs: number | null): void {
+    const cur = c.curFrame;
     while (f.ooo.length > 0) {
       const s = f.ooo[0]!;
       const behind = (f.rsNext - s.seq) | 0;
-      if (behind < 0) return; // still a hole
+      if (behind < 0) break; // still a hole
       f.ooo.shift();
       f.oooBytes -= s.data.length;
       if (behind < s.data.length) {
-        this.deliver(c, dir, tsUs, s.data, behind, s.data.length);
+        c.curFrame = s.frame;
+        this.deliver(c, dir, fillTsUs ?? s.tsUs, s.data, behind, s.data.length);
         f.rsNext = add32(s.seq, s.data.length);
       }
     }
+    c.curFrame = cur;
   }
 
   private fillGapsUpTo(c: TcpConversation, f: Flow, dir: Dir, ack: number, tsUs: number): void {
     while (f.ooo.length > 0 && leSeq(f.ooo[0]!.seq, ack) && gtSeq(f.ooo[0]!.seq, f.rsNext)) {
       const first = f.ooo[0]!;
-      this.gap(c, f, dir, tsUs, (first.seq - f.rsNext) >>> 0);
+      this.gap(c, f, dir, first.tsUs, (first.seq - f.rsNext) >>> 0);
       f.rsNext = first.seq;
-      this.drainOoo(c, f, dir, tsUs);
+      this.drainOoo(c, f, dir, null);
     }
   }
 
@@ -692,10 +713,10 @@ export class TcpEngine {
     while (f.ooo.length > 0) {
       const first = f.ooo[0]!;
       if (gtSeq(first.seq, f.rsNext)) {
-        this.gap(c, f, dir, tsUs, (first.seq - f.rsNext) >>> 0);
+        this.gap(c, f, dir, first.tsUs, (first.seq - f.rsNext) >>> 0);
         f.rsNext = first.seq;
       }
-      this.drainOoo(c, f, dir, tsUs);
+      this.drainOoo(c, f, dir, null);
     }
   }
 

@@ -686,10 +686,38 @@ export class Http1Parser implements StreamParser {
       this.messageDone(dir, _tsUs, true);
       return;
     }
-    if (dir === 1 && this.current) this.messageDone(1, _tsUs, true);
+    if (side.mode === 'head' && side.head) {
+      // Bytes of a message head were seen, then lost (snaplen or capture loss): keep what the
+      // start line and complete header lines say.
+      this.salvageHead(dir, side, _tsUs);
+    } else if (dir === 1 && this.current) this.messageDone(1, _tsUs, true);
     side.head = null;
     side.lineBuf = '';
     side.mode = 'resync';
+  }
+
+  private salvageHead(dir: Dir, side: Side, tsUs: number): void {
+    const text = side.head!.toString('latin1');
+    side.head = null;
+    const nl = text.lastIndexOf('\n');
+    const lines = nl >= 0 ? text.slice(0, nl) : text;
+    const first = (lines.split('\n')[0] ?? '').replace(/\r$/, '');
+    let start: string | null = null;
+    if (dir === 0) {
+      const m = /^([A-Z][A-Z_-]*) +(\S+)(?: +HTTP\/(\d\.\d))?/.exec(first);
+      if (m) start = `${m[1]} ${m[2]} HTTP/${m[3] ?? '1.1'}`;
+    } else {
+      const m = /^HTTP\/(\d\.\d) +(\d{3})/.exec(first);
+      if (m) start = `HTTP/${m[1]} ${m[2]}`;
+    }
+    if (!start) return;
+    const rest = nl >= 0 ? lines.split('\n').slice(1).join('\n') : '';
+    const head = parseHead(`${start}\r\n${rest}`, this.ctx);
+    if (!head) return;
+    this.ctx.skip(dir === 0 ? 'http-request-head-cut' : 'http-response-head-cut');
+    if (dir === 0) this.onRequestHead(head, tsUs, side);
+    else this.onResponseHead(head, tsUs, side);
+    this.messageDone(dir, tsUs, true);
   }
 
   close(dir: Dir | null, tsUs: number, reset: boolean): void {

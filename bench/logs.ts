@@ -1,0 +1,161 @@
+// Log ingest throughput against jq: generates a 1M-line nginx-style JSON access log (nginx
+// `log_format … escape=json`, $time_iso8601) in a temp dir, then times, in their own processes,
+//   mlscope ingest FILE --db X.duckdb          (the built CLI: node bin/mlscope.js)
+//   jq -c 'select(.status>=500)' FILE          (output to a pipe, counted)
+// and prints lines/s for both and the ratio (target: ingest ≥ 10× jq). Checks that both agree on
+// the number of 5xx lines. Run: node --import tsx bench/logs.ts [lines]   (needs `npm run build`)
+
+import { spawnSync } from 'node:child_process';
+import { createWriteStream, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const LINES = Number(process.argv[2] ?? 1_000_000);
+const root = resolve(import.meta.dirname, '..');
+
+function fail(msg: string): never {
+  process.stderr.write(`bench/logs: ${msg}\n`);
+  process.exit(1);
+}
+
+const jq = spawnSync('jq', ['--version'], { encoding: 'utf8' });
+if (jq.error || jq.status !== 0)
+  fail('jq is not installed (apt-get install -y jq); nothing to compare against');
+
+// The real CLI if it is built with the ingest command; else the sources through tsx (slower start).
+function cliArgv(): { argv: string[]; how: string } {
+  const bin = join(root, 'bin', 'mlscope.js');
+  if (existsSync(join(root, 'dist', 'cli', 'commands', 'ingest.js'))) {
+    const probe = spawnSync(process.execPath, [bin, 'ingest', '--help'], { encoding: 'utf8' });
+    if (probe.status === 0) return { argv: [bin], how: 'node bin/mlscope.js (dist)' };
+  }
+  const shim = join(root, 'bench', 'cli-shim.ts');
+  return {
+    argv: ['--import', 'tsx', shim],
+    how: 'node --import tsx bench/cli-shim.ts (dist not built or ingest not registered)',
+  };
+}
+
+/** xorshift32: deterministic data without Math.random. */
+function rng(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) / 0x1_0000_0000;
+  };
+}
+
+async function generate(path: string, n: number): Promise<number> {
+  const rand = rng(42);
+  const paths = [
+    '/v1/chat/completions',
+    '/v1/completions',
+    '/v1/embeddings',
+    '/health',
+    '/v1/models',
+  ];
+  const agents = [
+    'python-requests/2.31.0',
+    'openai-python/1.30.1',
+    'curl/8.5.0',
+    'Go-http-client/1.1',
+  ];
+  const out = createWriteStream(path, { highWaterMark: 1 << 20 });
+  let t = Date.UTC(2024, 4, 1, 12, 0, 0);
+  let errors = 0;
+  let buf = '';
+  for (let i = 0; i < n; i++) {
+    t += Math.floor(rand() * 20);
+    const r = rand();
+    const status = r < 0.03 ? 503 : r < 0.04 ? 500 : r < 0.06 ? 429 : r < 0.08 ? 400 : 200;
+    if (status >= 500) errors++;
+    const rt = (rand() * (status === 503 ? 30 : 2)).toFixed(3);
+    const line = {
+      time: new Date(t).toISOString().replace('Z', '+00:00'),
+      remote_addr: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+      request_id:
+        ((i * 2654435761) >>> 0).toString(16).padStart(8, '0') + i.toString(16).padStart(8, '0'),
+      request_method: 'POST',
+      request_uri: paths[Math.floor(rand() * paths.length)]!,
+      status,
+      body_bytes_sent: Math.floor(rand() * 8000),
+      request_time: Number(rt),
+      upstream_response_time: rt,
+      http_user_agent: agents[Math.floor(rand() * agents.length)]!,
+      upstream_addr: '10.0.0.10:8000',
+    };
+    buf += JSON.stringify(line) + '\n';
+    if (buf.length > 1 << 20) {
+      if (!out.write(buf)) await once(out, 'drain');
+      buf = '';
+    }
+  }
+  out.end(buf);
+  await once(out, 'finish');
+  return errors;
+}
+
+function timed(
+  cmd: string,
+  args: string[],
+  opts: { capture?: boolean } = {},
+): { s: number; stdout: string; status: number | null; stderr: string } {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, {
+    cwd: root,
+    encoding: 'utf8',
+    maxBuffer: 1 << 30,
+    stdio: ['ignore', opts.capture === false ? 'ignore' : 'pipe', 'pipe'],
+  });
+  const s = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (r.error) fail(`${cmd}: ${r.error.message}`);
+  return { s, stdout: r.stdout ?? '', status: r.status, stderr: r.stderr ?? '' };
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'mlscope-bench-logs-'));
+try {
+  const file = join(dir, 'access.json.log');
+  const errors = await generate(file, LINES);
+  const size = statSync(file).size;
+  const cli = cliArgv();
+  process.stdout.write(
+    `input: ${LINES} lines, ${(size / 1048576).toFixed(1)} MiB, ${errors} with status >= 500\n`,
+  );
+  process.stdout.write(`mlscope via: ${cli.how}\n`);
+
+  const db = join(dir, 'bench.duckdb');
+  const ing = timed(process.execPath, [...cli.argv, 'ingest', file, '--db', db, '--json']);
+  if (ing.status !== 0) fail(`ingest exited ${ing.status}: ${ing.stderr.slice(0, 500)}`);
+  const doc = JSON.parse(ing.stdout) as { records: number; skipped: number };
+
+  const jqRun = timed('jq', ['-c', 'select(.status>=500)', file]);
+  if (jqRun.status !== 0) fail(`jq exited ${jqRun.status}: ${jqRun.stderr.slice(0, 500)}`);
+  const jqHits = jqRun.stdout.split('\n').filter(Boolean).length;
+
+  const check = timed(process.execPath, [
+    ...cli.argv,
+    'sql',
+    'SELECT count(*) AS n FROM logs WHERE http_status >= 500',
+    '--db',
+    db,
+    '--json',
+  ]);
+  const storeHits = (JSON.parse(check.stdout) as { rows: { n: number }[] }).rows[0]?.n;
+
+  const ingRate = LINES / ing.s;
+  const jqRate = LINES / jqRun.s;
+  process.stdout.write(
+    [
+      `mlscope ingest: ${ing.s.toFixed(2)} s  ${Math.round(ingRate).toLocaleString('en')} lines/s  (records ${doc.records}, skipped ${doc.skipped})`,
+      `jq select:      ${jqRun.s.toFixed(2)} s  ${Math.round(jqRate).toLocaleString('en')} lines/s  (${jqHits} lines out)`,
+      `ratio:          ${(ingRate / jqRate).toFixed(2)}× jq  (target ≥ 10×)`,
+      `5xx agree:      store ${storeHits}, jq ${jqHits}, generated ${errors}${storeHits === jqHits ? '' : '  MISMATCH'}`,
+    ].join('\n') + '\n',
+  );
+  if (doc.records !== LINES || storeHits !== jqHits) process.exitCode = 1;
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,194 @@
+// `mlscope http <capture…> [--json|--csv] [--limit N]`: one row per HTTP exchange with its timings.
+
+import type { Exchange } from '../../model/records.js';
+import { expandInputs } from '../../sources/files.js';
+import { analyzeCapture } from '../../ingest/capture.js';
+import { allRecognisers } from '../../decoders/proto/registry.js';
+import { fmtMs, isoUs, renderTable, safeText } from '../../outputs/text.js';
+import {
+  ExitCode,
+  numberFlag,
+  parseCommandArgs,
+  writeJson,
+  type Command,
+  type Io,
+} from '../command.js';
+import { UsageError, type InputError } from '../../util/errors.js';
+
+const CSV_COLUMNS = [
+  'file',
+  'id',
+  'connId',
+  'protocol',
+  'streamId',
+  'client',
+  'server',
+  'method',
+  'host',
+  'path',
+  'status',
+  'requestId',
+  'traceparent',
+  'reqBodyBytes',
+  'respBodyBytes',
+  'reqFirstTime',
+  'reqLastTime',
+  'respFirstTime',
+  'respLastTime',
+  'serverTimeMs',
+  'totalMs',
+  'state',
+  'grpcStatus',
+  'reqFirstFrame',
+  'respFirstFrame',
+] as const;
+
+function csvCell(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  const s = String(v);
+  // Neutralise spreadsheet formulas and quote when needed.
+  const t = /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
+  return /[",\n\r]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t;
+}
+
+function round3(x: number | null): number | null {
+  return x === null ? null : Math.round(x * 1000) / 1000;
+}
+
+export function exchangeJson(file: string, x: Exchange): Record<string, unknown> {
+  return {
+    file,
+    id: x.id,
+    connId: x.connId,
+    protocol: x.protocol,
+    streamId: x.streamId,
+    client: `${x.client.ip}:${x.client.port}`,
+    server: `${x.server.ip}:${x.server.port}`,
+    method: x.method,
+    host: x.host,
+    path: x.path,
+    status: x.status,
+    requestId: x.requestId,
+    traceparent: x.traceparent,
+    contentType: x.contentType,
+    reqBodyBytes: x.reqBodyBytes,
+    respBodyBytes: x.respBodyBytes,
+    reqFirstTime: isoMicro(x.reqFirstUs),
+    reqLastTime: isoMicro(x.reqLastUs),
+    respFirstTime: isoMicro(x.respFirstUs),
+    respLastTime: isoMicro(x.respLastUs),
+    serverTimeMs: round3(x.serverTimeMs),
+    totalMs: round3(x.totalMs),
+    state: x.state,
+    grpcStatus: x.grpcStatus,
+    grpcMessage: x.grpcMessage,
+    reqFirstFrame: x.reqFirstFrame,
+    respFirstFrame: x.respFirstFrame,
+    respLastFrame: x.respLastFrame,
+  };
+}
+
+/** ISO 8601 with microseconds. */
+export function isoMicro(us: number | null): string | null {
+  if (us === null) return null;
+  const ms = Math.floor(us / 1000);
+  const base = new Date(ms).toISOString(); // …sss Z
+  const micro = Math.floor(us - ms * 1000);
+  return `${base.slice(0, 23)}${String(micro).padStart(3, '0')}Z`;
+}
+
+export const httpCommand: Command = {
+  name: 'http',
+  summary: 'HTTP request/response exchanges in captures, with timings',
+  usage: 'mlscope http <capture…> [--json | --csv] [--limit N]',
+  async run(argv: string[], io: Io): Promise<number> {
+    const { values, positionals } = parseCommandArgs('http', argv, {
+      json: { type: 'boolean' },
+      csv: { type: 'boolean' },
+      limit: { type: 'string' },
+    });
+    if (positionals.length === 0)
+      throw new UsageError('http: give a capture file (or - for stdin)');
+    if (values.json && values.csv) throw new UsageError('http: choose one of --json and --csv');
+    const limit =
+      numberFlag('http', 'limit', values.limit) ?? (values.json || values.csv ? Infinity : 50);
+    const errors: InputError[] = [];
+    const refs = await expandInputs(positionals, (e) => errors.push(e));
+    const rows: Record<string, unknown>[] = [];
+    let total = 0;
+    if (values.csv) io.stdout.write(CSV_COLUMNS.join(',') + '\n');
+    for (const ref of refs) {
+      const run = await analyzeCapture(ref, {
+        recognisers: allRecognisers(),
+        sink: {
+          exchange(x) {
+            total++;
+            if (values.csv) {
+              const j = exchangeJson(ref.name, x);
+              io.stdout.write(CSV_COLUMNS.map((c) => csvCell(j[c])).join(',') + '\n');
+            } else if (rows.length < limit) rows.push(exchangeJson(ref.name, x));
+          },
+        },
+      });
+      if (run.error) errors.push(run.error);
+    }
+    for (const e of errors) io.stderr.write(`mlscope: ${e.message}\n`);
+    if (values.json) {
+      writeJson(io, { exchanges: rows, total });
+    } else if (!values.csv) {
+      const sorted = rows
+        .slice()
+        .sort((a, b) => String(a['reqFirstTime']).localeCompare(String(b['reqFirstTime'])));
+      io.stdout.write(
+        renderTable(
+          [
+            'time',
+            'client',
+            'server',
+            'method',
+            'path',
+            'status',
+            'server time',
+            'total',
+            'req B',
+            'resp B',
+            'request id',
+            'state',
+          ],
+          sorted.map((r) => [
+            String(r['reqFirstTime'] ?? r['respFirstTime'] ?? '-').slice(11, 26),
+            String(r['client']),
+            String(r['server']),
+            safeText(String(r['method'] ?? '-'), 10),
+            safeText(String(r['path'] ?? '-'), 48),
+            (r['status'] as number | null) ?? null,
+            fmtMs(r['serverTimeMs'] as number | null),
+            fmtMs(r['totalMs'] as number | null),
+            r['reqBodyBytes'] as number,
+            r['respBodyBytes'] as number,
+            safeText(String(r['requestId'] ?? '-'), 36),
+            String(r['state']),
+          ]),
+          [
+            'left',
+            'left',
+            'left',
+            'left',
+            'left',
+            'right',
+            'right',
+            'right',
+            'right',
+            'right',
+            'left',
+            'left',
+          ],
+        ) + '\n',
+      );
+      if (total > rows.length)
+        io.stdout.write(`… ${total - rows.length} more (use --limit, --json or --csv)\n`);
+      else io.stdout.write(`${total} exchanges\n`);
+    }
+    return errors.length > 0 ? ExitCode.INPUT_ERROR : ExitCode.OK;
+  },
+};

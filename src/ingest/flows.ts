@@ -1,0 +1,272 @@
+// Flow ingest: inputs → format detection per input → flow decoders → FlowRecords, with a
+// data-quality report per input. Formats, told apart by their first bytes:
+//   pcap / pcapng            captures of NetFlow/IPFIX export datagrams (UDP payloads decoded)
+//   00 05 | 00 09 | 00 0a    raw export payloads (one or more concatenated datagrams per file)
+//   '{' or '['               JSON flow logs: GCP, Azure NSG/VNet, CloudWatch subscription envelopes
+//   other text               AWS VPC / Transit Gateway flow logs (header line optional)
+// NetFlow template state is shared across inputs (a template file, then data files, works),
+// keyed by exporter address: payload files (no address) share the key ''.
+
+import { LineSplitter, type Line } from '../util/lines.js';
+import { readChunks, type InputRef } from '../sources/files.js';
+import { ErrorCode, InputError, errorMessage } from '../util/errors.js';
+import { Quality, type QualityReport } from '../model/quality.js';
+import type { FlowRecord, FlowSink } from '../model/flow.js';
+import { NetflowState, decodeNetflowPacket, type NetflowLimits } from '../decoders/flow/netflow.js';
+import { PcapUdpReader, isPcapMagic } from '../decoders/flow/pcap-udp.js';
+import { AwsVpcParser } from '../decoders/flow/aws-vpc.js';
+import { JsonFlowDecoder, JsonValueScanner } from '../decoders/flow/json-flowlogs.js';
+
+/** Raw payload files are held whole (datagrams are ≤ 64 KiB; a file of them stays small). */
+const MAX_RAW_PAYLOAD_FILE_BYTES = 256 << 20;
+const MAX_JSON_LINE_BYTES = 64 << 20;
+const MAX_TEXT_LINE_BYTES = 64 << 10;
+
+export interface FlowIngestOptions {
+  /** AWS custom format (field names) for headerless AWS records; null = AWS order / inferred. */
+  awsFormat?: readonly string[] | null;
+  /** Multiply NetFlow/IPFIX counters by known sampling rates (default true). */
+  applySampling?: boolean;
+  netflowLimits?: Partial<NetflowLimits>;
+}
+
+export type FlowInputFormat =
+  | 'netflow-pcap'
+  | 'netflow-payload'
+  | 'aws-vpc'
+  | 'gcp-vpc'
+  | 'azure-nsg'
+  | 'azure-vnet'
+  | 'aws-cloudwatch'
+  | 'json'
+  | 'unknown';
+
+/** Routes decoder output to the current input's Quality and the caller's callback. */
+class RoutingSink implements FlowSink {
+  q: Quality;
+  /** NetFlow state whose `tag` (a Quality) wins while buffered data is replayed or dropped. */
+  state: NetflowState | null = null;
+  private readonly onFlow: (f: FlowRecord) => void;
+  constructor(q: Quality, onFlow: (f: FlowRecord) => void) {
+    this.q = q;
+    this.onFlow = onFlow;
+  }
+  private cur(): Quality {
+    const t = this.state?.tag;
+    return t instanceof Quality ? t : this.q;
+  }
+  flow(f: FlowRecord): void {
+    this.cur().ok();
+    this.onFlow(f);
+  }
+  skip(reason: string, detail?: string): void {
+    const q = this.cur();
+    q.skip(reason, `record ${q.seen + 1}`, detail);
+  }
+  note(reason: string, detail?: string): void {
+    this.cur().note(reason, undefined, detail);
+  }
+}
+
+export function detectFlowFormat(head: Uint8Array): FlowInputFormat {
+  if (head.length === 0) return 'unknown';
+  if (isPcapMagic(head)) return 'netflow-pcap';
+  if (head.length >= 2 && head[0] === 0 && (head[1] === 5 || head[1] === 9 || head[1] === 10))
+    return 'netflow-payload';
+  let i = 0;
+  if (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) i = 3;
+  while (i < head.length && (head[i] === 32 || head[i] === 9 || head[i] === 10 || head[i] === 13))
+    i++;
+  if (i >= head.length) return 'unknown';
+  const c = head[i]!;
+  if (c === 123 || c === 91) return 'json';
+  // AWS text: printable ASCII, first token a version number or a header name.
+  for (let j = i; j < Math.min(head.length, i + 512); j++) {
+    const b = head[j]!;
+    if (b < 9 || (b > 13 && b < 32) || b === 127) return 'unknown';
+  }
+  const firstLineEnd = head.indexOf(10, i);
+  const first = Buffer.from(head.subarray(i, firstLineEnd < 0 ? head.length : firstLineEnd))
+    .toString('latin1')
+    .trim()
+    .split(/\s+/);
+  if (AwsVpcParser.isHeader(first)) return 'aws-vpc';
+  if (/^\d{1,2}$/.test(first[0] ?? '') && first.length >= 4) return 'aws-vpc';
+  return 'unknown';
+}
+
+/** Ingests flow inputs one after another; one NetFlow state across all of them. */
+export class FlowIngest {
+  readonly netflow: NetflowState;
+  private readonly sink: RoutingSink;
+  private readonly opts: FlowIngestOptions;
+  private readonly reports: Quality[] = [];
+  private readonly pendingQuality = new Quality('(netflow data without template)', 'netflow');
+
+  constructor(onFlow: (f: FlowRecord) => void, opts: FlowIngestOptions = {}) {
+    this.opts = opts;
+    this.sink = new RoutingSink(this.pendingQuality, onFlow);
+    this.netflow = new NetflowState(this.sink, opts.netflowLimits ?? {});
+    this.netflow.applySampling = opts.applySampling ?? true;
+    this.sink.state = this.netflow;
+  }
+
+  /** Read and decode one input. Never throws for bad input: the report's `error` says why it stopped. */
+  async ingest(ref: InputRef): Promise<QualityReport> {
+    const q = new Quality(ref.name, 'unknown');
+    this.reports.push(q);
+    this.sink.q = q;
+    this.netflow.tag = q;
+    try {
+      await this.run(ref, q);
+    } catch (err) {
+      q.error = err instanceof InputError ? err.message : `${ref.name}: ${errorMessage(err)}`;
+    }
+    return q.report();
+  }
+
+  /** End of all inputs: data still waiting for templates is counted (against the input it came from). */
+  finish(): QualityReport[] {
+    this.netflow.flush();
+    return this.reports.map((r) => r.report());
+  }
+
+  private async run(ref: InputRef, q: Quality): Promise<void> {
+    const it = readChunks(ref)[Symbol.asyncIterator]();
+    const first = await it.next();
+    if (first.done) {
+      q.format = 'empty';
+      return;
+    }
+    const head = first.value;
+    const format = detectFlowFormat(head);
+    q.format = format;
+    const chunks: AsyncIterable<Buffer> = {
+      [Symbol.asyncIterator]: () => {
+        let sentFirst = false;
+        return {
+          next: async () => {
+            if (!sentFirst) {
+              sentFirst = true;
+              return { done: false, value: head };
+            }
+            return it.next();
+          },
+        };
+      },
+    };
+    switch (format) {
+      case 'netflow-pcap':
+        return this.pcap(ref, q, chunks);
+      case 'netflow-payload':
+        return this.payload(ref, q, chunks);
+      case 'json':
+        return this.json(q, chunks);
+      case 'aws-vpc':
+        return this.aws(q, chunks);
+      case 'aws-cloudwatch':
+      case 'azure-nsg':
+      case 'azure-vnet':
+      case 'gcp-vpc':
+      case 'unknown':
+        throw new InputError(
+          ErrorCode.INPUT_FORMAT,
+          ref.name,
+          'not a flow input (expected a NetFlow/IPFIX capture or payload, AWS/GCP/Azure flow logs)',
+          { offset: 0 },
+        );
+    }
+  }
+
+  private async pcap(ref: InputRef, q: Quality, chunks: AsyncIterable<Buffer>): Promise<void> {
+    const state = this.netflow;
+    const reader = new PcapUdpReader({
+      datagram: (d, buf, off, end) => {
+        const used = decodeNetflowPacket(d.srcIp, d.tsUs, buf, off, end, state);
+        if (used === 0) {
+          const sflow =
+            end - off >= 4 &&
+            buf[off] === 0 &&
+            buf[off + 1] === 0 &&
+            buf[off + 2] === 0 &&
+            buf[off + 3] === 5;
+          q.skip(sflow ? 'sflow-unsupported' : 'not-netflow', `frame ${d.frame}`);
+        }
+      },
+      skip: (reason, detail) => q.skip(reason, `frame ${reader.frames}`, detail),
+    });
+    for await (const c of chunks) reader.push(c);
+    reader.end();
+    if (reader.error)
+      throw new InputError(ErrorCode.INPUT_TRUNCATED, ref.name, reader.error.message, {
+        offset: reader.error.offset,
+      });
+  }
+
+  private async payload(ref: InputRef, q: Quality, chunks: AsyncIterable<Buffer>): Promise<void> {
+    const parts: Buffer[] = [];
+    let len = 0;
+    for await (const c of chunks) {
+      len += c.length;
+      if (len > MAX_RAW_PAYLOAD_FILE_BYTES)
+        throw new InputError(
+          ErrorCode.LIMIT,
+          ref.name,
+          `payload file over ${MAX_RAW_PAYLOAD_FILE_BYTES} bytes`,
+          {
+            offset: MAX_RAW_PAYLOAD_FILE_BYTES,
+          },
+        );
+      parts.push(c);
+    }
+    const buf = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    const state = this.netflow;
+    let off = 0;
+    while (off < buf.length) {
+      const used = decodeNetflowPacket(null, 0, buf, off, buf.length, state);
+      if (used === 0) {
+        // Trailing bytes that are not a datagram (zero fill after the last one is common).
+        let zeros = true;
+        for (let i = off; i < buf.length; i++) if (buf[i] !== 0) zeros = false;
+        if (!zeros) q.skip('not-netflow', `byte ${off}`, `${buf.length - off} trailing bytes`);
+        break;
+      }
+      off += used;
+    }
+  }
+
+  private async aws(q: Quality, chunks: AsyncIterable<Buffer>): Promise<void> {
+    const parser = new AwsVpcParser(this.sink, this.opts.awsFormat ?? null);
+    const split = new LineSplitter(MAX_TEXT_LINE_BYTES);
+    const onLine = (l: Line): void => {
+      if (l.truncated) {
+        q.skip('line-too-long', `line ${l.lineNo}`);
+        return;
+      }
+      parser.parseLine(l.text);
+    };
+    for await (const c of chunks) split.push(c, onLine);
+    split.end(onLine);
+  }
+
+  private async json(q: Quality, chunks: AsyncIterable<Buffer>): Promise<void> {
+    const dec = new JsonFlowDecoder(this.sink, this.opts.awsFormat ?? null);
+    const scan = new JsonValueScanner();
+    const split = new LineSplitter(MAX_JSON_LINE_BYTES);
+    let lineNo = 0;
+    const onValue = (t: string): void => dec.decodeText(t);
+    const onError = (reason: string): void => q.skip(reason, `line ${lineNo}`);
+    const onLine = (l: Line): void => {
+      lineNo = l.lineNo;
+      if (l.truncated) {
+        q.skip('line-too-long', `line ${l.lineNo}`);
+        return;
+      }
+      scan.push(l.text, onValue, onError);
+    };
+    for await (const c of chunks) split.push(c, onLine);
+    split.end(onLine);
+    scan.end(onError);
+    q.format = dec.kind ?? 'json';
+  }
+}

@@ -1,0 +1,78 @@
+// DuckDB backend: the shared conformance suite (in memory and on a file), plus what only a file
+// store has: persistence, schema versioning, Parquet export.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { makeLog, storeConformance } from '../store.case.js';
+import { StoreError } from '../store.js';
+import { openDuckDbStore, quoteString } from './duckdb-store.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'mlscope-duckdb-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+
+storeConformance('duckdb :memory:', () => openDuckDbStore(':memory:', { threads: 1 }));
+storeConformance('duckdb file', () =>
+  openDuckDbStore(join(dir, `conf-${++n}.duckdb`), { threads: 1 }),
+);
+
+describe('duckdb file store', () => {
+  it('keeps rows across close and reopen', async () => {
+    const path = join(dir, 'persist.duckdb');
+    const a = await openDuckDbStore(path);
+    await a.appendLogs([makeLog(), makeLog({ lineNo: 2 })]);
+    await a.close();
+    const b = await openDuckDbStore(path);
+    assert.deepEqual((await b.query('SELECT count(*) FROM logs')).rows, [[2]]);
+    await b.close();
+  });
+
+  it('refuses a database written with another schema version', async () => {
+    const path = join(dir, 'old.duckdb');
+    const s = await openDuckDbStore(path);
+    await s.query(`UPDATE mlscope_meta SET value = '0' WHERE key = 'schema_version'`);
+    await s.close();
+    await assert.rejects(openDuckDbStore(path), (err: unknown) => {
+      assert.ok(err instanceof StoreError);
+      assert.match(err.message, /schema version 0/);
+      return true;
+    });
+  });
+
+  it('refuses a foreign database that already has a logs table', async () => {
+    const path = join(dir, 'foreign.duckdb');
+    const inst = await DuckDBInstance.create(path);
+    const c = await inst.connect();
+    await c.run('CREATE TABLE logs (x INTEGER)');
+    c.closeSync();
+    inst.closeSync();
+    await assert.rejects(openDuckDbStore(path), /not an mlscope database/);
+  });
+
+  it('exports Parquet with COPY and reads it back', async () => {
+    const s = await openDuckDbStore(':memory:');
+    await s.appendLogs([makeLog({ body: "it's\u0000odd" }), makeLog({ lineNo: 2 })]);
+    const out = join(dir, 'logs.parquet');
+    await s.query(`COPY logs TO ${quoteString(out)} (FORMAT parquet)`);
+    assert.ok(existsSync(out));
+    const r = await s.query(`SELECT body FROM read_parquet(${quoteString(out)}) ORDER BY line_no`);
+    assert.deepEqual(r.rows, [["it's\u0000odd"], ['GET /v1/chat/completions 200']]);
+    await s.close();
+  });
+
+  it('names the file when it cannot be opened', async () => {
+    await assert.rejects(
+      openDuckDbStore(join(dir, 'no', 'such', 'dir', 'x.duckdb')),
+      (err: unknown) => {
+        assert.ok(err instanceof StoreError);
+        assert.match(err.message, /x\.duckdb/);
+        assert.ok(!err.message.includes('\n'));
+        return true;
+      },
+    );
+  });
+});

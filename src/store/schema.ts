@@ -1,0 +1,209 @@
+// The store's tables described as data, so every backend (DuckDB now, ClickHouse later) builds the
+// same schema from one list and appends columns in the same order. Each column has a portable
+// type and a getter from the normalized record (model/records.ts) to a plain JS value.
+//
+// Time: every record table keeps the model's µs clock in a numeric column (`ts_us` BIGINT for
+// logs, `*_us` DOUBLE for captures, which can be fractional for nanosecond captures) plus a
+// TIMESTAMP column for humans. The numeric columns are what portable SQL should use (ClickHouse
+// 18.16 has no DateTime64).
+
+import type { AttrValue, Connection, Exchange, LogRecord } from '../model/records.js';
+
+/** Bump when a table or column changes. A database with another version is refused, not migrated. */
+export const SCHEMA_VERSION = 1;
+
+/**
+ * Portable column types. `bigint` and `ts` take a JS number (an integer count; `ts` is µs since the
+ * epoch), `int` a 32-bit integer, `json` a string holding a JSON document.
+ */
+export type ColumnType = 'bigint' | 'int' | 'double' | 'text' | 'ts' | 'bool' | 'json';
+
+export type ColumnValue = number | string | boolean | null;
+
+export interface ColumnSpec<R> {
+  name: string;
+  type: ColumnType;
+  /** Reads the value from a record; `inputId` is the `inputs.id` the batch came from. */
+  get: (r: R, inputId: number | null) => ColumnValue;
+}
+
+export interface TableSpec<R> {
+  name: string;
+  columns: readonly ColumnSpec<R>[];
+}
+
+/** Attributes as one JSON object; `{}` is stored as NULL to save space on plain-text logs. */
+function attributesJson(a: Record<string, AttrValue>): string | null {
+  for (const _ in a) return JSON.stringify(a);
+  return null;
+}
+
+export const LOGS: TableSpec<LogRecord> = {
+  name: 'logs',
+  columns: [
+    { name: 'ts', type: 'ts', get: (r) => r.tsUs },
+    { name: 'ts_us', type: 'bigint', get: (r) => r.tsUs },
+    { name: 'severity', type: 'text', get: (r) => r.severity },
+    { name: 'body', type: 'text', get: (r) => r.body },
+    { name: 'template_id', type: 'text', get: (r) => r.templateId },
+    { name: 'request_id', type: 'text', get: (r) => r.requestId },
+    { name: 'trace_id', type: 'text', get: (r) => r.traceId },
+    { name: 'span_id', type: 'text', get: (r) => r.spanId },
+    { name: 'http_method', type: 'text', get: (r) => r.httpMethod },
+    { name: 'http_path', type: 'text', get: (r) => r.httpPath },
+    { name: 'http_status', type: 'int', get: (r) => r.httpStatus },
+    { name: 'duration_ms', type: 'double', get: (r) => r.durationMs },
+    { name: 'client_ip', type: 'text', get: (r) => r.clientIp },
+    { name: 'service', type: 'text', get: (r) => r.service },
+    { name: 'host', type: 'text', get: (r) => r.host },
+    { name: 'file', type: 'text', get: (r) => r.file },
+    { name: 'line_no', type: 'bigint', get: (r) => r.lineNo },
+    { name: 'format', type: 'text', get: (r) => r.format },
+    { name: 'attributes', type: 'json', get: (r) => attributesJson(r.attributes) },
+    { name: 'input_id', type: 'int', get: (_r, inputId) => inputId },
+  ],
+};
+
+function headersJson(h: Record<string, string>): string | null {
+  for (const _ in h) return JSON.stringify(h);
+  return null;
+}
+
+export const CONNECTIONS: TableSpec<Connection> = {
+  name: 'connections',
+  columns: [
+    { name: 'id', type: 'bigint', get: (r) => r.id },
+    { name: 'client_ip', type: 'text', get: (r) => r.client.ip },
+    { name: 'client_port', type: 'int', get: (r) => r.client.port },
+    { name: 'server_ip', type: 'text', get: (r) => r.server.ip },
+    { name: 'server_port', type: 'int', get: (r) => r.server.port },
+    { name: 'role_by', type: 'text', get: (r) => r.roleBy },
+    { name: 'first_ts', type: 'ts', get: (r) => r.firstUs },
+    { name: 'last_ts', type: 'ts', get: (r) => r.lastUs },
+    { name: 'first_us', type: 'double', get: (r) => r.firstUs },
+    { name: 'last_us', type: 'double', get: (r) => r.lastUs },
+    { name: 'first_frame', type: 'bigint', get: (r) => r.firstFrame },
+    { name: 'last_frame', type: 'bigint', get: (r) => r.lastFrame },
+    { name: 'handshake', type: 'bool', get: (r) => r.handshake },
+    { name: 'handshake_rtt_ms', type: 'double', get: (r) => r.handshakeRttMs },
+    { name: 'syn_to_syn_ack_ms', type: 'double', get: (r) => r.synToSynAckMs },
+    { name: 'syn_ack_to_ack_ms', type: 'double', get: (r) => r.synAckToAckMs },
+    { name: 'syn_count', type: 'int', get: (r) => r.synCount },
+    ...pair('packets', (r) => r.packets),
+    ...pair('bytes', (r) => r.bytes),
+    ...pair('payload_bytes', (r) => r.payloadBytes),
+    ...pair('retransmissions', (r) => r.retransmissions),
+    ...pair('fast_retransmissions', (r) => r.fastRetransmissions),
+    ...pair('spurious_retransmissions', (r) => r.spuriousRetransmissions),
+    ...pair('duplicate_acks', (r) => r.duplicateAcks),
+    ...pair('zero_windows', (r) => r.zeroWindows),
+    ...pair('out_of_order', (r) => r.outOfOrder),
+    ...pair('lost_segments', (r) => r.lostSegments),
+    ...pair('resets', (r) => r.resets),
+    ...pair('fins', (r) => r.fins),
+    ...pair('missing_bytes', (r) => r.missingBytes),
+    { name: 'max_rto_stall_ms', type: 'double', get: (r) => r.maxRtoStallMs },
+    { name: 'rto_stall_ms', type: 'double', get: (r) => r.rtoStallMs },
+    {
+      name: 'retransmission_frames',
+      type: 'json',
+      get: (r) => (r.retransmissionFrames.length ? JSON.stringify(r.retransmissionFrames) : null),
+    },
+    { name: 'app_protocol', type: 'text', get: (r) => r.appProtocol },
+    { name: 'close', type: 'text', get: (r) => r.close },
+    { name: 'input_id', type: 'int', get: (_r, inputId) => inputId },
+  ],
+};
+
+/** A [client→server, server→client] counter as two BIGINT columns `<name>_c2s`, `<name>_s2c`. */
+function pair(name: string, get: (r: Connection) => [number, number]): ColumnSpec<Connection>[] {
+  return [
+    { name: `${name}_c2s`, type: 'bigint', get: (r) => get(r)[0] },
+    { name: `${name}_s2c`, type: 'bigint', get: (r) => get(r)[1] },
+  ];
+}
+
+export const EXCHANGES: TableSpec<Exchange> = {
+  name: 'exchanges',
+  columns: [
+    { name: 'id', type: 'bigint', get: (r) => r.id },
+    { name: 'conn_id', type: 'bigint', get: (r) => r.connId },
+    { name: 'ts', type: 'ts', get: (r) => r.reqFirstUs ?? r.respFirstUs },
+    { name: 'client_ip', type: 'text', get: (r) => r.client.ip },
+    { name: 'client_port', type: 'int', get: (r) => r.client.port },
+    { name: 'server_ip', type: 'text', get: (r) => r.server.ip },
+    { name: 'server_port', type: 'int', get: (r) => r.server.port },
+    { name: 'protocol', type: 'text', get: (r) => r.protocol },
+    { name: 'stream_id', type: 'bigint', get: (r) => r.streamId },
+    { name: 'method', type: 'text', get: (r) => r.method },
+    { name: 'host', type: 'text', get: (r) => r.host },
+    { name: 'path', type: 'text', get: (r) => r.path },
+    { name: 'status', type: 'int', get: (r) => r.status },
+    { name: 'reason', type: 'text', get: (r) => r.reason },
+    { name: 'request_headers', type: 'json', get: (r) => headersJson(r.requestHeaders) },
+    { name: 'response_headers', type: 'json', get: (r) => headersJson(r.responseHeaders) },
+    { name: 'request_id', type: 'text', get: (r) => r.requestId },
+    { name: 'traceparent', type: 'text', get: (r) => r.traceparent },
+    { name: 'content_type', type: 'text', get: (r) => r.contentType },
+    { name: 'req_body_bytes', type: 'bigint', get: (r) => r.reqBodyBytes },
+    { name: 'resp_body_bytes', type: 'bigint', get: (r) => r.respBodyBytes },
+    { name: 'req_first_us', type: 'double', get: (r) => r.reqFirstUs },
+    { name: 'req_last_us', type: 'double', get: (r) => r.reqLastUs },
+    { name: 'resp_first_us', type: 'double', get: (r) => r.respFirstUs },
+    { name: 'resp_last_us', type: 'double', get: (r) => r.respLastUs },
+    { name: 'req_first_frame', type: 'bigint', get: (r) => r.reqFirstFrame },
+    { name: 'resp_first_frame', type: 'bigint', get: (r) => r.respFirstFrame },
+    { name: 'resp_last_frame', type: 'bigint', get: (r) => r.respLastFrame },
+    { name: 'server_time_ms', type: 'double', get: (r) => r.serverTimeMs },
+    { name: 'total_ms', type: 'double', get: (r) => r.totalMs },
+    { name: 'req_body', type: 'text', get: (r) => r.reqBody },
+    { name: 'resp_body', type: 'text', get: (r) => r.respBody },
+    { name: 'state', type: 'text', get: (r) => r.state },
+    { name: 'grpc_status', type: 'int', get: (r) => r.grpcStatus },
+    { name: 'grpc_message', type: 'text', get: (r) => r.grpcMessage },
+    { name: 'input_id', type: 'int', get: (_r, inputId) => inputId },
+  ],
+};
+
+/** One row per ingested input (see store/inputs.ts for how re-ingests are decided). */
+export interface InputRow {
+  id: number;
+  path: string;
+  sizeBytes: number;
+  /** File modification time, ms since the epoch. */
+  mtimeMs: number;
+  /** SHA-256 (hex) of the first and of the last `windowBytes` bytes as stored on disk. */
+  headHash: string;
+  tailHash: string;
+  windowBytes: number;
+  /** 'logs' | 'capture' | … */
+  kind: string;
+  format: string | null;
+  records: number;
+  skipped: number;
+  /** 'ingesting' while rows are being appended, 'done' after; 'ingesting' rows left by a crash are replaced. */
+  status: 'ingesting' | 'done';
+  error: string | null;
+}
+
+export const INPUTS: TableSpec<InputRow> = {
+  name: 'inputs',
+  columns: [
+    { name: 'id', type: 'int', get: (r) => r.id },
+    { name: 'path', type: 'text', get: (r) => r.path },
+    { name: 'size_bytes', type: 'bigint', get: (r) => r.sizeBytes },
+    { name: 'mtime', type: 'ts', get: (r) => Math.round(r.mtimeMs * 1000) },
+    { name: 'head_hash', type: 'text', get: (r) => r.headHash },
+    { name: 'tail_hash', type: 'text', get: (r) => r.tailHash },
+    { name: 'window_bytes', type: 'bigint', get: (r) => r.windowBytes },
+    { name: 'kind', type: 'text', get: (r) => r.kind },
+    { name: 'format', type: 'text', get: (r) => r.format },
+    { name: 'records', type: 'bigint', get: (r) => r.records },
+    { name: 'skipped', type: 'bigint', get: (r) => r.skipped },
+    { name: 'status', type: 'text', get: (r) => r.status },
+    { name: 'error', type: 'text', get: (r) => r.error },
+  ],
+};
+
+/** The record tables (they carry `input_id`), in creation order. */
+export const RECORD_TABLES = [LOGS, CONNECTIONS, EXCHANGES] as const;

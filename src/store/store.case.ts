@@ -1,0 +1,376 @@
+// The store conformance suite: every backend (duckdb/ now, clickhouse/ later) runs it from its own
+// test file with `storeConformance('name', open)`. SQL here is kept portable (plain SELECTs, µs
+// columns rather than TIMESTAMP text, whose rendering differs between engines).
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Connection, Exchange, LogRecord } from '../model/records.js';
+import { QueryError, type Cell, type Store } from './store.js';
+
+export function makeLog(over: Partial<LogRecord> = {}): LogRecord {
+  return {
+    tsUs: 1_700_000_000_123_456,
+    severity: 'INFO',
+    body: 'GET /v1/chat/completions 200',
+    requestId: 'req-1',
+    traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+    spanId: '00f067aa0ba902b7',
+    httpMethod: 'GET',
+    httpPath: '/v1/chat/completions',
+    httpStatus: 200,
+    durationMs: 12.5,
+    clientIp: '10.0.0.7',
+    attributes: { model: 'llama-3', tokens: 42, cached: false, note: null },
+    service: 'gateway',
+    host: 'gw-1',
+    file: 'access.log',
+    lineNo: 1,
+    format: 'json',
+    templateId: null,
+    ...over,
+  };
+}
+
+export function makeConnection(over: Partial<Connection> = {}): Connection {
+  return {
+    id: 1,
+    client: { ip: '10.0.0.7', port: 51234 },
+    server: { ip: '10.0.0.1', port: 443 },
+    roleBy: 'syn',
+    firstUs: 1_700_000_000_000_000.5,
+    lastUs: 1_700_000_001_000_000,
+    firstFrame: 1,
+    lastFrame: 20,
+    handshake: true,
+    handshakeRttMs: 0.42,
+    synToSynAckMs: 0.2,
+    synAckToAckMs: 0.22,
+    synCount: 1,
+    packets: [10, 10],
+    bytes: [1000, 20000],
+    payloadBytes: [600, 19000],
+    retransmissions: [1, 0],
+    fastRetransmissions: [0, 0],
+    spuriousRetransmissions: [0, 0],
+    duplicateAcks: [0, 2],
+    zeroWindows: [0, 0],
+    outOfOrder: [0, 0],
+    lostSegments: [0, 0],
+    resets: [0, 0],
+    fins: [1, 1],
+    maxRtoStallMs: 200,
+    rtoStallMs: 200,
+    retransmissionFrames: [7],
+    appProtocol: 'http',
+    close: 'fin',
+    missingBytes: [0, 0],
+    ...over,
+  };
+}
+
+export function makeExchange(over: Partial<Exchange> = {}): Exchange {
+  return {
+    id: 1,
+    connId: 1,
+    client: { ip: '10.0.0.7', port: 51234 },
+    server: { ip: '10.0.0.1', port: 8000 },
+    protocol: 'HTTP/1.1',
+    streamId: null,
+    method: 'POST',
+    host: 'api.local',
+    path: '/v1/completions',
+    status: 503,
+    reason: 'Service Unavailable',
+    requestHeaders: { 'x-request-id': 'abc' },
+    responseHeaders: {},
+    requestId: 'abc',
+    traceparent: null,
+    contentType: 'application/json',
+    reqBodyBytes: 120,
+    respBodyBytes: 0,
+    reqFirstUs: 1_700_000_000_000_000,
+    reqLastUs: 1_700_000_000_000_100,
+    respFirstUs: 1_700_000_000_500_000,
+    respLastUs: 1_700_000_000_500_100,
+    reqFirstFrame: 4,
+    respFirstFrame: 9,
+    respLastFrame: 9,
+    serverTimeMs: 499.9,
+    totalMs: 500.1,
+    reqBody: '{"prompt":"hi"}',
+    respBody: null,
+    state: 'complete',
+    grpcStatus: null,
+    grpcMessage: null,
+    ...over,
+  };
+}
+
+/** Strings a hostile log line can carry; each must come back byte-for-byte. */
+export const HOSTILE_STRINGS: readonly string[] = [
+  `it's a "quote"`,
+  "'; DROP TABLE logs; --",
+  'nul\u0000inside\u0000',
+  'back\\slash and \\u0000 escape text',
+  'line\nbreak\r\nand\ttab',
+  '\u001b[31mred\u001b[0m\u0007bell',
+  'emoji 🦆 and 中文 and \u202eRTL',
+  '',
+  'x'.repeat(4 * 1024 * 1024),
+];
+
+/** A JSON text cell (the `attributes`/header columns) as a string, for JSON.parse. */
+function asText(v: Cell | undefined): string {
+  return typeof v === 'string' ? v : JSON.stringify(v ?? null);
+}
+
+export function storeConformance(backend: string, open: () => Promise<Store>): void {
+  void describe(`store conformance: ${backend}`, () => {
+    async function withStore(fn: (s: Store) => Promise<void>): Promise<void> {
+      const s = await open();
+      try {
+        await fn(s);
+      } finally {
+        await s.close();
+      }
+    }
+
+    void it('starts with the record tables, empty', () =>
+      withStore(async (s) => {
+        const t = await s.tables();
+        const names = t.map((x) => x.name);
+        for (const n of ['connections', 'exchanges', 'inputs', 'logs'])
+          assert.ok(names.includes(n), n);
+        assert.ok(t.every((x) => x.rows === 0));
+      }));
+
+    void it('round-trips log records across chunk boundaries, visible without an explicit flush', () =>
+      withStore(async (s) => {
+        const n = 5000; // > 2 chunks of 2048
+        const batch = Array.from({ length: n }, (_, i) =>
+          makeLog({
+            lineNo: i + 1,
+            tsUs: 1_700_000_000_000_000 + i,
+            httpStatus: i % 7 === 0 ? 500 : 200,
+          }),
+        );
+        await s.appendLogs(batch.slice(0, 1234));
+        await s.appendLogs(batch.slice(1234));
+        const c = await s.query('SELECT count(*) AS n, sum(line_no) AS total FROM logs');
+        assert.deepEqual(
+          c.columns.map((x) => x.name),
+          ['n', 'total'],
+        );
+        assert.deepEqual(c.rows, [[n, (n * (n + 1)) / 2]]);
+        const e = await s.query('SELECT count(*) FROM logs WHERE http_status >= 500');
+        assert.equal(e.rows[0]![0], Math.ceil(n / 7));
+        const r = await s.query(
+          `SELECT ts_us, severity, body, request_id, trace_id, span_id, http_method, http_path,
+                  http_status, duration_ms, client_ip, service, host, file, line_no, format,
+                  template_id, attributes
+           FROM logs WHERE line_no = 3`,
+        );
+        const row = r.rows[0]!;
+        assert.deepEqual(row.slice(0, 17), [
+          1_700_000_000_000_002,
+          'INFO',
+          'GET /v1/chat/completions 200',
+          'req-1',
+          '4bf92f3577b34da6a3ce929d0e0e4736',
+          '00f067aa0ba902b7',
+          'GET',
+          '/v1/chat/completions',
+          200,
+          12.5,
+          '10.0.0.7',
+          'gateway',
+          'gw-1',
+          'access.log',
+          3,
+          'json',
+          null,
+        ]);
+        assert.deepEqual(JSON.parse(asText(row[17])), {
+          model: 'llama-3',
+          tokens: 42,
+          cached: false,
+          note: null,
+        });
+      }));
+
+    void it('stores nulls and drops values that do not fit their column', () =>
+      withStore(async (s) => {
+        await s.appendLogs([
+          makeLog({
+            tsUs: null,
+            severity: null,
+            requestId: null,
+            traceId: null,
+            spanId: null,
+            httpMethod: null,
+            httpPath: null,
+            httpStatus: 1e12, // not an INTEGER
+            durationMs: null,
+            clientIp: null,
+            service: null,
+            host: null,
+            attributes: {},
+          }),
+        ]);
+        const r = await s.query(
+          'SELECT ts_us, severity, request_id, http_status, duration_ms, attributes, body FROM logs',
+        );
+        assert.deepEqual(r.rows, [
+          [null, null, null, null, null, null, 'GET /v1/chat/completions 200'],
+        ]);
+      }));
+
+    void it('returns hostile strings intact (quotes, NUL, control characters, 4 MiB)', () =>
+      withStore(async (s) => {
+        await s.appendLogs(
+          HOSTILE_STRINGS.map((body, i) =>
+            makeLog({
+              body,
+              lineNo: i + 1,
+              requestId: body.slice(0, 100),
+              attributes: { v: body.slice(0, 1000) },
+            }),
+          ),
+        );
+        const r = await s.query('SELECT body, request_id, attributes FROM logs ORDER BY line_no');
+        assert.equal(r.rows.length, HOSTILE_STRINGS.length);
+        r.rows.forEach((row, i) => {
+          const want = HOSTILE_STRINGS[i]!;
+          assert.equal(row[0], want, `body ${i}`);
+          assert.equal(row[1], want.slice(0, 100), `request_id ${i}`);
+          assert.deepEqual(JSON.parse(asText(row[2])), { v: want.slice(0, 1000) });
+        });
+      }));
+
+    void it('round-trips connections and exchanges', () =>
+      withStore(async (s) => {
+        await s.appendConnections([
+          makeConnection(),
+          makeConnection({ id: 2, close: 'rst', resets: [0, 1] }),
+        ]);
+        await s.appendExchanges([
+          makeExchange(),
+          makeExchange({ id: 2, streamId: 3, protocol: 'HTTP/2', status: null }),
+        ]);
+        const c = await s.query(
+          'SELECT id, client_ip, client_port, server_port, handshake, handshake_rtt_ms, bytes_s2c, retransmissions_c2s, resets_s2c, close, retransmission_frames FROM connections ORDER BY id',
+        );
+        assert.deepEqual(c.rows[0]!.slice(0, 10), [
+          1,
+          '10.0.0.7',
+          51234,
+          443,
+          true,
+          0.42,
+          20000,
+          1,
+          0,
+          'fin',
+        ]);
+        assert.deepEqual(JSON.parse(asText(c.rows[0]![10])), [7]);
+        assert.deepEqual(c.rows[1]!.slice(8, 10), [1, 'rst']);
+        const f = await s.query('SELECT first_us FROM connections WHERE id = 1');
+        assert.equal(f.rows[0]![0], 1_700_000_000_000_000.5);
+        const e = await s.query(
+          'SELECT id, stream_id, method, path, status, request_id, total_ms, req_body, resp_body, state, request_headers FROM exchanges ORDER BY id',
+        );
+        assert.deepEqual(e.rows[0]!.slice(0, 10), [
+          1,
+          null,
+          'POST',
+          '/v1/completions',
+          503,
+          'abc',
+          500.1,
+          '{"prompt":"hi"}',
+          null,
+          'complete',
+        ]);
+        assert.deepEqual(JSON.parse(asText(e.rows[0]![10])), { 'x-request-id': 'abc' });
+        assert.deepEqual(e.rows[1]!.slice(0, 5), [2, 3, 'POST', '/v1/completions', null]);
+      }));
+
+    void it('tracks inputs and removes an input with its rows', () =>
+      withStore(async (s) => {
+        const base = {
+          sizeBytes: 10,
+          mtimeMs: 1_700_000_000_000,
+          headHash: 'h',
+          tailHash: 't',
+          windowBytes: 1 << 20,
+          kind: 'logs',
+          format: 'json',
+        };
+        const a = await s.beginInput({ ...base, path: 'a.log' });
+        await s.appendLogs([makeLog(), makeLog({ lineNo: 2 })], a);
+        await s.finishInput(a, { records: 2, skipped: 1, error: null, format: 'nginx-combined' });
+        const b = await s.beginInput({ ...base, path: "b'.log", headHash: 'h2' });
+        await s.appendLogs([makeLog({ file: "b'.log" })], b);
+        assert.notEqual(a, b);
+        const rows = await s.inputs();
+        assert.deepEqual(
+          rows.map((r) => [
+            r.id,
+            r.path,
+            r.status,
+            r.records,
+            r.skipped,
+            r.headHash,
+            r.mtimeMs,
+            r.format,
+          ]),
+          [
+            [a, 'a.log', 'done', 2, 1, 'h', 1_700_000_000_000, 'nginx-combined'],
+            [b, "b'.log", 'ingesting', 0, 0, 'h2', 1_700_000_000_000, 'json'],
+          ],
+        );
+        const deleted = await s.removeInput(a);
+        assert.equal(deleted, 2);
+        const left = await s.query('SELECT file, input_id FROM logs');
+        assert.deepEqual(left.rows, [["b'.log", b]]);
+        assert.deepEqual(
+          (await s.inputs()).map((r) => r.id),
+          [b],
+        );
+      }));
+
+    void it('surfaces SQL errors as one-line QueryErrors', () =>
+      withStore(async (s) => {
+        for (const bad of ['SELEC 1', 'SELECT nope FROM logs', 'SELECT * FROM no_such_table']) {
+          await assert.rejects(s.query(bad), (err: unknown) => {
+            assert.ok(err instanceof QueryError, String(err));
+            assert.ok(!err.message.includes('\n'), err.message);
+            assert.equal(err.sql, bad);
+            return true;
+          });
+        }
+        // The store is still usable after an error.
+        assert.deepEqual((await s.query('SELECT 1 + 1')).rows, [[2]]);
+      }));
+
+    void it('validates without running, and refuses more than one statement', () =>
+      withStore(async (s) => {
+        await s.appendLogs([makeLog()]);
+        await s.validate('DELETE FROM logs');
+        assert.deepEqual((await s.query('SELECT count(*) FROM logs')).rows, [[1]]);
+        await assert.rejects(s.validate('SELECT 1; SELECT 2'), QueryError);
+        await assert.rejects(s.validate('SELECT * FROM logs WHERE nope = 1'), QueryError);
+      }));
+
+    void it('cuts results at maxRows and says so', () =>
+      withStore(async (s) => {
+        await s.appendLogs(Array.from({ length: 3000 }, (_, i) => makeLog({ lineNo: i })));
+        const r = await s.query('SELECT line_no FROM logs ORDER BY line_no', { maxRows: 10 });
+        assert.equal(r.rows.length, 10);
+        assert.equal(r.truncated, true);
+        const all = await s.query('SELECT line_no FROM logs', { maxRows: 3000 });
+        assert.equal(all.rows.length, 3000);
+        assert.equal(all.truncated, false);
+      }));
+  });
+}

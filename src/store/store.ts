@@ -1,0 +1,100 @@
+// The store interface analyzers and commands talk to (DESIGN.md "Store"). Only store/ backends
+// import a database client; everything else sees this file. Backends: duckdb/ (embedded, a file
+// or in memory); clickhouse/ later. Every backend passes the conformance suite in store.case.ts.
+
+import type { Connection, Exchange, LogRecord } from '../model/records.js';
+import type { InputRow } from './schema.js';
+
+export type { InputRow } from './schema.js';
+
+/** A query result cell as JSON: BIGINTs become numbers when exact, else decimal strings. */
+export type Cell = string | number | boolean | null | Cell[] | { [key: string]: Cell };
+
+export interface ColumnInfo {
+  name: string;
+  /** The backend's type name, e.g. 'VARCHAR', 'BIGINT', 'TIMESTAMP'. */
+  type: string;
+}
+
+export interface QueryResult {
+  columns: ColumnInfo[];
+  rows: Cell[][];
+  /** True when `maxRows` cut the result short. */
+  truncated: boolean;
+}
+
+export interface QueryOptions {
+  /** Stop reading after this many rows (the result says `truncated`). */
+  maxRows?: number;
+}
+
+export interface TableInfo {
+  name: string;
+  rows: number;
+}
+
+/** What the ingester knows about an input before reading it (see inputs.ts). */
+export type NewInput = Omit<InputRow, 'id' | 'records' | 'skipped' | 'status' | 'error'>;
+
+export interface InputStats {
+  records: number;
+  skipped: number;
+  error: string | null;
+  /** The format found while reading (kept as given at beginInput when absent). */
+  format?: string;
+}
+
+/** A query the backend refused (syntax, unknown column, type error…): one line, no stack. */
+export class QueryError extends Error {
+  readonly code = 'E_QUERY';
+  readonly sql: string;
+  constructor(message: string, sql: string) {
+    super(message);
+    this.name = 'QueryError';
+    this.sql = sql;
+  }
+}
+
+/** The store could not be opened or written (locked file, wrong schema version, disk full…). */
+export class StoreError extends Error {
+  readonly code = 'E_STORE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}
+
+export interface Store {
+  readonly backend: string;
+
+  /**
+   * Append records. Batches of any size; the backend buffers them into columnar chunks and makes
+   * them visible to `query` at the latest when `query`, `flush` or `close` is called.
+   * `inputId` ties rows to an `inputs` row (null for records not from a tracked input).
+   */
+  appendLogs(batch: readonly LogRecord[], inputId?: number | null): Promise<void>;
+  appendConnections(batch: readonly Connection[], inputId?: number | null): Promise<void>;
+  appendExchanges(batch: readonly Exchange[], inputId?: number | null): Promise<void>;
+  flush(): Promise<void>;
+
+  /** Run SQL (the backend's dialect); the last statement's rows. Throws QueryError. */
+  query(sql: string, opts?: QueryOptions): Promise<QueryResult>;
+  /**
+   * Check that `sql` parses and binds without running it (for user predicates such as
+   * `logs --where`). Throws QueryError.
+   */
+  validate(sql: string): Promise<void>;
+  /** User tables with row counts, sorted by name. */
+  tables(): Promise<TableInfo[]>;
+
+  /** Inputs recorded so far, by id. */
+  inputs(): Promise<InputRow[]>;
+  /** Record an input about to be ingested (status 'ingesting'); returns its id. */
+  beginInput(input: NewInput): Promise<number>;
+  /** Mark an input done with its counts. */
+  finishInput(id: number, stats: InputStats): Promise<void>;
+  /** Delete an input and every row it produced; returns the number of record rows deleted. */
+  removeInput(id: number): Promise<number>;
+
+  close(): Promise<void>;
+}

@@ -4,11 +4,18 @@
 // severity, body, request_id, trace_id, span_id, http_method, http_path, http_status,
 // duration_ms, client_ip, service, host, file, line_no, format, attributes).
 
-import { ExitCode, numberFlag, parseCommandArgs, writeJson, type Command, type Io } from '../command.js';
-import { InputError, UsageError } from '../../util/errors.js';
+import {
+  ExitCode,
+  numberFlag,
+  parseCommandArgs,
+  writeJson,
+  type Command,
+  type Io,
+} from '../command.js';
+import { UsageError, type InputError } from '../../util/errors.js';
 import { expandInputs } from '../../sources/files.js';
 import type { QualityReport } from '../../model/quality.js';
-import { openDuckDbStore } from '../../store/duckdb/duckdb-store.js';
+import { openStore } from '../../store/open.js';
 import { QueryError, type Cell, type QueryResult, type Store } from '../../store/store.js';
 import { appendLogInput, checkLogFormat } from './log-input.js';
 import { renderTable, sanitizeCell } from './render.js';
@@ -96,7 +103,7 @@ export const logsCommand: Command = {
       exit = ExitCode.INPUT_ERROR;
       io.stderr.write(`mlscope: ${sanitizeCell(e.message)}\n`);
     };
-    const store = await openDuckDbStore(':memory:');
+    const store = await openStore(':memory:');
     try {
       // Check the predicate before reading anything: a typo should not cost a parse of every input.
       await checkWhere(store, where);
@@ -112,7 +119,8 @@ export const logsCommand: Command = {
         (await userQuery(store, `SELECT count(*) FROM logs ${where}`)).rows[0]?.[0] ?? 0,
       );
       const rows = (
-        await userQuery(store, 
+        await userQuery(
+          store,
           `SELECT ts_us, severity, service, host, body, request_id, trace_id, span_id, http_method,
                   http_path, http_status, duration_ms, client_ip, file, line_no, format, attributes
            FROM logs ${where}
@@ -146,7 +154,10 @@ export const logsCommand: Command = {
               r[5] ?? null,
               r[4] ?? null,
             ]),
-            { maxWidthByColumn: { ts: 27, service: 24, 'request id': 36, message: 120 }, alignRight: [false, false, false, false, false] },
+            {
+              maxWidthByColumn: { ts: 27, service: 24, 'request id': 36, message: 120 },
+              alignRight: [false, false, false, false, false],
+            },
           ),
         );
         const skipped = quality.reduce((a, q) => a + q.skipped, 0);
@@ -182,7 +193,8 @@ async function checkWhere(store: Store, where: string): Promise<void> {
 }
 
 const toNum = (v: Cell | undefined): number | null => (typeof v === 'number' ? v : null);
-const toStr = (v: Cell | undefined): string | null => (v === null || v === undefined ? null : String(v));
+const toStr = (v: Cell | undefined): string | null =>
+  v === null || v === undefined ? null : typeof v === 'string' ? v : JSON.stringify(v);
 
 function recordJson(r: readonly Cell[]): Record<string, unknown> {
   let attributes: unknown = {};

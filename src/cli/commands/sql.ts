@@ -12,7 +12,7 @@ import {
   type Io,
 } from '../command.js';
 import { ErrorCode, InputError, UsageError } from '../../util/errors.js';
-import { openDuckDbStore, quoteString } from '../../store/duckdb/duckdb-store.js';
+import { openStore as openStoreBackend, quoteString } from '../../store/open.js';
 import {
   QueryError,
   StoreError,
@@ -100,7 +100,7 @@ export const sqlCommand: Command = {
 /** Open a store; a store that cannot be opened is an unreadable input (exit 1). */
 export async function openStore(path: string): Promise<Store> {
   try {
-    return await openDuckDbStore(path);
+    return await openStoreBackend(path);
   } catch (err) {
     if (err instanceof StoreError)
       throw new InputError(ErrorCode.INPUT_UNREADABLE, path, err.message.replace(`${path}: `, ''));

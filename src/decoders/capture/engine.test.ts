@@ -59,6 +59,16 @@ for (const ex of expected) {
   });
 }
 
+test('framing-only mode (no exchange consumer) counts exactly what full parsing counts', () => {
+  for (const fx of fixtures) {
+    const full = analyse(fx.bytes).s;
+    const e = new CaptureEngine({ source: 'test', recognisers: allRecognisers() });
+    e.push(fx.bytes);
+    e.end();
+    assert.deepEqual(e.summary(), full, fx.name);
+  }
+});
+
 test('gzip and zstd copies decode to the same summary as the originals', () => {
   assert.deepEqual(analyse(load('http-lo.pcap.gz')).s, analyse(load('http-lo.pcap')).s);
   assert.deepEqual(analyse(load('http-lo.pcapng.zst')).s, analyse(load('http-lo.pcapng')).s);

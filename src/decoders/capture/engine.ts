@@ -139,7 +139,11 @@ export class CaptureEngine implements FrameSink {
     };
     this.tcp = new TcpEngine(tcpSink, {
       recognisers: opts.recognisers ?? [http1Recogniser],
-      protoLimits: { ...DEFAULT_PROTO_LIMITS, ...opts.protoLimits },
+      protoLimits: {
+        ...DEFAULT_PROTO_LIMITS,
+        exchanges: this.sink.exchange !== undefined,
+        ...opts.protoLimits,
+      },
       ...(opts.tcpLimits ? { tcpLimits: opts.tcpLimits } : {}),
     });
   }
@@ -253,7 +257,7 @@ export class CaptureEngine implements FrameSink {
       http: {
         requests: this.counts.get('http.requests') ?? 0,
         responses: this.counts.get('http.responses') ?? 0,
-        exchanges: s.exchanges,
+        exchanges: s.exchanges + (this.counts.get('http.exchanges') ?? 0),
       },
       http2: { streams: this.counts.get('http2.streams') ?? 0 },
       tls: { clientHellos: this.counts.get('tls.clientHellos') ?? 0, sni: [...this.sni].sort() },

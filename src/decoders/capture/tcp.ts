@@ -66,10 +66,10 @@ class Flow {
   dupacknum = 0;
   maxseqtobeacked = 0;
   lastsegmentflags = 0;
-  // Unacked segments, oldest first (seq, nextseq, ts).
-  unSeq: number[] = [];
+  // Unacked segments, oldest first (nextseq, ts), from index unHead on.
   unNext: number[] = [];
   unTs: number[] = [];
+  unHead = 0;
   // Stream reassembly.
   rsInit = false;
   rsNext = 0;
@@ -531,7 +531,7 @@ export class TcpEngine {
         if (!seqNotAdvanced) break classify;
         ta |= A_RETRANSMISSION;
         // RTO stall: time since the oldest unacked segment (else since the highest segment).
-        const since = fwd.unTs.length > 0 ? fwd.unTs[0]! : fwd.nextseqTime;
+        const since = fwd.unHead < fwd.unTs.length ? fwd.unTs[fwd.unHead]! : fwd.nextseqTime;
         const stallMs = (tsUs - since) / 1000;
         if (stallMs > 0) {
           c.conn.rtoStallMs += stallMs;
@@ -544,8 +544,7 @@ export class TcpEngine {
     let nextseq = add32(seq, seglen);
     if (seglen > 0 || flags & (TH_SYN | TH_FIN)) {
       if (flags & (TH_SYN | TH_FIN)) nextseq = add32(nextseq, 1);
-      if (fwd.unSeq.length < this.tcpLimits.maxUnackedSegments) {
-        fwd.unSeq.push(seq);
+      if (fwd.unNext.length - fwd.unHead < this.tcpLimits.maxUnackedSegments) {
         fwd.unNext.push(nextseq);
         fwd.unTs.push(tsUs);
       }
@@ -567,14 +566,19 @@ export class TcpEngine {
     fwd.lastsegmentflags = ta;
 
     // Drop segments this ACK covers from the other direction's unacked list.
-    if (flags & TH_ACK && rev.unSeq.length > 0) {
-      let k = 0;
-      while (k < rev.unSeq.length && leSeq(rev.unNext[k]!, ack)) k++;
-      if (k > 0) {
-        rev.unSeq.splice(0, k);
+    if (flags & TH_ACK && rev.unHead < rev.unNext.length) {
+      let k = rev.unHead;
+      const n = rev.unNext.length;
+      while (k < n && leSeq(rev.unNext[k]!, ack)) k++;
+      if (k === n) {
+        rev.unNext.length = 0;
+        rev.unTs.length = 0;
+        rev.unHead = 0;
+      } else if (k > 256) {
         rev.unNext.splice(0, k);
         rev.unTs.splice(0, k);
-      }
+        rev.unHead = 0;
+      } else rev.unHead = k;
     }
     return ta;
   }

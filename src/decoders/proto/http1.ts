@@ -60,20 +60,23 @@ function startsWithAscii(buf: Uint8Array, off: number, end: number, s: string): 
   return true;
 }
 
+/** Known methods as bytes, grouped by first letter, for allocation-free matching. */
+const METHODS_BY_FIRST: (Uint8Array[] | undefined)[] = [];
+for (const m of METHODS) {
+  const b = Buffer.from(`${m} `, 'latin1');
+  (METHODS_BY_FIRST[b[0]!] ??= []).push(new Uint8Array(b));
+}
+
 /** `METHOD SP` at `off` with a known method. Returns the method length, or 0. */
 function methodAt(buf: Uint8Array, off: number, end: number): number {
-  let i = off;
-  const lim = Math.min(end, off + MAX_METHOD_LEN + 1);
-  while (i < lim) {
-    const b = buf[i]!;
-    if (b === SP) break;
-    if (b < 65 || b > 90) return 0;
-    i++;
+  const cands = METHODS_BY_FIRST[buf[off] ?? 0];
+  if (!cands) return 0;
+  outer: for (const m of cands) {
+    if (end - off < m.length) continue;
+    for (let i = 1; i < m.length; i++) if (buf[off + i] !== m[i]) continue outer;
+    return m.length - 1;
   }
-  if (i >= lim || buf[i] !== SP || i === off) return 0;
-  let m = '';
-  for (let k = off; k < i; k++) m += String.fromCharCode(buf[k]!);
-  return METHODS.has(m) ? i - off : 0;
+  return 0;
 }
 
 export function looksLikeRequest(buf: Uint8Array, off: number, end: number): boolean {
@@ -90,11 +93,23 @@ export function looksLikeResponse(buf: Uint8Array, off: number, end: number): bo
 }
 
 /** Find the end of a header block (index just past CRLFCRLF or LFLF), or -1. */
+const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
+
+/** Find the end of a header block (index just past CRLFCRLF, or LFLF), or -1. */
 function findHeadEnd(buf: Uint8Array, off: number, end: number): number {
-  for (let i = off; i < end; i++) {
-    if (buf[i] !== LF) continue;
-    if (i + 1 < end && buf[i + 1] === LF) return i + 2;
-    if (i + 2 < end && buf[i + 1] === CR && buf[i + 2] === LF) return i + 3;
+  const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  // Line endings follow the first line: CRLF (the norm, found by the native search) or bare LF.
+  const firstLf = b.indexOf(LF, off);
+  if (firstLf < 0 || firstLf >= end) return -1;
+  if (firstLf > off && b[firstLf - 1] === CR) {
+    const i = b.indexOf(CRLFCRLF, Math.max(off, firstLf - 1));
+    return i >= 0 && i + 4 <= end ? i + 4 : -1;
+  }
+  let j = firstLf;
+  while (j >= 0 && j + 1 < end) {
+    if (b[j + 1] === LF) return j + 2;
+    if (b[j + 1] === CR && j + 2 < end && b[j + 2] === LF) return j + 3;
+    j = b.indexOf(LF, j + 1);
   }
   return -1;
 }
@@ -113,9 +128,21 @@ interface Head {
   upgrade: string | null;
 }
 
+/** Lower-cased header names, interned (headers repeat on every message). */
+const lowerNames = new Map<string, string>();
+function lowerName(raw: string): string {
+  let v = lowerNames.get(raw);
+  if (v === undefined) {
+    v = raw.trim().toLowerCase();
+    if (lowerNames.size < 4096) lowerNames.set(raw, v);
+  }
+  return v;
+}
+
 function parseHead(text: string, ctx: ProtoContext): Head | null {
-  const lines = text.split(/\r?\n/);
-  const first = lines[0] ?? '';
+  let eol = text.indexOf('\n');
+  if (eol < 0) eol = text.length;
+  const first = text.charCodeAt(eol - 1) === CR ? text.slice(0, eol - 1) : text.slice(0, eol);
   const h: Head = {
     isRequest: false,
     method: '',
@@ -145,28 +172,119 @@ function parseHead(text: string, ctx: ProtoContext): Head | null {
   }
   const lim = ctx.limits;
   let n = 0;
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!;
-    if (line === '') continue;
-    const colon = line.indexOf(':');
-    if (colon <= 0) continue;
-    const name = line.slice(0, colon).trim().toLowerCase();
-    let value = line.slice(colon + 1).trim();
-    if (name === 'content-length') {
-      const v = Number(value);
-      if (Number.isInteger(v) && v >= 0) h.contentLength = v;
-    } else if (name === 'transfer-encoding') {
-      if (/chunked/i.test(value)) h.chunked = true;
-    } else if (name === 'connection') {
-      if (/close/i.test(value)) h.connectionClose = true;
-    } else if (name === 'upgrade') {
-      h.upgrade = value.toLowerCase();
+  let pos = eol + 1;
+  while (pos < text.length) {
+    let e = text.indexOf('\n', pos);
+    if (e < 0) e = text.length;
+    const lineEnd = text.charCodeAt(e - 1) === CR ? e - 1 : e;
+    const colon = text.indexOf(':', pos);
+    const start = pos;
+    pos = e + 1;
+    if (colon <= start || colon >= lineEnd) continue;
+    const name = lowerName(text.slice(start, colon));
+    let value = text.slice(colon + 1, lineEnd).trim();
+    switch (name) {
+      case 'content-length': {
+        const v = Number(value);
+        if (Number.isInteger(v) && v >= 0) h.contentLength = v;
+        break;
+      }
+      case 'transfer-encoding':
+        if (/chunked/i.test(value)) h.chunked = true;
+        break;
+      case 'connection':
+        if (/close/i.test(value)) h.connectionClose = true;
+        break;
+      case 'upgrade':
+        h.upgrade = value.toLowerCase();
+        break;
+      default:
+        break;
     }
     if (n >= lim.maxHeaders) continue;
     if (value.length > lim.maxHeaderValueChars) value = value.slice(0, lim.maxHeaderValueChars);
     const prev = h.headers[name];
     h.headers[name] = prev === undefined ? value : `${prev}, ${value}`;
     n++;
+  }
+  return h;
+}
+
+/** Case-insensitive match of a lower-case ASCII name followed by ':' at `o`. */
+function nameIs(buf: Uint8Array, o: number, end: number, lower: string): boolean {
+  const n = lower.length;
+  if (end - o <= n || buf[o + n] !== 58 /* ':' */) return false;
+  for (let i = 0; i < n; i++) if ((buf[o + i]! | 0x20) !== lower.charCodeAt(i)) return false;
+  return true;
+}
+
+const VALUE_CHUNKED = Buffer.from('chunked', 'latin1');
+
+/**
+ * The framing-only head parse used when nobody consumes exchanges (e.g. `mlscope pcap`): reads
+ * the start line and the headers that decide the body (Content-Length, Transfer-Encoding,
+ * Upgrade) straight from the bytes, building no strings or header maps.
+ */
+function parseHeadFraming(buf: Buffer, off: number, end: number): Head | null {
+  let eol = buf.indexOf(LF, off);
+  if (eol < 0 || eol > end) eol = end;
+  const lineEnd = eol > off && buf[eol - 1] === CR ? eol - 1 : eol;
+  const h: Head = {
+    isRequest: false,
+    method: '',
+    target: '',
+    version: '',
+    status: 0,
+    reason: '',
+    headers: EMPTY_HEADERS,
+    contentLength: -1,
+    chunked: false,
+    connectionClose: false,
+    upgrade: null,
+  };
+  if (startsWithAscii(buf, off, lineEnd, 'HTTP/1.')) {
+    if (lineEnd - off < 12 || buf[off + 8] !== SP) return null;
+    const d0 = buf[off + 9]! - 48;
+    const d1 = buf[off + 10]! - 48;
+    const d2 = buf[off + 11]! - 48;
+    if (d0 < 0 || d0 > 9 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9) return null;
+    h.status = d0 * 100 + d1 * 10 + d2;
+    h.version = buf[off + 7] === 48 ? '1.0' : '1.1';
+  } else {
+    const ml = methodAt(buf, off, lineEnd);
+    if (ml === 0 || lineEnd - off < ml + 10) return null;
+    if (!startsWithAscii(buf, lineEnd - 8, lineEnd, 'HTTP/1.')) return null;
+    h.isRequest = true;
+    h.method =
+      ml === 4 && buf[off] === 72 ? 'HEAD' : ml === 7 && buf[off] === 67 ? 'CONNECT' : 'GET';
+    h.version = buf[lineEnd - 1] === 48 ? '1.0' : '1.1';
+  }
+  let pos = eol + 1;
+  while (pos < end) {
+    let e = buf.indexOf(LF, pos);
+    if (e < 0 || e > end) e = end;
+    const c = buf[pos]! | 0x20;
+    if (c === 99 /* c */ && nameIs(buf, pos, e, 'content-length')) {
+      let v = 0;
+      let digits = 0;
+      for (let i = pos + 15; i < e; i++) {
+        const d = buf[i]! - 48;
+        if (d >= 0 && d <= 9) {
+          v = v * 10 + d;
+          digits++;
+        } else if (digits > 0) break;
+      }
+      if (digits > 0 && digits < 16) h.contentLength = v;
+    } else if (c === 116 /* t */ && nameIs(buf, pos, e, 'transfer-encoding')) {
+      const i = buf.indexOf(VALUE_CHUNKED, pos + 18);
+      if (i >= 0 && i < e) h.chunked = true;
+    } else if (c === 117 /* u */ && nameIs(buf, pos, e, 'upgrade')) {
+      h.upgrade = buf
+        .toString('latin1', pos + 8, e)
+        .trim()
+        .toLowerCase();
+    }
+    pos = e + 1;
   }
   return h;
 }
@@ -181,20 +299,33 @@ function requestIdOf(headers: Record<string, string>): string | null {
 
 type BodyMode = 'none' | 'length' | 'chunked' | 'close';
 
-interface Pending {
-  method: string | null;
-  host: string | null;
-  path: string | null;
-  protocol: string;
-  requestHeaders: Record<string, string>;
-  reqFirstUs: number | null;
-  reqLastUs: number | null;
-  reqFirstFrame: number | null;
-  reqBodyBytes: number;
-  reqBody: Buffer[];
-  reqBodyKept: number;
-  upgrade: string | null;
+/** One exchange being assembled: request fields first, response fields when it arrives. */
+class Pending {
+  method: string | null = null;
+  host: string | null = null;
+  path: string | null = null;
+  protocol = 'HTTP/1.1';
+  requestHeaders: Record<string, string> = EMPTY_HEADERS;
+  reqFirstUs: number | null = null;
+  reqLastUs: number | null = null;
+  reqFirstFrame: number | null = null;
+  reqBodyBytes = 0;
+  reqBody: Buffer[] | null = null;
+  reqBodyKept = 0;
+  upgrade: string | null = null;
+  status = 0;
+  reason = '';
+  responseHeaders: Record<string, string> = EMPTY_HEADERS;
+  respFirstUs = 0;
+  respFirstFrame = 0;
+  respLastUs = 0;
+  respBodyBytes = 0;
+  respBody: Buffer[] | null = null;
+  respBodyKept = 0;
+  hasResponse = false;
 }
+
+const EMPTY_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
 /** Per-direction parse state. */
 class Side {
@@ -212,19 +343,7 @@ export class Http1Parser implements StreamParser {
   private readonly resp = new Side();
   private readonly queue: Pending[] = [];
   /** The exchange whose response is being read. */
-  private current:
-    | (Pending & {
-        status: number;
-        reason: string;
-        responseHeaders: Record<string, string>;
-        respFirstUs: number;
-        respFirstFrame: number;
-        respBodyBytes: number;
-        respBody: Buffer[];
-        respBodyKept: number;
-        interim: boolean;
-      })
-    | null = null;
+  private current: Pending | null = null;
   private readonly client: Endpoint;
   private readonly server: Endpoint;
   /** Set when the connection switched protocols (Upgrade/CONNECT); further bytes are not HTTP/1. */
@@ -236,6 +355,7 @@ export class Http1Parser implements StreamParser {
   constructor(ctx: ProtoContext) {
     this.ctx = ctx;
     this.bodyKeep = ctx.limits.bodyCaptureBytes;
+    this.framingOnly = !ctx.limits.exchanges;
     this.client = ctx.conn.client;
     this.server = ctx.conn.server;
   }
@@ -351,16 +471,18 @@ export class Http1Parser implements StreamParser {
       side.head = Buffer.from(scanFrom.subarray(sOff, sEnd));
       return end;
     }
-    const text = Buffer.from(scanFrom.buffer, scanFrom.byteOffset + sOff, he - sOff).toString(
-      'latin1',
-    );
     side.head = null;
     const consumed = o + (he - sOff) - prevLen;
-    const head = parseHead(text, this.ctx);
+    const bytes = Buffer.isBuffer(scanFrom)
+      ? scanFrom
+      : Buffer.from(scanFrom.buffer, scanFrom.byteOffset, scanFrom.byteLength);
+    const head = this.framingOnly
+      ? parseHeadFraming(bytes, sOff, he)
+      : parseHead(bytes.toString('latin1', sOff, he), this.ctx);
     if (!head || head.isRequest !== (dir === 0)) {
       this.ctx.skip(
         dir === 0 ? 'http-bad-request-head' : 'http-bad-response-head',
-        text.slice(0, 80),
+        bytes.toString('latin1', sOff, Math.min(he, sOff + 80)),
       );
       side.mode = 'resync';
       return consumed;
@@ -448,6 +570,8 @@ export class Http1Parser implements StreamParser {
   }
 
   private readonly bodyKeep: number;
+  /** No exchange consumer: parse only what frames messages, and count exchanges. */
+  private readonly framingOnly: boolean;
 
   private body(dir: Dir, buf: Uint8Array, o: number, e: number): void {
     const n = e - o;
@@ -458,7 +582,7 @@ export class Http1Parser implements StreamParser {
       p.reqBodyBytes += n;
       if (p.reqBodyKept < this.bodyKeep) {
         const k = Math.min(n, this.bodyKeep - p.reqBodyKept);
-        p.reqBody.push(Buffer.from(buf.subarray(o, o + k)));
+        (p.reqBody ??= []).push(Buffer.from(buf.subarray(o, o + k)));
         p.reqBodyKept += k;
       }
     } else if (this.current) {
@@ -466,7 +590,7 @@ export class Http1Parser implements StreamParser {
       c.respBodyBytes += n;
       if (c.respBodyKept < this.bodyKeep) {
         const k = Math.min(n, this.bodyKeep - c.respBodyKept);
-        c.respBody.push(Buffer.from(buf.subarray(o, o + k)));
+        (c.respBody ??= []).push(Buffer.from(buf.subarray(o, o + k)));
         c.respBodyKept += k;
       }
     }
@@ -476,14 +600,13 @@ export class Http1Parser implements StreamParser {
 
   private pendingReqFirstUs = 0;
   private pendingReqFirstFrame = 0;
+  private respFirstUs = 0;
+  private respFirstFrame = 0;
 
   private reqStart(tsUs: number): void {
     this.pendingReqFirstUs = tsUs;
     this.pendingReqFirstFrame = this.ctx.frame();
   }
-
-  private respFirstUs = 0;
-  private respFirstFrame = 0;
 
   private respFirstByte(tsUs: number): void {
     this.respFirstUs = tsUs;
@@ -494,30 +617,27 @@ export class Http1Parser implements StreamParser {
     this.ctx.count('http.requests');
     let host = h.headers['host'] ?? null;
     let path = h.target;
-    const abs = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/([^/?#]*)(.*)$/.exec(h.target);
-    if (abs) {
-      host = host ?? abs[1]!;
-      path = abs[2] || '/';
+    if (h.target.charCodeAt(0) !== 47 /* '/' */) {
+      const abs = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/([^/?#]*)(.*)$/.exec(h.target);
+      if (abs) {
+        host = host ?? abs[1]!;
+        path = abs[2] || '/';
+      }
     }
-    const p: Pending = {
-      method: h.method,
-      host,
-      path,
-      protocol: `HTTP/${h.version}`,
-      requestHeaders: h.headers,
-      reqFirstUs: this.pendingReqFirstUs || tsUs,
-      reqLastUs: tsUs,
-      reqFirstFrame: this.pendingReqFirstFrame || this.ctx.frame(),
-      reqBodyBytes: 0,
-      reqBody: [],
-      reqBodyKept: 0,
-      upgrade: h.upgrade,
-    };
+    const p = new Pending();
+    p.method = h.method;
+    p.host = host;
+    p.path = path;
+    p.protocol = h.version === '1.1' ? 'HTTP/1.1' : `HTTP/${h.version}`;
+    p.requestHeaders = h.headers;
+    p.reqFirstUs = this.pendingReqFirstUs || tsUs;
+    p.reqLastUs = tsUs;
+    p.reqFirstFrame = this.pendingReqFirstFrame || this.ctx.frame();
+    p.upgrade = h.upgrade;
     this.queue.push(p);
     if (this.queue.length > 1024) {
       // A client that never gets answers: keep the queue bounded.
-      const dropped = this.queue.shift()!;
-      this.emit(dropped, null, 'no-response');
+      this.emit(this.queue.shift()!, 'no-response');
     }
     if (h.chunked) {
       side.mode = 'chunked';
@@ -530,43 +650,26 @@ export class Http1Parser implements StreamParser {
 
   private onResponseHead(h: Head, tsUs: number, side: Side): void {
     this.ctx.count('http.responses');
-    const interim = h.status >= 100 && h.status < 200 && h.status !== 101;
-    const p = this.queue[0] ?? null;
-    const base: Pending = p ?? {
-      method: null,
-      host: null,
-      path: null,
-      protocol: `HTTP/${h.version}`,
-      requestHeaders: {},
-      reqFirstUs: null,
-      reqLastUs: null,
-      reqFirstFrame: null,
-      reqBodyBytes: 0,
-      reqBody: [],
-      reqBodyKept: 0,
-      upgrade: null,
-    };
-    if (interim) {
+    if (h.status >= 100 && h.status < 200 && h.status !== 101) {
       // 100 Continue and friends: no body, the final response follows.
       side.mode = 'none';
       this.current = null;
       return;
     }
-    if (p) this.queue.shift();
-    else this.ctx.skip('http-response-without-request');
-    this.current = {
-      ...base,
-      status: h.status,
-      reason: h.reason,
-      responseHeaders: h.headers,
-      respFirstUs: this.respFirstUs || tsUs,
-      respFirstFrame: this.respFirstFrame || this.ctx.frame(),
-      respBodyBytes: 0,
-      respBody: [],
-      respBodyKept: 0,
-      interim: false,
-    };
-    const method = base.method;
+    let p = this.queue.length > 0 ? this.queue.shift()! : null;
+    if (!p) {
+      this.ctx.skip('http-response-without-request');
+      p = new Pending();
+      p.protocol = `HTTP/${h.version}`;
+    }
+    p.hasResponse = true;
+    p.status = h.status;
+    p.reason = h.reason;
+    p.responseHeaders = h.headers;
+    p.respFirstUs = this.respFirstUs || tsUs;
+    p.respFirstFrame = this.respFirstFrame || this.ctx.frame();
+    this.current = p;
+    const method = p.method;
     if (h.status === 101 || (method === 'CONNECT' && h.status >= 200 && h.status < 300)) {
       side.mode = 'none';
       return;
@@ -596,81 +699,66 @@ export class Http1Parser implements StreamParser {
     const c = this.current;
     if (!c) return;
     this.current = null;
-    this.emit(c, { ...c, respLastUs: tsUs }, broken ? 'truncated' : 'complete');
+    c.respLastUs = tsUs;
+    this.emit(c, broken ? 'truncated' : 'complete');
     // Switching protocols: the rest of the stream is not HTTP/1.
     if (c.status === 101 || (c.method === 'CONNECT' && c.status >= 200 && c.status < 300)) {
       const up = c.upgrade ?? c.responseHeaders['upgrade'] ?? '';
       if (c.status === 101 && /h2c/i.test(up) && Http1Parser.h2cUpgrade) {
-        this.tunnel = Http1Parser.h2cUpgrade(this.ctx, this.toExchange(c, null, 'complete'));
+        this.tunnel = Http1Parser.h2cUpgrade(this.ctx, this.toExchange(c, 'complete'));
       } else this.tunnel = 'opaque';
       this.req.mode = 'tunnel';
       this.resp.mode = 'tunnel';
     }
   }
 
-  private toExchange(
-    p: Pending,
-    r: {
-      status: number;
-      reason: string;
-      responseHeaders: Record<string, string>;
-      respFirstUs: number;
-      respFirstFrame: number;
-      respLastUs: number;
-      respBodyBytes: number;
-      respBody: Buffer[];
-    } | null,
-    state: Exchange['state'],
-  ): Omit<Exchange, 'id'> {
-    const rh = r ? r.responseHeaders : {};
-    const serverTimeMs = r && p.reqLastUs !== null ? (r.respFirstUs - p.reqLastUs) / 1000 : null;
-    const totalMs = r && p.reqFirstUs !== null ? (r.respLastUs - p.reqFirstUs) / 1000 : null;
+  private toExchange(p: Pending, state: Exchange['state']): Omit<Exchange, 'id'> {
+    const r = p.hasResponse;
+    const rh = p.responseHeaders;
+    const conn = this.ctx.conn;
     return {
-      connId: this.ctx.conn.id,
-      client: this.ctx.conn.client,
-      server: this.ctx.conn.server,
+      connId: conn.id,
+      client: conn.client,
+      server: conn.server,
       protocol: p.protocol,
       streamId: null,
       method: p.method,
       host: p.host,
       path: p.path,
-      status: r ? r.status : null,
-      reason: r ? r.reason : null,
+      status: r ? p.status : null,
+      reason: r ? p.reason : null,
       requestHeaders: p.requestHeaders,
       responseHeaders: rh,
       requestId: requestIdOf(p.requestHeaders) ?? requestIdOf(rh),
       traceparent: p.requestHeaders['traceparent'] ?? null,
       contentType: rh['content-type'] ?? null,
       reqBodyBytes: p.reqBodyBytes,
-      respBodyBytes: r ? r.respBodyBytes : 0,
+      respBodyBytes: p.respBodyBytes,
       reqFirstUs: p.reqFirstUs,
       reqLastUs: p.reqLastUs,
-      respFirstUs: r ? r.respFirstUs : null,
-      respLastUs: r ? r.respLastUs : null,
+      respFirstUs: r ? p.respFirstUs : null,
+      respLastUs: r ? p.respLastUs : null,
       reqFirstFrame: p.reqFirstFrame,
-      respFirstFrame: r ? r.respFirstFrame : null,
+      respFirstFrame: r ? p.respFirstFrame : null,
       respLastFrame: r ? this.ctx.frame() : null,
-      serverTimeMs,
-      totalMs,
-      reqBody: p.reqBody.length ? Buffer.concat(p.reqBody).toString('utf8') : null,
-      respBody: r && r.respBody.length ? Buffer.concat(r.respBody).toString('utf8') : null,
+      serverTimeMs: r && p.reqLastUs !== null ? (p.respFirstUs - p.reqLastUs) / 1000 : null,
+      totalMs: r && p.reqFirstUs !== null ? (p.respLastUs - p.reqFirstUs) / 1000 : null,
+      reqBody: p.reqBody ? Buffer.concat(p.reqBody).toString('utf8') : null,
+      respBody: p.respBody ? Buffer.concat(p.respBody).toString('utf8') : null,
       state,
       grpcStatus: null,
       grpcMessage: null,
     };
   }
 
-  private emit(
-    p: Pending,
-    r: Parameters<Http1Parser['toExchange']>[1],
-    state: Exchange['state'],
-  ): void {
-    this.ctx.exchange(this.toExchange(p, r, state));
+  private emit(p: Pending, state: Exchange['state']): void {
+    if (this.framingOnly) this.ctx.count('http.exchanges');
+    else this.ctx.exchange(this.toExchange(p, state));
   }
 
-  gap(dir: Dir, _tsUs: number, lengthBytes: number): void {
+  gap(dir: Dir, tsUs: number, lengthBytes: number): void {
     if (this.tunnel) {
-      if (this.tunnel !== 'opaque') this.tunnel.gap(dir, _tsUs, lengthBytes);
+      if (this.tunnel !== 'opaque') this.tunnel.gap(dir, tsUs, lengthBytes);
       return;
     }
     const side = dir === 0 ? this.req : this.resp;
@@ -678,19 +766,21 @@ export class Http1Parser implements StreamParser {
       // The body lost some bytes but its end is still known.
       side.remaining -= lengthBytes;
       if (dir === 1 && this.current) this.current.respBodyBytes += lengthBytes;
+      else if (dir === 0 && this.queue.length)
+        this.queue[this.queue.length - 1]!.reqBodyBytes += lengthBytes;
       return;
     }
     if (side.mode === 'close') return;
     if (side.mode === 'length' && lengthBytes === side.remaining) {
       side.remaining = 0;
-      this.messageDone(dir, _tsUs, true);
+      this.messageDone(dir, tsUs, true);
       return;
     }
     if (side.mode === 'head' && side.head) {
       // Bytes of a message head were seen, then lost (snaplen or capture loss): keep what the
       // start line and complete header lines say.
-      this.salvageHead(dir, side, _tsUs);
-    } else if (dir === 1 && this.current) this.messageDone(1, _tsUs, true);
+      this.salvageHead(dir, side, tsUs);
+    } else if (dir === 1 && this.current) this.messageDone(1, tsUs, true);
     side.head = null;
     side.lineBuf = '';
     side.mode = 'resync';
@@ -737,24 +827,18 @@ export class Http1Parser implements StreamParser {
       if (this.tunnel !== 'opaque') this.tunnel.end(tsUs);
       return;
     }
-    if (this.current) {
-      if (this.resp.mode === 'close') this.messageDone(1, tsUs);
-      else {
-        const c = this.current;
-        this.current = null;
-        this.emit(c, { ...c, respLastUs: tsUs }, 'truncated');
-      }
-    }
+    if (this.current && this.resp.mode === 'close') this.messageDone(1, tsUs);
     this.flush(tsUs, 'no-response');
   }
 
-  private flush(tsUs: number, state: Exchange['state']): void {
+  private flush(tsUs: number, state: 'reset' | 'no-response'): void {
     if (this.current) {
       const c = this.current;
       this.current = null;
-      this.emit(c, { ...c, respLastUs: tsUs }, state === 'reset' ? 'reset' : 'truncated');
+      c.respLastUs = tsUs;
+      this.emit(c, state === 'reset' ? 'reset' : 'truncated');
     }
-    while (this.queue.length) this.emit(this.queue.shift()!, null, state);
+    while (this.queue.length) this.emit(this.queue.shift()!, state);
   }
 }
 

@@ -14,6 +14,11 @@ export interface ProtoLimits {
   maxHeaderValueChars: number;
   /** Bytes of each body kept for later analysers (0 = off). */
   bodyCaptureBytes: number;
+  /**
+   * Whether anybody consumes exchanges. When false, parsers only frame messages and count them
+   * (`ctx.count('http.exchanges')`), which is several times faster (summaries like `mlscope pcap`).
+   */
+  exchanges: boolean;
 }
 
 export const DEFAULT_PROTO_LIMITS: ProtoLimits = {
@@ -21,6 +26,7 @@ export const DEFAULT_PROTO_LIMITS: ProtoLimits = {
   maxHeaders: 128,
   maxHeaderValueChars: 1024,
   bodyCaptureBytes: 0,
+  exchanges: true,
 };
 
 /** What a parser can tell the engine. */

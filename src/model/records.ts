@@ -58,6 +58,19 @@ export interface Connection {
   missingBytes: [number, number];
 }
 
+/** One retransmitted segment (Wireshark's retransmission, fast or spurious retransmission). */
+export interface RetransmissionEvent {
+  connId: number;
+  dir: Dir;
+  tsUs: number;
+  frame: number;
+  kind: 'retransmission' | 'fast' | 'spurious';
+  /** Gap since the oldest unacknowledged segment (the RTO stall), ms; 0 for fast/spurious. */
+  stallMs: number;
+  /** A retransmitted SYN (a connect retry). */
+  syn: boolean;
+}
+
 /** One HTTP request/response exchange (HTTP/1.x, HTTP/2 stream, gRPC call). */
 export interface Exchange {
   id: number;

@@ -17,19 +17,14 @@ export interface Line {
   invalidUtf8: boolean;
 }
 
+import { isAscii } from 'node:buffer';
+
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
 
 function decodeLine(buf: Uint8Array): { text: string; invalid: boolean } {
-  // Fast path: pure ASCII needs no validation.
-  let ascii = true;
-  for (let i = 0; i < buf.length; i++) {
-    if (buf[i]! >= 0x80) {
-      ascii = false;
-      break;
-    }
-  }
-  if (ascii)
+  // Fast path: pure ASCII (checked natively) needs no UTF-8 validation.
+  if (isAscii(buf))
     return {
       text: Buffer.from(buf.buffer, buf.byteOffset, buf.length).toString('latin1'),
       invalid: false,

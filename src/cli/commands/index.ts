@@ -1,6 +1,24 @@
 // The list of commands, in the order `mlscope --help` shows them. Each command lives in its own file.
 
 import type { Command } from '../command.js';
+import { investigateCommand } from './investigate.js';
 import { pcapCommand } from './pcap.js';
+import { httpCommand } from './http.js';
+import { logsCommand } from './logs.js';
+import { ingestCommand } from './ingest.js';
+import { sqlCommand } from './sql.js';
+import { flowsCommand } from './flows.js';
+import { templatesCommand } from './templates.js';
+import { labCommand } from './lab.js';
 
-export const commands: Command[] = [pcapCommand];
+export const commands: Command[] = [
+  investigateCommand,
+  pcapCommand,
+  httpCommand,
+  logsCommand,
+  templatesCommand,
+  ingestCommand,
+  sqlCommand,
+  flowsCommand,
+  labCommand,
+];

@@ -2,7 +2,7 @@
 // application exchanges out, with a Wireshark-comparable summary and a data-quality block.
 // Pure: no I/O; the caller feeds chunks (see ingest/capture.ts).
 
-import type { Connection, Exchange } from '../../model/records.js';
+import type { Connection, Exchange, RetransmissionEvent } from '../../model/records.js';
 import { Quality } from '../../model/quality.js';
 import { DEFAULT_PROTO_LIMITS, type ProtoLimits, type ProtoRecogniser } from '../proto/stream.js';
 import { http1Recogniser } from '../proto/http1.js';
@@ -58,6 +58,7 @@ export interface CaptureSummary {
 export interface CaptureSink {
   connection?(c: Connection): void;
   exchange?(x: Exchange): void;
+  retransmission?(e: RetransmissionEvent): void;
   /** A UDP datagram (e.g. NetFlow/IPFIX export packets); `p.buf[p.payloadOff…]` during the call. */
   udp?(p: Packet, tsUs: number, frame: number): void;
 }
@@ -136,6 +137,9 @@ export class CaptureEngine implements FrameSink {
       skip(reason, frame, detail) {
         self.quality.note(reason, `frame ${frame}`, detail);
       },
+      ...(this.sink.retransmission
+        ? { retransmission: (e: RetransmissionEvent) => self.sink.retransmission?.(e) }
+        : {}),
     };
     this.tcp = new TcpEngine(tcpSink, {
       recognisers: opts.recognisers ?? [http1Recogniser],

@@ -4,7 +4,7 @@
 // stream reassembly (retransmissions and overlaps trimmed, holes announced as gaps, buffered bytes
 // bounded) feeding application parsers through the StreamParser interface.
 
-import type { Connection, Dir, Exchange } from '../../model/records.js';
+import type { Connection, Dir, Exchange, RetransmissionEvent } from '../../model/records.js';
 import type { ProtoContext, ProtoLimits, ProtoRecogniser, StreamParser } from '../proto/stream.js';
 import { formatAddress, TH_ACK, TH_FIN, TH_RST, TH_SYN, type Packet } from './packet.js';
 
@@ -86,6 +86,8 @@ export interface TcpSink {
   count(key: string, n: number): void;
   fact(key: string, value: string): void;
   skip(reason: string, frame: number, detail?: string): void;
+  /** Optional: every retransmitted segment, as it is seen. */
+  retransmission?(e: RetransmissionEvent): void;
 }
 
 export class TcpConversation implements ProtoContext {
@@ -275,6 +277,8 @@ export class TcpEngine {
   openCount = 0;
   conversations = 0;
   private lastSweepUs = 0;
+  /** The RTO stall of the retransmission just classified, ms. */
+  private lastStallMs = 0;
 
   constructor(sink: TcpSink, opts: TcpEngineOptions) {
     this.sink = sink;
@@ -381,6 +385,20 @@ export class TcpEngine {
       if (conn.retransmissionFrames.length < 32) conn.retransmissionFrames.push(frame);
       if (ta & A_FAST_RETRANSMISSION) conn.fastRetransmissions[dir]++;
       if (ta & A_SPURIOUS_RETRANSMISSION) conn.spuriousRetransmissions[dir]++;
+      this.sink.retransmission?.({
+        connId: conn.id,
+        dir,
+        tsUs,
+        frame,
+        kind:
+          ta & A_FAST_RETRANSMISSION
+            ? 'fast'
+            : ta & A_SPURIOUS_RETRANSMISSION
+              ? 'spurious'
+              : 'retransmission',
+        stallMs: ta & A_RETRANSMISSION ? this.lastStallMs : 0,
+        syn: (p.flags & TH_SYN) !== 0,
+      });
     }
     if (ta & A_DUPLICATE_ACK) conn.duplicateAcks[dir]++;
     if (ta & A_ZERO_WINDOW) conn.zeroWindows[dir]++;
@@ -533,6 +551,7 @@ export class TcpEngine {
         // RTO stall: time since the oldest unacked segment (else since the highest segment).
         const since = fwd.unHead < fwd.unTs.length ? fwd.unTs[fwd.unHead]! : fwd.nextseqTime;
         const stallMs = (tsUs - since) / 1000;
+        this.lastStallMs = Math.max(0, stallMs);
         if (stallMs > 0) {
           c.conn.rtoStallMs += stallMs;
           if (stallMs > c.conn.maxRtoStallMs) c.conn.maxRtoStallMs = stallMs;

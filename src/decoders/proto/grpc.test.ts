@@ -23,7 +23,10 @@ test('framer: same counts whatever the chunking; a cut message is malformed', ()
     const f = new GrpcMessageFramer();
     for (let i = 0; i < WIRE.length; i += step) f.feed(WIRE, i, Math.min(WIRE.length, i + step), i);
     f.end();
-    assert.deepEqual([f.messages, f.messageBytes, f.maxMessageBytes, f.compressed, f.malformed], [3, 5, 3, 1, false]);
+    assert.deepEqual(
+      [f.messages, f.messageBytes, f.maxMessageBytes, f.compressed, f.malformed],
+      [3, 5, 3, 1, false],
+    );
   }
   const cut = new GrpcMessageFramer();
   cut.feed(WIRE, 0, 6, 0);
@@ -36,7 +39,10 @@ test('framer: same counts whatever the chunking; a cut message is malformed', ()
 });
 
 test('path, timeout, content type, message decoding, kinds', () => {
-  assert.deepEqual(parseGrpcPath('/helloworld.Greeter/SayHello'), { service: 'helloworld.Greeter', method: 'SayHello' });
+  assert.deepEqual(parseGrpcPath('/helloworld.Greeter/SayHello'), {
+    service: 'helloworld.Greeter',
+    method: 'SayHello',
+  });
   assert.equal(parseGrpcPath('/nope'), null);
   assert.equal(parseGrpcPath(null), null);
   assert.equal(parseGrpcTimeout('1S'), 1000);

@@ -67,9 +67,18 @@ test('stalls: a gap far above the stream’s own median', () => {
 
 test('OpenAI Responses API events', () => {
   const s = stream([
-    [10_000, 'event: response.created\ndata: {"type":"response.created","response":{"model":"gpt-4o-mini","status":"in_progress"}}\n\n'],
-    [30_000, 'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","delta":"Hi"}\n\n'],
-    [40_000, 'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","delta":" there"}\n\n'],
+    [
+      10_000,
+      'event: response.created\ndata: {"type":"response.created","response":{"model":"gpt-4o-mini","status":"in_progress"}}\n\n',
+    ],
+    [
+      30_000,
+      'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","delta":"Hi"}\n\n',
+    ],
+    [
+      40_000,
+      'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","delta":" there"}\n\n',
+    ],
     [
       50_000,
       'event: response.completed\ndata: {"type":"response.completed","response":{"model":"gpt-4o-mini","status":"completed","usage":{"input_tokens":5,"output_tokens":2,"total_tokens":7}}}\n\n',
@@ -104,7 +113,10 @@ test('TGI token events (special tokens are not content), final details give the 
 
 test('Gemini candidates and Anthropic deltas', () => {
   const g = stream([
-    [100_000, 'data: {"candidates":[{"content":{"parts":[{"text":"When systems hum"}]}}],"modelVersion":"gemini-2.5-flash"}\r\n\r\n'],
+    [
+      100_000,
+      'data: {"candidates":[{"content":{"parts":[{"text":"When systems hum"}]}}],"modelVersion":"gemini-2.5-flash"}\r\n\r\n',
+    ],
     [
       200_000,
       'data: {"candidates":[{"content":{"parts":[{"text":", bright."}]},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":8,"candidatesTokenCount":6,"totalTokenCount":14}}\r\n\r\n',
@@ -115,9 +127,18 @@ test('Gemini candidates and Anthropic deltas', () => {
   assert.equal(g.done, true);
   assert.equal(g.model, 'gemini-2.5-flash');
   const a = stream([
-    [10_000, 'event: message_start\ndata: {"type":"message_start","message":{"model":"claude-x","usage":{"input_tokens":12,"output_tokens":1}}}\n\n'],
-    [20_000, 'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}\n\n'],
-    [30_000, 'event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":3}}\n\n'],
+    [
+      10_000,
+      'event: message_start\ndata: {"type":"message_start","message":{"model":"claude-x","usage":{"input_tokens":12,"output_tokens":1}}}\n\n',
+    ],
+    [
+      20_000,
+      'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}\n\n',
+    ],
+    [
+      30_000,
+      'event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":3}}\n\n',
+    ],
     [31_000, 'event: message_stop\ndata: {"type":"message_stop"}\n\n'],
   ]);
   assert.equal(a.format, 'anthropic');
@@ -148,19 +169,35 @@ test('endpoint kinds from paths', () => {
     return [e.kind, e.operation, e.model];
   };
   assert.deepEqual(k('/v1/chat/completions'), ['openai-chat', 'chat.completions', null]);
-  assert.deepEqual(k('/openai/deployments/gpt4/chat/completions?api-version=2024-02-01'), ['openai-chat', 'chat.completions', null]);
+  assert.deepEqual(k('/openai/deployments/gpt4/chat/completions?api-version=2024-02-01'), [
+    'openai-chat',
+    'chat.completions',
+    null,
+  ]);
   assert.deepEqual(k('/v1/completions'), ['openai-completions', 'completions', null]);
   assert.deepEqual(k('/v1/embeddings'), ['openai-embeddings', 'embeddings', null]);
   assert.deepEqual(k('/v1/responses'), ['openai-responses', 'responses', null]);
   assert.deepEqual(k('/v1/models/flowers:predict'), ['kserve-v1', 'predict', 'flowers']);
-  assert.deepEqual(k('/v1/models/half_plus_two/versions/2:regress'), ['kserve-v1', 'regress', 'half_plus_two']);
+  assert.deepEqual(k('/v1/models/half_plus_two/versions/2:regress'), [
+    'kserve-v1',
+    'regress',
+    'half_plus_two',
+  ]);
   assert.deepEqual(k('/v2/models/resnet/versions/1/infer'), ['kserve-v2', 'infer', 'resnet']);
-  assert.deepEqual(k('/v2/models/llama/generate_stream'), ['kserve-v2', 'generate_stream', 'llama']);
+  assert.deepEqual(k('/v2/models/llama/generate_stream'), [
+    'kserve-v2',
+    'generate_stream',
+    'llama',
+  ]);
   assert.deepEqual(k('/predictions/densenet161/2.0'), ['torchserve', 'predict', 'densenet161']);
   assert.deepEqual(k('/endpoints/my-ep/invocations'), ['sagemaker', 'invocations', 'my-ep']);
   assert.deepEqual(k('/invocations'), ['sagemaker', 'invocations', null]);
   assert.deepEqual(k('/generate_stream'), ['tgi', 'generate_stream', null]);
-  assert.deepEqual(k('/v1beta/models/gemini-2.5-flash:streamGenerateContent'), ['gemini-generate', 'streamGenerateContent', 'gemini-2.5-flash']);
+  assert.deepEqual(k('/v1beta/models/gemini-2.5-flash:streamGenerateContent'), [
+    'gemini-generate',
+    'streamGenerateContent',
+    'gemini-2.5-flash',
+  ]);
   assert.deepEqual(k('/v1/messages'), ['anthropic-messages', 'messages', null]);
   assert.deepEqual(k('/api/chat'), ['ollama', 'chat', null]);
   assert.deepEqual(k('/healthz'), ['unknown', null, null]);
@@ -188,15 +225,28 @@ test('request bodies: model, prompt size, max tokens, stream', () => {
     bodyTruncated: false,
     parseError: false,
   });
-  const tgi = analyzeMlRequest('POST', '/generate_stream', '{"inputs":"abcd","parameters":{"max_new_tokens":20}}');
+  const tgi = analyzeMlRequest(
+    'POST',
+    '/generate_stream',
+    '{"inputs":"abcd","parameters":{"max_new_tokens":20}}',
+  );
   assert.equal(tgi?.stream, true);
   assert.equal(tgi?.maxTokens, 20);
   assert.equal(tgi?.promptChars, 4);
-  const v2 = analyzeMlRequest('POST', '/v2/models/m/infer', '{"inputs":[{"name":"x","datatype":"BYTES","shape":[1],"data":["hello"]}]}');
+  const v2 = analyzeMlRequest(
+    'POST',
+    '/v2/models/m/infer',
+    '{"inputs":[{"name":"x","datatype":"BYTES","shape":[1],"data":["hello"]}]}',
+  );
   assert.equal(v2?.promptChars, 5);
   assert.equal(v2?.model, 'm');
   // A body cut in the middle still yields model/stream/max_tokens by pattern.
-  const cut = analyzeMlRequest('POST', '/v1/completions', '{"model":"gpt-3.5","stream":true,"max_tokens":7,"prompt":"aaaa', true);
+  const cut = analyzeMlRequest(
+    'POST',
+    '/v1/completions',
+    '{"model":"gpt-3.5","stream":true,"max_tokens":7,"prompt":"aaaa',
+    true,
+  );
   assert.equal(cut?.model, 'gpt-3.5');
   assert.equal(cut?.stream, true);
   assert.equal(cut?.maxTokens, 7);
@@ -205,19 +255,27 @@ test('request bodies: model, prompt size, max tokens, stream', () => {
   // Non-ML: unknown path and a body that does not look like a prompt.
   assert.equal(analyzeMlRequest('POST', '/api/users', '{"name":"x"}'), null);
   // Unknown path, but the body is clearly an LLM request.
-  assert.equal(analyzeMlRequest('POST', '/proxy', '{"model":"m","messages":[{"role":"user","content":"hi"}]}')?.promptChars, 2);
+  assert.equal(
+    analyzeMlRequest('POST', '/proxy', '{"model":"m","messages":[{"role":"user","content":"hi"}]}')
+      ?.promptChars,
+    2,
+  );
 });
 
 test('random bytes and random JSON never throw', () => {
   const deadline = Date.now() + 1500;
   fc.assert(
-    fc.property(fc.array(fc.uint8Array({ maxLength: 80 }), { maxLength: 8 }), fc.string(), (chunks, path) => {
-      if (Date.now() > deadline) return;
-      const a = new LlmStreamAnalyzer(0);
-      chunks.forEach((c, i) => a.feed(c, 0, c.length, i));
-      a.finish();
-      analyzeMlRequest('POST', path, chunks[0] ?? new Uint8Array(0));
-    }),
+    fc.property(
+      fc.array(fc.uint8Array({ maxLength: 80 }), { maxLength: 8 }),
+      fc.string(),
+      (chunks, path) => {
+        if (Date.now() > deadline) return;
+        const a = new LlmStreamAnalyzer(0);
+        chunks.forEach((c, i) => a.feed(c, 0, c.length, i));
+        a.finish();
+        analyzeMlRequest('POST', path, chunks[0] ?? new Uint8Array(0));
+      },
+    ),
     { numRuns: 1500 },
   );
   fc.assert(

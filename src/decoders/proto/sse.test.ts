@@ -52,7 +52,10 @@ test('CRLF, CR and LF line ends give the same events at every split point', () =
   for (const eol of ['\r\n', '\r']) {
     const text = ascii(Buffer.from(BODY).toString('latin1').replace(/\n/g, eol));
     for (let cut = 0; cut <= text.length; cut++) {
-      const got = parseAll([text.subarray(0, cut), text.subarray(cut)]).out.map((e) => [e.event, e.data]);
+      const got = parseAll([text.subarray(0, cut), text.subarray(cut)]).out.map((e) => [
+        e.event,
+        e.data,
+      ]);
       assert.deepEqual(got, want, `eol ${JSON.stringify(eol)} cut ${cut}`);
     }
   }
@@ -68,7 +71,9 @@ test('event timestamps are those of the chunk completing the event; UTF-8 split 
 });
 
 test('a UTF-8 BOM at the start is ignored; an unterminated event is reported, not dispatched', () => {
-  const { out, pending } = parseAll([concat(Uint8Array.of(0xef, 0xbb, 0xbf), ascii('data: x\n\ndata: y'))]);
+  const { out, pending } = parseAll([
+    concat(Uint8Array.of(0xef, 0xbb, 0xbf), ascii('data: x\n\ndata: y')),
+  ]);
   assert.deepEqual(
     out.map((e) => e.data),
     ['x'],

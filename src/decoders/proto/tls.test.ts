@@ -1,12 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import {
-  createTlsParser,
-  decodeClientHello,
-  tlsRecogniser,
-  type TlsSessionInfo,
-} from './tls.js';
+import { createTlsParser, decodeClientHello, tlsRecogniser, type TlsSessionInfo } from './tls.js';
 import { ascii, concat, hex, recordingContext } from './proto-test-context.test-util.js';
 
 // ClientHello body (after the 4-byte handshake header), annotated.
@@ -149,22 +144,29 @@ test('every prefix, every split, and random bytes never throw', () => {
   }
   const deadline = Date.now() + 1500;
   fc.assert(
-    fc.property(fc.array(fc.tuple(fc.boolean(), fc.uint8Array({ maxLength: 200 })), { maxLength: 6 }), (chunks) => {
-      if (Date.now() > deadline) return;
-      const ctx = recordingContext();
-      const p = createTlsParser(ctx);
-      chunks.forEach(([d, b], i) => p.data(d ? 1 : 0, i, b, 0, b.length));
-      p.end(99);
-    }),
+    fc.property(
+      fc.array(fc.tuple(fc.boolean(), fc.uint8Array({ maxLength: 200 })), { maxLength: 6 }),
+      (chunks) => {
+        if (Date.now() > deadline) return;
+        const ctx = recordingContext();
+        const p = createTlsParser(ctx);
+        chunks.forEach(([d, b], i) => p.data(d ? 1 : 0, i, b, 0, b.length));
+        p.end(99);
+      },
+    ),
     { numRuns: 2000 },
   );
   // Mutations of a valid hello exercise the extension walkers.
   fc.assert(
-    fc.property(fc.integer({ min: 0, max: CH_BODY.length - 1 }), fc.integer({ min: 0, max: 255 }), (at, v) => {
-      const b = CH_BODY.slice();
-      b[at] = v;
-      decodeClientHello(b, 0, b.length);
-    }),
+    fc.property(
+      fc.integer({ min: 0, max: CH_BODY.length - 1 }),
+      fc.integer({ min: 0, max: 255 }),
+      (at, v) => {
+        const b = CH_BODY.slice();
+        b[at] = v;
+        decodeClientHello(b, 0, b.length);
+      },
+    ),
     { numRuns: 2000 },
   );
 });

@@ -1,0 +1,900 @@
+// The investigation: per request, where the time went (network on each hop, server-side queueing,
+// inference, other) and why, with evidence from frames, connections and log lines; findings that
+// aggregate slow and failed requests into ranked statements. Pure: records in, result out.
+//
+// Latency model (capture present). The client-facing exchange spans the request: total = its
+// response last byte − request first byte. The innermost hop's server time (its response first
+// byte − request last byte) is spent at the model server: inference (the app's own timing from its
+// log or span) and queueing (the rest). Everything else is transit: the client's upload and
+// download, every proxy/relay hop (connect, forward, relay back) and the transfers between them,
+// including retransmission stalls — the network share. Without a capture the front proxy's access
+// log (request time, upstream connect/header/response times) gives the same split, coarser.
+
+import type { Connection, Exchange, LogRecord, RetransmissionEvent } from '../../model/records.js';
+import { isAccessRecord, joinRequests, type JoinedRequest } from './join.js';
+import { estimateSkew, type SkewEstimate, type SkewPair } from './skew.js';
+
+export type Cause = 'network' | 'inference' | 'queueing' | 'upstream-error' | 'client' | 'unknown';
+
+export interface Breakdown {
+  network: number;
+  queueing: number;
+  inference: number;
+  other: number;
+}
+
+export interface RequestResult {
+  requestId: string;
+  path: string;
+  method: string | null;
+  status: number;
+  totalMs: number;
+  cause: Cause;
+  breakdownMs: Breakdown;
+  evidence: string[];
+  startTime: string;
+  failed: boolean;
+  /** Internal facts the findings use (not part of the JSON contract, kept for the report). */
+  facts: RequestFacts;
+}
+
+export interface RequestFacts {
+  startUs: number;
+  server: string | null;
+  hops: string[];
+  retransmissions: number;
+  maxStallMs: number;
+  synRetries: number;
+  retransConns: string[];
+  transitVia: { via: string; ms: number }[];
+  inferenceMs: number | null;
+  serverMs: number | null;
+  reqBytes: number | null;
+  inFlight: number;
+  errorLines: string[];
+  failureKind: string | null;
+}
+
+export interface Finding {
+  title: string;
+  cause: Cause;
+  requests: number;
+  confidence: number;
+  evidence: string[];
+}
+
+export interface Investigation {
+  requests: {
+    total: number;
+    slow: number;
+    failed: number;
+    slowMs: number;
+    slowMsSource: 'given' | 'derived';
+  };
+  clockSkew: SkewEstimate[];
+  slowRequests: RequestResult[];
+  findings: Finding[];
+  latency: {
+    p50Ms: number | null;
+    p90Ms: number | null;
+    p99Ms: number | null;
+    maxMs: number | null;
+  };
+  unjoined: {
+    exchangesWithoutRequestId: number;
+    requestsWithoutLogs: number;
+    logLinesWithoutRequest: number;
+  };
+  /** Every request's total and cause (for histograms and timelines in reports). */
+  all: { startUs: number; totalMs: number; cause: Cause | 'none'; status: number; path: string }[];
+}
+
+export interface InvestigateInput {
+  exchanges: readonly Exchange[];
+  connections: ReadonlyMap<number, Connection>;
+  retransmissions: readonly RetransmissionEvent[];
+  logs: readonly LogRecord[];
+}
+
+export interface InvestigateOptions {
+  slowMs?: number;
+  /** Cap on slowRequests listed (all are counted). */
+  maxListed?: number;
+}
+
+const INFERENCE_KEY =
+  /^(?:model[_.]?)?(?:inference|infer|predict|prediction|generation|forward|compute|gpu)[_.]?(?:time|duration|latency)?[_.]?(ms|millis|milliseconds|s|sec|secs|seconds|us|micros)?$/i;
+
+/** The app's own inference time for a request, from its log records (ms), or null. */
+export function inferenceMsOf(logs: readonly LogRecord[]): number | null {
+  for (const r of logs) {
+    for (const [k, v] of Object.entries(r.attributes)) {
+      if (typeof v !== 'number' || !Number.isFinite(v)) continue;
+      const m = INFERENCE_KEY.exec(k);
+      if (!m) continue;
+      const unit = (m[1] ?? 'ms').toLowerCase();
+      if (unit.startsWith('s')) return v * 1000;
+      if (unit.startsWith('u') || unit === 'micros') return v / 1000;
+      return v;
+    }
+  }
+  for (const r of logs) if (!isAccessRecord(r) && r.durationMs !== null) return r.durationMs;
+  return null;
+}
+
+function pct(sorted: readonly number[], q: number): number | null {
+  if (sorted.length === 0) return null;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[i]!;
+}
+
+/** Default slow threshold: an upper Tukey fence on log latency, at least 100 ms. */
+export function deriveSlowMs(totals: readonly number[]): number {
+  const xs = totals
+    .filter((t) => t > 0)
+    .map(Math.log)
+    .sort((a, b) => a - b);
+  if (xs.length < 4) return 1000;
+  const q1 = pct(xs, 0.25)!;
+  const q3 = pct(xs, 0.75)!;
+  const fence = Math.exp(q3 + 1.5 * (q3 - q1));
+  const v = Math.max(100, fence);
+  const mag = 10 ** Math.floor(Math.log10(v));
+  return Math.round(v / (mag / 2)) * (mag / 2);
+}
+
+const ERROR_LINE =
+  /traceback|exception|out of memory|oom|killed|sigkill|worker timeout|timed out|prematurely closed|connection refused|reset by peer|no live upstreams|error/i;
+const CRASH_LINE =
+  /worker timeout|was sent sigkill|sigkill|worker \(pid:?\s*\d+\) (?:exited|was killed|died)|out of memory|oom-kill|segmentation fault|core dumped|killed process/i;
+const LISTEN_LINE = /listening (?:at|on):?\s*(?:https?:\/\/)?(\[[0-9a-f:]+\]|[0-9.]+):(\d+)/i;
+
+const r3 = (x: number): number => Math.round(x * 1000) / 1000;
+const fmt = (ms: number): string =>
+  ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(ms < 10 ? 1 : 0)} ms`;
+const ep = (e: { ip: string; port: number }): string =>
+  e.ip.includes(':') ? `[${e.ip}]:${e.port}` : `${e.ip}:${e.port}`;
+const where = (r: LogRecord): string => `${r.file}:${r.lineNo}`;
+
+function errorText(r: LogRecord): string {
+  const a = r.attributes;
+  const extra = ['error', 'exception', 'exc_info', 'error.message', 'err', 'message']
+    .map((k) => a[k])
+    .find((v) => typeof v === 'string' && v.length > 0) as string | undefined;
+  const body = r.body.split('\n');
+  // For tracebacks, the last line names the exception.
+  const last = body.length > 1 ? body[body.length - 1]!.trim() : '';
+  const text = [body[0]!.trim(), extra ?? last].filter((s) => s).join(': ');
+  return text.length > 200 ? `${text.slice(0, 199)}…` : text;
+}
+
+interface Ctx {
+  conns: ReadonlyMap<number, Connection>;
+  retransByConn: Map<number, RetransmissionEvent[]>;
+  skewBySource: Map<string, number>;
+  errorLogs: LogRecord[];
+  crashEvents: { tsUs: number; server: string | null; rec: LogRecord }[];
+  innerByServer: Map<string, Exchange[]>;
+}
+
+export function investigate(input: InvestigateInput, opts: InvestigateOptions = {}): Investigation {
+  const joined = joinRequests(input.exchanges, input.logs);
+  const retransByConn = new Map<number, RetransmissionEvent[]>();
+  for (const e of input.retransmissions) {
+    let l = retransByConn.get(e.connId);
+    if (!l) retransByConn.set(e.connId, (l = []));
+    l.push(e);
+  }
+
+  // Clock skew of each log source against the capture, from requests joined by id.
+  const pairsBySource = new Map<string, SkewPair[]>();
+  const addPair = (src: string, logUs: number | null, anchorUs: number | null): void => {
+    if (logUs === null || anchorUs === null) return;
+    let l = pairsBySource.get(src);
+    if (!l) pairsBySource.set(src, (l = []));
+    l.push({ logUs, anchorUs });
+  };
+  for (const j of joined) {
+    if (j.hops.length === 0) continue;
+    const outer = j.hops[0]!;
+    const inner = innermost(j.hops);
+    if (j.access) addPair(j.access.file, j.access.tsUs, outer.respLastUs);
+    for (const r of j.logs)
+      addPair(r.file, r.tsUs, inner.respFirstUs ?? inner.respLastUs ?? inner.reqLastUs);
+  }
+  const clockSkew: SkewEstimate[] = [];
+  const skewBySource = new Map<string, number>();
+  for (const [src, pairs] of pairsBySource) {
+    const s = estimateSkew(src, pairs);
+    if (s) {
+      clockSkew.push(s);
+      skewBySource.set(src, s.offsetMs);
+    }
+  }
+  clockSkew.sort((a, b) => a.source.localeCompare(b.source));
+
+  // Error and crash lines (for failures), with each log file's server when it says where it listens.
+  const serverOfFile = new Map<string, string>();
+  for (const r of input.logs) {
+    const m = LISTEN_LINE.exec(r.body);
+    if (m && !serverOfFile.has(r.file))
+      serverOfFile.set(r.file, `${m[1]!.replace(/^\[|\]$/g, '')}:${m[2]}`);
+  }
+  const errorLogs = input.logs.filter(
+    (r) =>
+      (r.severity === 'ERROR' ||
+        r.severity === 'FATAL' ||
+        (r.severity === null && ERROR_LINE.test(r.body))) &&
+      !isAccessRecord(r),
+  );
+  const crashEvents = input.logs
+    .filter((r) => r.tsUs !== null && CRASH_LINE.test(r.body))
+    .map((r) => ({
+      tsUs: r.tsUs! - (skewBySource.get(r.file) ?? 0) * 1000,
+      server: serverOfFile.get(r.file) ?? null,
+      rec: r,
+    }));
+  const innerByServer = new Map<string, Exchange[]>();
+  for (const j of joined) {
+    if (j.hops.length === 0) continue;
+    const inner = innermost(j.hops);
+    const k = ep(inner.server);
+    let l = innerByServer.get(k);
+    if (!l) innerByServer.set(k, (l = []));
+    l.push(inner);
+  }
+  for (const l of innerByServer.values()) l.sort((a, b) => (a.reqLastUs ?? 0) - (b.reqLastUs ?? 0));
+
+  const ctx: Ctx = {
+    conns: input.connections,
+    retransByConn,
+    skewBySource,
+    errorLogs,
+    crashEvents,
+    innerByServer,
+  };
+  const results = joined
+    .map((j) => attribute(j, ctx))
+    .filter((r): r is RequestResult => r !== null);
+  reattributeByExcess(results);
+  const totals = results.map((r) => r.totalMs);
+  const slowMs = opts.slowMs ?? deriveSlowMs(totals);
+  for (const r of results) {
+    if (!r.failed && r.totalMs < slowMs) r.cause = 'unknown';
+  }
+  const listed = results.filter((r) => r.failed || r.totalMs >= slowMs);
+  const sorted = totals.slice().sort((a, b) => a - b);
+  const loggedIds = new Set(
+    joined.filter((j) => j.access || j.logs.length).map((j) => j.requestId),
+  );
+  const requestIds = new Set(joined.map((j) => j.requestId).filter((x) => x));
+  const findings = buildFindings(listed, results, input, slowMs);
+  return {
+    requests: {
+      total: results.length,
+      slow: results.filter((r) => !r.failed && r.totalMs >= slowMs).length,
+      failed: results.filter((r) => r.failed).length,
+      slowMs,
+      slowMsSource: opts.slowMs !== undefined ? 'given' : 'derived',
+    },
+    clockSkew,
+    slowRequests: listed.sort((a, b) => b.totalMs - a.totalMs).slice(0, opts.maxListed ?? Infinity),
+    findings,
+    latency: {
+      p50Ms: pct(sorted, 0.5),
+      p90Ms: pct(sorted, 0.9),
+      p99Ms: pct(sorted, 0.99),
+      maxMs: sorted.length ? sorted[sorted.length - 1]! : null,
+    },
+    unjoined: {
+      exchangesWithoutRequestId: input.exchanges.filter((x) => !x.requestId).length,
+      requestsWithoutLogs: joined.filter((j) => !loggedIds.has(j.requestId)).length,
+      logLinesWithoutRequest: input.logs.filter(
+        (r) => r.requestId !== null && !requestIds.has(r.requestId),
+      ).length,
+    },
+    all: results.map((r) => ({
+      startUs: r.facts.startUs,
+      totalMs: r.totalMs,
+      cause: r.failed || r.totalMs >= slowMs ? r.cause : 'none',
+      status: r.status,
+      path: r.path,
+    })),
+  };
+}
+
+const PARTS = ['network', 'queueing', 'inference', 'other'] as const;
+
+/**
+ * Name the cause by what made a request slower than usual: each part's excess over its usual
+ * value (medians over successful requests; see below for which population). A
+ * batch route whose inference always takes 250 ms and that waited 240 ms in a queue is slow
+ * because of queueing, even though inference is the larger part.
+ */
+function reattributeByExcess(results: RequestResult[]): void {
+  const ok = results.filter((r) => !r.failed);
+  const medOf = (rs: RequestResult[]): Breakdown => {
+    const m = { network: 0, queueing: 0, inference: 0, other: 0 };
+    for (const k of PARTS) m[k] = median(rs.map((r) => r.breakdownMs[k]));
+    return m;
+  };
+  const global = medOf(ok);
+  // Inference cost belongs to the route (model, input sizes): its usual value is the route's.
+  // Network, queueing and the rest should not depend on the route in a healthy service: their
+  // usual values are the whole service's, so a fault that hits a whole route still stands out.
+  const byRoute = new Map<string, Breakdown>();
+  for (const [path, rs] of groupBy(ok, (r) => r.path)) {
+    byRoute.set(path, { ...global, inference: rs.length >= 5 ? medOf(rs).inference : global.inference });
+  }
+  for (const r of results) {
+    if (r.failed || r.cause === 'client') continue;
+    const base = byRoute.get(r.path) ?? global;
+    let best: (typeof PARTS)[number] | null = null;
+    let bestExcess = 0;
+    for (const k of PARTS) {
+      const ex = r.breakdownMs[k] - base[k];
+      if (ex > bestExcess) {
+        bestExcess = ex;
+        best = k;
+      }
+    }
+    if (best === null) continue;
+    const cause: Cause = best === 'other' ? 'unknown' : best;
+    if (cause !== r.cause) {
+      r.evidence.push(`${best} ${fmt(r.breakdownMs[best])} is ${fmt(bestExcess)} above the usual ${fmt(base[best])} for ${r.path || 'this route'}`);
+      r.cause = cause;
+    }
+  }
+}
+
+function innermost(hops: readonly Exchange[]): Exchange {
+  for (let i = hops.length - 1; i >= 0; i--) if (hops[i]!.respFirstUs !== null) return hops[i]!;
+  return hops[hops.length - 1]!;
+}
+
+function attribute(j: JoinedRequest, ctx: Ctx): RequestResult | null {
+  return j.hops.length > 0 ? attributeFromCapture(j, ctx) : attributeFromLogs(j, ctx);
+}
+
+function newFacts(startUs: number): RequestFacts {
+  return {
+    startUs,
+    server: null,
+    hops: [],
+    retransmissions: 0,
+    maxStallMs: 0,
+    synRetries: 0,
+    retransConns: [],
+    transitVia: [],
+    inferenceMs: null,
+    serverMs: null,
+    reqBytes: null,
+    inFlight: 0,
+    errorLines: [],
+    failureKind: null,
+  };
+}
+
+function attributeFromCapture(j: JoinedRequest, ctx: Ctx): RequestResult | null {
+  const hops = j.hops;
+  const outer = hops[0]!;
+  const inner = innermost(hops);
+  const startUs = outer.reqFirstUs ?? outer.respFirstUs;
+  if (startUs === null) return null;
+  const facts = newFacts(startUs);
+  facts.hops = hops.map((h) => ep(h.server));
+  facts.server = ep(inner.server);
+  facts.reqBytes = inner.reqBodyBytes || outer.reqBodyBytes;
+  const evidence: string[] = [];
+  const status = outer.status ?? 0;
+  const endUs = outer.respLastUs ?? lastSeenUs(hops, ctx);
+  const totalMs = Math.max(0, (endUs - startUs) / 1000);
+
+  // Network evidence: retransmissions on every hop's connection within the request's window,
+  // and connections opened for this request (connect time, SYN retries).
+  for (let i = 0; i < hops.length; i++) {
+    const h = hops[i]!;
+    const c = ctx.conns.get(h.connId);
+    const from =
+      i === 0
+        ? startUs
+        : Math.max(startUs, c && c.firstUs >= startUs ? c.firstUs : (h.reqFirstUs ?? startUs));
+    const to = h.respLastUs ?? endUs;
+    const rs = (ctx.retransByConn.get(h.connId) ?? []).filter(
+      (e) => e.tsUs >= Math.min(from, c && c.firstUs >= startUs ? c.firstUs : from) && e.tsUs <= to,
+    );
+    if (rs.length > 0) {
+      facts.retransmissions += rs.length;
+      const stall = Math.max(...rs.map((e) => e.stallMs));
+      facts.maxStallMs = Math.max(facts.maxStallMs, stall);
+      const syns = rs.filter((e) => e.syn).length;
+      facts.synRetries += syns;
+      facts.retransConns.push(`${h.client.ip}→${ep(h.server)}`);
+      evidence.push(
+        `${rs.length} TCP retransmission${rs.length > 1 ? 's' : ''} on ${h.client.ip}:${h.client.port}→${ep(h.server)}` +
+          (syns ? ` (${syns} SYN retr${syns > 1 ? 'ies' : 'y'})` : '') +
+          (stall > 0 ? `, RTO stall up to ${fmt(stall)}` : '') +
+          ` (frames ${rs
+            .slice(0, 5)
+            .map((e) => e.frame)
+            .join(', ')}${rs.length > 5 ? ', …' : ''})`,
+      );
+    }
+    if (i > 0) {
+      const p = hops[i - 1]!;
+      const fwd = Math.max(0, (h.reqFirstUs ?? 0) - (p.reqLastUs ?? p.reqFirstUs ?? 0)) / 1000;
+      const back =
+        h.respFirstUs !== null && p.respFirstUs !== null
+          ? Math.max(0, p.respFirstUs - h.respFirstUs) / 1000
+          : 0;
+      const connectMs =
+        c && c.firstUs >= (p.reqFirstUs ?? 0) && h.reqFirstUs !== null
+          ? (h.reqFirstUs - c.firstUs) / 1000
+          : 0;
+      if (fwd + back >= 1) facts.transitVia.push({ via: ep(p.server), ms: fwd + back });
+      if (fwd + back >= 20) {
+        evidence.push(
+          `${fmt(fwd + back)} in transit at ${ep(p.server)} → ${ep(h.server)} (forward ${fmt(fwd)}${connectMs >= 1 ? `, of which connect ${fmt(connectMs)}` : ''}, back ${fmt(back)})`,
+        );
+      }
+    }
+  }
+
+  // Server side: the innermost hop's server time = queueing + inference.
+  const serverMs = inner.serverTimeMs !== null ? Math.max(0, inner.serverTimeMs) : null;
+  facts.serverMs = serverMs;
+  const inf = inferenceMsOf(j.logs);
+  facts.inferenceMs = inf;
+  const bd: Breakdown = { network: 0, queueing: 0, inference: 0, other: 0 };
+  if (serverMs !== null && inner.respFirstUs !== null) {
+    let s = Math.min(serverMs, totalMs);
+    // Request segments retransmitted after the request's last byte was first seen: the server
+    // only had the whole request when the retransmission arrived — that wait is network.
+    let lateMs = 0;
+    for (const e of ctx.retransByConn.get(inner.connId) ?? []) {
+      if (e.dir !== 0 || e.kind === 'spurious' || inner.reqLastUs === null) continue;
+      if (e.tsUs > inner.reqLastUs && e.tsUs < inner.respFirstUs)
+        lateMs = Math.max(lateMs, (e.tsUs - inner.reqLastUs) / 1000);
+    }
+    if (lateMs > 0) {
+      lateMs = Math.min(lateMs, s);
+      s -= lateMs;
+      evidence.push(
+        `request to ${ep(inner.server)} completed only by a retransmission ${fmt(lateMs)} after its first last byte`,
+      );
+    }
+    if (inf !== null) {
+      bd.inference = Math.min(s, inf);
+      bd.queueing = s - bd.inference;
+    } else bd.other = s;
+    bd.network = Math.max(0, totalMs - s);
+    evidence.push(
+      `server time at ${ep(inner.server)} ${fmt(serverMs)}` +
+        (inf !== null
+          ? ` (inference ${fmt(inf)} per ${where(j.logs.find((r) => inferenceMsOf([r]) !== null) ?? j.logs[0]!)}, queueing ${fmt(bd.queueing)})`
+          : ' (no app timing to split queueing from inference)'),
+    );
+  } else {
+    bd.other = totalMs;
+  }
+  facts.inFlight = inFlightAt(ctx, inner);
+  if (bd.queueing >= 20 && facts.inFlight > 1)
+    evidence.push(`${facts.inFlight} requests in flight at ${ep(inner.server)} when it arrived`);
+  const clientUpMs =
+    outer.reqLastUs !== null && outer.reqFirstUs !== null
+      ? (outer.reqLastUs - outer.reqFirstUs) / 1000
+      : 0;
+
+  // Failures.
+  const failure =
+    outer.state === 'reset'
+      ? 'reset'
+      : outer.state === 'no-response' || outer.status === null
+        ? 'no-response'
+        : status >= 500
+          ? `http-${status}`
+          : null;
+  facts.failureKind = failure;
+  if (failure) addFailureEvidence(j, ctx, hops, inner, evidence, facts, startUs, endUs);
+  const cause = failure ? 'upstream-error' : pickCause(bd, clientUpMs, facts);
+  evidence.unshift(
+    `${outer.method ?? '?'} ${outer.path ?? '?'} → ${outer.status ?? failure ?? 'no response'} in ${fmt(totalMs)} via ${facts.hops.join(' → ')}` +
+      (outer.reqFirstFrame !== null
+        ? ` (frames ${outer.reqFirstFrame}–${outer.respLastFrame ?? '?'})`
+        : ''),
+  );
+  if (j.access)
+    evidence.push(
+      `access log ${where(j.access)}: ${j.access.httpStatus} in ${j.access.durationMs ?? '?'} ms`,
+    );
+  return {
+    requestId: j.requestId ?? `conn${outer.connId}@${outer.reqFirstFrame ?? 0}`,
+    path: outer.path ?? '',
+    method: outer.method,
+    status,
+    totalMs: r3(totalMs),
+    cause,
+    breakdownMs: {
+      network: r3(bd.network),
+      queueing: r3(bd.queueing),
+      inference: r3(bd.inference),
+      other: r3(bd.other),
+    },
+    evidence,
+    startTime: new Date(startUs / 1000).toISOString(),
+    failed: failure !== null,
+    facts,
+  };
+}
+
+function lastSeenUs(hops: readonly Exchange[], ctx: Ctx): number {
+  let t = 0;
+  for (const h of hops) {
+    t = Math.max(t, h.respLastUs ?? 0, h.reqLastUs ?? 0);
+    const c = ctx.conns.get(h.connId);
+    if (c && c.lastUs > t && h === hops[0]) t = Math.max(t, c.lastUs);
+  }
+  return t;
+}
+
+function inFlightAt(ctx: Ctx, x: Exchange): number {
+  const l = ctx.innerByServer.get(ep(x.server));
+  if (!l || x.reqLastUs === null) return 0;
+  const t = x.reqLastUs;
+  let n = 0;
+  for (const y of l) {
+    if ((y.reqLastUs ?? 0) > t) break;
+    if ((y.respFirstUs ?? Infinity) >= t) n++;
+  }
+  return n;
+}
+
+function pickCause(bd: Breakdown, clientUpMs: number, f: RequestFacts): Cause {
+  const parts: [Cause, number][] = [
+    ['network', bd.network],
+    ['queueing', bd.queueing],
+    ['inference', bd.inference],
+    ['unknown', bd.other],
+  ];
+  parts.sort((a, b) => b[1] - a[1]);
+  const top = parts[0]!;
+  if (
+    top[0] === 'network' &&
+    clientUpMs > 0.5 * bd.network &&
+    f.retransmissions === 0 &&
+    f.transitVia.every((t) => t.ms < clientUpMs)
+  )
+    return 'client';
+  return top[1] > 0 ? top[0] : 'unknown';
+}
+
+function addFailureEvidence(
+  j: JoinedRequest,
+  ctx: Ctx,
+  hops: readonly Exchange[],
+  inner: Exchange,
+  evidence: string[],
+  facts: RequestFacts,
+  startUs: number,
+  endUs: number,
+): void {
+  // The app's own error lines for this request.
+  for (const r of j.logs) {
+    if (r.severity === 'ERROR' || r.severity === 'FATAL' || (r.httpStatus ?? 0) >= 500) {
+      const t = `${where(r)}: ${errorText(r)}`;
+      facts.errorLines.push(t);
+      evidence.push(`app log ${t}`);
+    }
+  }
+  // Proxy error lines (no request id): same path, near the request's end.
+  const path = hops[0]!.path ?? '';
+  const lo = startUs - 1.5e6;
+  const hi = endUs + 1.5e6;
+  let best: { r: LogRecord; d: number } | null = null;
+  for (const r of ctx.errorLogs) {
+    if (r.requestId || r.tsUs === null) continue;
+    const t = r.tsUs - (ctx.skewBySource.get(r.file) ?? 0) * 1000;
+    if (t < lo || t > hi) continue;
+    if (path && !r.body.includes(path)) continue;
+    const upstream = /upstream: "?(?:https?:\/\/)?([^"/,\s]+)/.exec(r.body)?.[1];
+    if (upstream && hops.length > 1 && !hops.some((h) => ep(h.server) === upstream)) continue;
+    const d = Math.abs(t - endUs);
+    if (!best || d < best.d) best = { r, d };
+  }
+  if (best) {
+    const t = `${where(best.r)}: ${errorText(best.r)}`;
+    facts.errorLines.push(t);
+    evidence.push(`proxy log ${t}`);
+  }
+  // A worker crash on the innermost server while the request was in flight there.
+  const server = ep(inner.server);
+  for (const c of ctx.crashEvents) {
+    if (c.server !== null && c.server !== server) continue;
+    const a = (inner.reqFirstUs ?? startUs) - 1e6;
+    const b = (inner.respLastUs ?? endUs) + 1e6;
+    if (c.tsUs >= a && c.tsUs <= b) {
+      const t = `${where(c.rec)}: ${errorText(c.rec)}`;
+      facts.errorLines.push(t);
+      evidence.push(`worker crash while in flight: ${t}`);
+      break;
+    }
+  }
+  if (inner.state === 'reset' || inner.state === 'no-response') {
+    evidence.push(
+      `upstream ${server} ${inner.state === 'reset' ? 'reset the connection' : 'sent no response'}`,
+    );
+  }
+}
+
+/** Logs only: the front access log's times (request, upstream connect/header/response) and app timing. */
+function attributeFromLogs(j: JoinedRequest, _ctx: Ctx): RequestResult | null {
+  const a = j.access;
+  if (!a || a.tsUs === null) return null;
+  const total = a.durationMs ?? 0;
+  const facts = newFacts(a.tsUs - total * 1000);
+  const attr = a.attributes;
+  const num = (k: string): number | null =>
+    typeof attr[k] === 'number' ? (attr[k] as number) : null;
+  const uct = num('upstream_connect_ms');
+  const uht = num('upstream_header_ms');
+  const urt = num('upstream_response_ms');
+  const inf = inferenceMsOf(j.logs);
+  facts.inferenceMs = inf;
+  const bd: Breakdown = { network: 0, queueing: 0, inference: 0, other: 0 };
+  const evidence = [
+    `access log ${where(a)}: ${a.httpMethod ?? ''} ${a.httpPath} → ${a.httpStatus} in ${fmt(total)}`,
+  ];
+  const server = uht ?? urt;
+  if (server !== null) {
+    const s = Math.max(0, Math.min(total, server - (uct ?? 0)));
+    facts.serverMs = s;
+    if (inf !== null) {
+      bd.inference = Math.min(s, inf);
+      bd.queueing = s - bd.inference;
+    } else bd.other = s;
+    bd.network = Math.max(0, total - s);
+    evidence.push(
+      `upstream connect ${uct ?? '?'} ms, first byte ${uht ?? '?'} ms, response ${urt ?? '?'} ms` +
+        (inf !== null ? `, inference ${fmt(inf)}` : ''),
+    );
+  } else if (inf !== null) {
+    bd.inference = Math.min(total, inf);
+    bd.other = total - bd.inference;
+  } else bd.other = total;
+  const status = a.httpStatus ?? 0;
+  const failed = status >= 500;
+  if (failed) {
+    facts.failureKind = `http-${status}`;
+    for (const r of j.logs) {
+      if (r.severity === 'ERROR' || r.severity === 'FATAL') {
+        const t = `${where(r)}: ${errorText(r)}`;
+        facts.errorLines.push(t);
+        evidence.push(`app log ${t}`);
+      }
+    }
+  }
+  return {
+    requestId: j.requestId ?? `${a.file}:${a.lineNo}`,
+    path: a.httpPath ?? '',
+    method: a.httpMethod,
+    status,
+    totalMs: r3(total),
+    cause: failed ? 'upstream-error' : pickCause(bd, 0, facts),
+    breakdownMs: {
+      network: r3(bd.network),
+      queueing: r3(bd.queueing),
+      inference: r3(bd.inference),
+      other: r3(bd.other),
+    },
+    evidence,
+    startTime: new Date(facts.startUs / 1000).toISOString(),
+    failed,
+    facts,
+  };
+}
+
+// ---- findings ------------------------------------------------------------------------------
+
+function median(xs: number[]): number {
+  const s = xs.slice().sort((a, b) => a - b);
+  return s.length ? s[Math.floor((s.length - 1) / 2)]! : 0;
+}
+
+function pearson(xs: number[], ys: number[]): number {
+  const n = xs.length;
+  if (n < 3) return 0;
+  const mx = xs.reduce((a, b) => a + b, 0) / n;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  let syy = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (xs[i]! - mx) * (ys[i]! - my);
+    sxx += (xs[i]! - mx) ** 2;
+    syy += (ys[i]! - my) ** 2;
+  }
+  return sxx > 0 && syy > 0 ? sxy / Math.sqrt(sxx * syy) : 0;
+}
+
+function groupBy<T>(xs: readonly T[], key: (x: T) => string): Map<string, T[]> {
+  const m = new Map<string, T[]>();
+  for (const x of xs) {
+    const k = key(x);
+    let l = m.get(k);
+    if (!l) m.set(k, (l = []));
+    l.push(x);
+  }
+  return m;
+}
+
+function buildFindings(
+  listed: RequestResult[],
+  all: RequestResult[],
+  input: InvestigateInput,
+  slowMs: number,
+): Finding[] {
+  const out: Finding[] = [];
+  const slowCount = listed.filter((r) => !r.failed).length;
+
+  // Network: retransmissions, grouped by the connection pair that carried them.
+  const net = listed.filter((r) => r.cause === 'network');
+  const withRetrans = net.filter((r) => r.facts.retransmissions > 0);
+  for (const [pair, rs] of groupBy(
+    withRetrans,
+    (r) => r.facts.retransConns[r.facts.retransConns.length - 1] ?? '',
+  )) {
+    const server = pair.split('→')[1] ?? pair;
+    let pkts = 0;
+    let retr = 0;
+    for (const c of input.connections.values()) {
+      if (ep(c.server) !== server) continue;
+      pkts += c.packets[0] + c.packets[1];
+      retr += c.retransmissions[0] + c.retransmissions[1];
+    }
+    const stalls = rs.map((r) => r.facts.maxStallMs).filter((x) => x > 0);
+    const syn = rs.reduce((a, r) => a + r.facts.synRetries, 0);
+    out.push({
+      title:
+        `${rs.length} of ${slowCount} slow requests: TCP retransmissions on ${pair}` +
+        (pkts > 0
+          ? ` (loss ≈ ${((100 * retr) / pkts).toFixed(1)} % of ${pkts} packets to ${server}`
+          : ' (') +
+        (stalls.length
+          ? `, RTO stalls ${fmt(Math.min(...stalls))}–${fmt(Math.max(...stalls))}`
+          : '') +
+        (syn ? `, ${syn} SYN retries` : '') +
+        ')',
+      cause: 'network',
+      requests: rs.length,
+      confidence: r3(Math.min(0.95, 0.6 + 0.35 * (rs.length / Math.max(1, net.length)))),
+      evidence: rs
+        .slice(0, 5)
+        .map(
+          (r) => `${r.requestId}: ${r.evidence.find((e) => e.includes('retransmission')) ?? ''}`,
+        ),
+    });
+  }
+  // Network: transit time through an intermediate hop (relay, WAN link, proxy).
+  const transit = net.filter((r) => r.facts.retransmissions === 0);
+  for (const [via, rs] of groupBy(
+    transit,
+    (r) => [...r.facts.transitVia].sort((a, b) => b.ms - a.ms)[0]?.via ?? 'client link',
+  )) {
+    const ms = rs.map(
+      (r) => r.facts.transitVia.find((t) => t.via === via)?.ms ?? r.breakdownMs.network,
+    );
+    out.push({
+      title: `${rs.length} of ${slowCount} slow requests: network transit ${via === 'client link' ? 'on the client link' : `through ${via}`} (median ${fmt(median(ms))}, up to ${fmt(Math.max(...ms))} per request)`,
+      cause: 'network',
+      requests: rs.length,
+      confidence: r3(Math.min(0.9, 0.5 + 0.4 * (rs.length / Math.max(1, net.length)))),
+      evidence: rs
+        .slice(0, 5)
+        .map(
+          (r) =>
+            `${r.requestId}: ${r.evidence.find((e) => e.includes('in transit')) ?? `network ${fmt(r.breakdownMs.network)} of ${fmt(r.totalMs)}`}`,
+        ),
+    });
+  }
+
+  // Inference: by route, with the input-size correlation over all requests of that route.
+  for (const [path, rs] of groupBy(
+    listed.filter((r) => r.cause === 'inference'),
+    (r) => r.path,
+  )) {
+    const same = all.filter(
+      (r) => r.path === path && r.facts.inferenceMs !== null && r.facts.reqBytes !== null,
+    );
+    const corr = pearson(
+      same.map((r) => r.facts.reqBytes!),
+      same.map((r) => r.facts.inferenceMs!),
+    );
+    const infs = rs.map((r) => r.breakdownMs.inference);
+    out.push({
+      title:
+        `${path}: ${rs.length} slow requests spent most of their time in inference (${fmt(Math.min(...infs))}–${fmt(Math.max(...infs))})` +
+        (corr >= 0.7
+          ? `; inference time grows with input size (r = ${corr.toFixed(2)} over ${same.length} requests)`
+          : ''),
+      cause: 'inference',
+      requests: rs.length,
+      confidence: r3(corr >= 0.7 ? 0.9 : 0.75),
+      evidence: rs
+        .slice(0, 5)
+        .map(
+          (r) =>
+            `${r.requestId}: inference ${fmt(r.breakdownMs.inference)} of ${fmt(r.totalMs)}, request body ${r.facts.reqBytes ?? '?'} B`,
+        ),
+    });
+  }
+
+  // Queueing: by server.
+  for (const [server, rs] of groupBy(
+    listed.filter((r) => r.cause === 'queueing'),
+    (r) => r.facts.server ?? '?',
+  )) {
+    const q = rs.map((r) => r.breakdownMs.queueing);
+    const maxIn = Math.max(...rs.map((r) => r.facts.inFlight));
+    out.push({
+      title: `${rs.length} slow requests queued at ${server} before inference (median wait ${fmt(median(q))}, up to ${fmt(Math.max(...q))}; up to ${maxIn} requests in flight)`,
+      cause: 'queueing',
+      requests: rs.length,
+      confidence: r3(maxIn > 1 ? 0.85 : 0.65),
+      evidence: rs
+        .slice(0, 5)
+        .map(
+          (r) =>
+            `${r.requestId}: server time ${fmt(r.facts.serverMs ?? 0)}, inference ${fmt(r.facts.inferenceMs ?? 0)}, ${r.facts.inFlight} in flight`,
+        ),
+    });
+  }
+
+  // Failures: by status and the first error line's kind.
+  const failed = listed.filter((r) => r.failed);
+  for (const [key, rs] of groupBy(
+    failed,
+    (r) =>
+      `${r.status || r.facts.failureKind}|${r.facts.server ?? ''}|${errorKind(r.facts.errorLines[0] ?? '')}`,
+  )) {
+    const [st, server, kind] = key.split('|');
+    const withLines = rs.filter((r) => r.facts.errorLines.length > 0);
+    out.push({
+      title: `${rs.length} failed request${rs.length > 1 ? 's' : ''} (${st}${server ? ` from ${server}` : ''})${kind ? `: ${kind}` : ''}`,
+      cause: 'upstream-error',
+      requests: rs.length,
+      confidence: r3(0.5 + 0.45 * (withLines.length / rs.length)),
+      evidence: rs
+        .slice(0, 5)
+        .map((r) => `${r.requestId}: ${r.facts.errorLines[0] ?? r.evidence[0] ?? ''}`),
+    });
+  }
+
+  for (const [, rs] of groupBy(
+    listed.filter((r) => r.cause === 'client' || r.cause === 'unknown'),
+    (r) => r.cause,
+  )) {
+    const c = rs[0]!.cause;
+    out.push({
+      title:
+        c === 'client'
+          ? `${rs.length} slow requests were slow to arrive from the client (upload time dominates)`
+          : `${rs.length} slow requests could not be attributed (server time without app timing, or missing data)`,
+      cause: c,
+      requests: rs.length,
+      confidence: 0.4,
+      evidence: rs.slice(0, 5).map((r) => `${r.requestId}: ${r.evidence[0] ?? ''}`),
+    });
+  }
+  void slowMs;
+  return out.sort((a, b) => b.requests * b.confidence - a.requests * a.confidence);
+}
+
+function errorKind(line: string): string {
+  const m = /([A-Za-z_.]*(?:Error|Exception)[A-Za-z_.]*:[^,;]{0,80})/.exec(line);
+  if (m) return m[1]!.trim();
+  const known =
+    /(upstream timed out|upstream prematurely closed connection|connection refused|worker timeout|was sent SIGKILL[^,]*|out of memory|reset by peer|no live upstreams)/i.exec(
+      line,
+    );
+  return known ? known[1]! : '';
+}

@@ -1,0 +1,149 @@
+// Joins the records of one request across hops and sources: HTTP exchanges of every hop
+// (client → proxy → … → model server) by request id, else by time containment through a proxy
+// address; log lines by request id. Pure.
+
+import type { Exchange, LogRecord } from '../../model/records.js';
+
+/** One request as the client saw it, with everything joined to it. */
+export interface JoinedRequest {
+  requestId: string | null;
+  /** Exchanges from the client-facing one (index 0) inward. Empty when known from logs only. */
+  hops: Exchange[];
+  /** The front proxy's access-log record, if any. */
+  access: LogRecord | null;
+  /** Other log records carrying the same request id (app logs, error logs). */
+  logs: LogRecord[];
+}
+
+/** Access-log-like formats: one line per request with status, path and a duration. */
+export function isAccessRecord(r: LogRecord): boolean {
+  return (
+    r.httpStatus !== null &&
+    r.httpPath !== null &&
+    /nginx|apache|combined|common|access/.test(r.format)
+  );
+}
+
+/** Rank access logs: the front proxy (nginx/apache) first, app servers' access logs after. */
+function accessRank(r: LogRecord): number {
+  if (/nginx|apache|combined|common/.test(r.format)) return 0;
+  return 1;
+}
+
+const end = (x: Exchange): number => x.respLastUs ?? x.reqLastUs ?? x.reqFirstUs ?? 0;
+const start = (x: Exchange): number => x.reqFirstUs ?? x.respFirstUs ?? 0;
+
+/** Group exchanges into per-request hop chains. */
+export function joinExchanges(exchanges: readonly Exchange[]): Exchange[][] {
+  const byId = new Map<string, Exchange[]>();
+  const noId: Exchange[] = [];
+  for (const x of exchanges) {
+    if (x.method === null && x.status === null) continue;
+    if (x.requestId) {
+      let g = byId.get(x.requestId);
+      if (!g) byId.set(x.requestId, (g = []));
+      g.push(x);
+    } else noId.push(x);
+  }
+  const chains: Exchange[][] = [];
+  for (const g of byId.values()) {
+    g.sort((a, b) => start(a) - start(b) || end(b) - end(a));
+    // A client that reuses one id for several requests: split where an exchange is not inside
+    // the first one's window.
+    let cur: Exchange[] = [];
+    for (const x of g) {
+      const outer = cur[0];
+      if (outer && start(x) >= start(outer) && end(x) <= end(outer) + 1000) cur.push(x);
+      else {
+        if (cur.length) chains.push(cur);
+        cur = [x];
+      }
+    }
+    if (cur.length) chains.push(cur);
+  }
+  // Exchanges without an id: nest them in a chain whose innermost server address is their client
+  // address (they were sent by that proxy) and whose window contains theirs.
+  const proxyIps = new Set<string>();
+  for (const x of exchanges) proxyIps.add(x.server.ip);
+  const parents = chains.slice();
+  const orphans: Exchange[] = [];
+  noId.sort((a, b) => start(a) - start(b));
+  const standalone: Exchange[][] = [];
+  for (const x of noId) {
+    if (!proxyIps.has(x.client.ip)) {
+      standalone.push([x]);
+      continue;
+    }
+    orphans.push(x);
+  }
+  const candidates = parents.concat(standalone);
+  for (const x of orphans) {
+    let best: Exchange[] | null = null;
+    let bestScore = Infinity;
+    for (const ch of candidates) {
+      const inner = ch[ch.length - 1]!;
+      if (inner.server.ip !== x.client.ip) continue;
+      if (start(x) < start(inner) || end(x) > end(inner) + 1000) continue;
+      const score = start(x) - start(inner) + (inner.path === x.path ? 0 : 1e9);
+      if (score < bestScore) {
+        bestScore = score;
+        best = ch;
+      }
+    }
+    if (best) best.push(x);
+    else standalone.push([x]);
+  }
+  return chains.concat(standalone).sort((a, b) => start(a[0]!) - start(b[0]!));
+}
+
+/** Index log records by request id. */
+export function logsById(logs: readonly LogRecord[]): Map<string, LogRecord[]> {
+  const m = new Map<string, LogRecord[]>();
+  for (const r of logs) {
+    if (!r.requestId) continue;
+    let g = m.get(r.requestId);
+    if (!g) m.set(r.requestId, (g = []));
+    g.push(r);
+  }
+  return m;
+}
+
+/** Build the requests: from captures when there are exchanges, else from the front access log. */
+export function joinRequests(
+  exchanges: readonly Exchange[],
+  logs: readonly LogRecord[],
+): JoinedRequest[] {
+  const ids = logsById(logs);
+  const out: JoinedRequest[] = [];
+  const pick = (id: string | null): { access: LogRecord | null; rest: LogRecord[] } => {
+    const g = id ? ids.get(id) : undefined;
+    if (!g) return { access: null, rest: [] };
+    let access: LogRecord | null = null;
+    const rest: LogRecord[] = [];
+    for (const r of g) {
+      if (isAccessRecord(r) && (access === null || accessRank(r) < accessRank(access))) {
+        if (access) rest.push(access);
+        access = r;
+      } else rest.push(r);
+    }
+    return { access, rest };
+  };
+  const chains = joinExchanges(exchanges);
+  if (chains.length > 0) {
+    for (const ch of chains) {
+      const id = ch.find((x) => x.requestId)?.requestId ?? null;
+      const { access, rest } = pick(id);
+      out.push({ requestId: id, hops: ch, access, logs: rest });
+    }
+    return out;
+  }
+  // Logs only: one request per front access-log line.
+  const access = logs.filter(isAccessRecord);
+  const best = Math.min(...access.map(accessRank));
+  for (const r of access) {
+    if (accessRank(r) !== best) continue;
+    const { rest } = pick(r.requestId);
+    out.push({ requestId: r.requestId, hops: [], access: r, logs: rest.filter((x) => x !== r) });
+  }
+  return out;
+}

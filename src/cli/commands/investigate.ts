@@ -1,0 +1,197 @@
+// `mlscope investigate <inputs…> [--slow-ms N] [--out DIR] [--json]`: the main job — read a bundle
+// (captures and logs), join every request across hops and sources, attribute each slow or failed
+// request's latency and name the cause with evidence.
+
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { readBundle } from '../../ingest/bundle.js';
+import { investigate, type Investigation } from '../../analyzers/investigate/investigate.js';
+import { renderMarkdownReport, renderHtmlReport } from '../../outputs/report.js';
+import { fmtMs, renderTable, safeText } from '../../outputs/text.js';
+import {
+  ExitCode,
+  numberFlag,
+  parseCommandArgs,
+  writeJson,
+  type Command,
+  type Io,
+} from '../command.js';
+import { UsageError } from '../../util/errors.js';
+
+export interface InvestigationDoc extends Omit<Investigation, 'slowRequests' | 'all'> {
+  slowRequests: Omit<Investigation['slowRequests'][number], 'facts'>[];
+  dataQuality: {
+    source: string;
+    format: string;
+    records: number;
+    skipped: number;
+    skippedByReason: Record<string, number>;
+    error: string | null;
+  }[];
+  inputs: { captures: string[]; logs: number };
+}
+
+export function toDoc(
+  inv: Investigation,
+  data: Awaited<ReturnType<typeof readBundle>>,
+): InvestigationDoc {
+  const { all: _all, slowRequests, ...rest } = inv;
+  return {
+    ...rest,
+    slowRequests: slowRequests.map(({ facts: _f, ...r }) => r),
+    dataQuality: data.quality.map((q) => ({
+      source: q.source,
+      format: q.format,
+      records: q.records,
+      skipped: q.skipped,
+      skippedByReason: q.report.skippedByReason,
+      error: q.report.error,
+    })),
+    inputs: { captures: data.captures, logs: data.logs.length },
+  };
+}
+
+export const investigateCommand: Command = {
+  name: 'investigate',
+  summary: 'the main job: where did the time go for slow and failed requests, and why',
+  usage: 'mlscope investigate <inputs…> [--slow-ms N] [--out DIR] [--json] [--limit N]',
+  async run(argv: string[], io: Io): Promise<number> {
+    const { values, positionals } = parseCommandArgs('investigate', argv, {
+      json: { type: 'boolean' },
+      'slow-ms': { type: 'string' },
+      out: { type: 'string' },
+      limit: { type: 'string' },
+      'body-bytes': { type: 'string' },
+    });
+    if (positionals.length === 0)
+      throw new UsageError('investigate: give a bundle directory or files (captures, logs)');
+    const slowMs = numberFlag('investigate', 'slow-ms', values['slow-ms']);
+    const limit = numberFlag('investigate', 'limit', values.limit) ?? 10;
+    const bodyBytes = numberFlag('investigate', 'body-bytes', values['body-bytes']) ?? 0;
+    if (io.isTty && !values.json) io.stderr.write('reading inputs…\r');
+    const data = await readBundle(positionals, { bodyCaptureBytes: bodyBytes });
+    const inv = investigate(data, slowMs !== undefined ? { slowMs } : {});
+    const doc = toDoc(inv, data);
+    for (const e of data.errors) io.stderr.write(`mlscope: ${e.message}\n`);
+    if (values.out) {
+      await mkdir(values.out, { recursive: true });
+      await writeFile(join(values.out, 'report.md'), renderMarkdownReport(inv, doc));
+      await writeFile(join(values.out, 'report.html'), renderHtmlReport(inv, doc));
+      await writeFile(join(values.out, 'investigation.json'), JSON.stringify(doc, null, 2) + '\n');
+    }
+    if (values.json) writeJson(io, doc);
+    else {
+      io.stdout.write(renderSummary(inv, doc, limit));
+      if (values.out)
+        io.stdout.write(`\nReport written to ${values.out}/report.html and report.md\n`);
+    }
+    return data.errors.length > 0 ? ExitCode.INPUT_ERROR : ExitCode.OK;
+  },
+};
+
+const CAUSE_LABEL: Record<string, string> = {
+  network: 'network',
+  inference: 'inference',
+  queueing: 'queueing',
+  'upstream-error': 'upstream error',
+  client: 'client',
+  unknown: 'unknown',
+};
+
+export function renderSummary(inv: Investigation, doc: InvestigationDoc, limit: number): string {
+  const out: string[] = [];
+  const r = inv.requests;
+  const l = inv.latency;
+  out.push(
+    `${r.total} requests — ${r.slow} slow (≥ ${r.slowMs} ms, ${r.slowMsSource === 'derived' ? 'derived from the latency distribution' : 'given'}), ${r.failed} failed` +
+      `   p50 ${fmtMs(l.p50Ms)}  p90 ${fmtMs(l.p90Ms)}  p99 ${fmtMs(l.p99Ms)}  max ${fmtMs(l.maxMs)}`,
+  );
+  if (r.total === 0) {
+    out.push(
+      'No requests found: give a capture with HTTP traffic or an access log (with request ids).',
+    );
+  }
+  const byCause = new Map<string, number>();
+  for (const s of inv.slowRequests) byCause.set(s.cause, (byCause.get(s.cause) ?? 0) + 1);
+  if (byCause.size) {
+    out.push('');
+    out.push(
+      'Slow and failed requests by cause: ' +
+        [...byCause.entries()]
+          .sort((a, b) => b[1] - a[1])
+          .map(([c, n]) => `${CAUSE_LABEL[c] ?? c} ${n}`)
+          .join(', '),
+    );
+  }
+  if (inv.findings.length) {
+    out.push('');
+    out.push('Findings');
+    inv.findings.slice(0, 8).forEach((f, i) => {
+      out.push(
+        `${i + 1}. ${safeText(f.title, 220)}  [${f.cause}, confidence ${f.confidence.toFixed(2)}]`,
+      );
+      for (const e of f.evidence.slice(0, 2)) out.push(`     · ${safeText(e, 200)}`);
+    });
+  }
+  if (inv.slowRequests.length) {
+    out.push('');
+    out.push(
+      `Slowest requests (${Math.min(limit, inv.slowRequests.length)} of ${inv.slowRequests.length})`,
+    );
+    out.push(
+      renderTable(
+        [
+          'request id',
+          'path',
+          'status',
+          'total',
+          'network',
+          'queueing',
+          'inference',
+          'other',
+          'cause',
+        ],
+        inv.slowRequests
+          .slice(0, limit)
+          .map((s) => [
+            safeText(s.requestId, 40),
+            safeText(s.path, 30),
+            s.status || '-',
+            fmtMs(s.totalMs),
+            fmtMs(s.breakdownMs.network),
+            fmtMs(s.breakdownMs.queueing),
+            fmtMs(s.breakdownMs.inference),
+            fmtMs(s.breakdownMs.other),
+            s.cause,
+          ]),
+        ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'left'],
+      ),
+    );
+  }
+  if (inv.clockSkew.length) {
+    out.push('');
+    out.push(
+      'Clock offsets vs capture: ' +
+        inv.clockSkew
+          .map(
+            (s) =>
+              `${safeText(s.source, 60)} ${s.offsetMs >= 0 ? '+' : ''}${s.offsetMs} ms (±${s.uncertaintyMs}, ${s.pairs} pairs)`,
+          )
+          .join('; '),
+    );
+  }
+  const skipped = doc.dataQuality.filter((q) => q.skipped > 0 || q.error);
+  const u = inv.unjoined;
+  out.push('');
+  out.push(
+    `Data: ${doc.dataQuality.length} inputs (${doc.inputs.captures.length} captures, ${doc.inputs.logs} log records)` +
+      (skipped.length
+        ? `; skipped records in ${skipped.map((q) => `${safeText(q.source, 60)} (${q.skipped})`).join(', ')}`
+        : '; nothing skipped') +
+      (u.requestsWithoutLogs ? `; ${u.requestsWithoutLogs} requests without log lines` : '') +
+      (u.logLinesWithoutRequest
+        ? `; ${u.logLinesWithoutRequest} log lines with an unknown request id`
+        : ''),
+  );
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,854 @@
+// Field mapping shared by every key/value format (JSON, logfmt, nginx extras, custom nginx
+// formats): a field name (any spelling: `request_id`, `requestId`, `X-Request-ID`, `rid`) is
+// classified once (cached) and its value lands in the well-known LogRecord field, converted
+// (durations to ms, timestamps to UTC µs, levels normalised) — or in `attributes`, typed.
+
+import type { AttrValue, LogRecord } from '../../model/records.js';
+import type { Quality } from '../../model/quality.js';
+import { normalizeSeverity, severityFromNumber } from './severity.js';
+import { epochToUs, parseTimestampValue, type TimeOpts } from './time.js';
+
+/** Per-file decoding context. `lineNo` is updated by the parser for every line. */
+export interface Ctx extends TimeOpts {
+  file: string;
+  lineNo: number;
+  service: string | null;
+  host: string | null;
+  quality: Quality;
+  /** Scratch per record: rank of the field that set tsUs / durationMs / body (lower wins). */
+  tsRank: number;
+  durRank: number;
+  msgRank: number;
+  /** JSON scanner: the key seen at each field slot of the previous line, with its class. */
+  shapeKeys: string[];
+  shapeCls: Cls[];
+  /** Last timestamp text parsed and its value. */
+  lastTsText: string;
+  lastTsUs: number;
+}
+
+export function newCtx(
+  file: string,
+  quality: Quality,
+  o: {
+    tzOffsetMinutes?: number;
+    referenceYear?: number;
+    service?: string | null;
+    host?: string | null;
+  },
+): Ctx {
+  return {
+    file,
+    lineNo: 0,
+    service: o.service ?? null,
+    host: o.host ?? null,
+    quality,
+    tzOffsetMinutes: o.tzOffsetMinutes ?? 0,
+    referenceYear: o.referenceYear ?? 1970,
+    tsRank: 99,
+    durRank: 99,
+    msgRank: 99,
+    shapeKeys: [],
+    shapeCls: [],
+    lastTsText: '',
+    lastTsUs: NaN,
+  };
+}
+
+/** A record with every field initialised in one order (one hidden class for all records). */
+export function newRecord(ctx: Ctx, format: string, body: string): LogRecord {
+  ctx.tsRank = 99;
+  ctx.durRank = 99;
+  ctx.msgRank = 99;
+  return {
+    tsUs: null,
+    severity: null,
+    body,
+    requestId: null,
+    traceId: null,
+    spanId: null,
+    httpMethod: null,
+    httpPath: null,
+    httpStatus: null,
+    durationMs: null,
+    clientIp: null,
+    attributes: {},
+    service: ctx.service,
+    host: ctx.host,
+    file: ctx.file,
+    lineNo: ctx.lineNo,
+    format,
+    templateId: null,
+  };
+}
+
+// ---- interning -------------------------------------------------------------------------------
+
+const INTERN_MAX = 50_000;
+const internMap = new Map<string, string>();
+/** Short repeated values (methods, paths, user agents, logger names) share one string. */
+export function intern(s: string): string {
+  const len = s.length;
+  if (len > 96 || len === 0) return s;
+  // A direct-mapped front cache keyed by cheap character probes: a hit costs one string compare
+  // instead of hashing the (usually sliced) string for the Map (≈3× cheaper on access logs).
+  const slot = (len * 31 + s.charCodeAt(len - 1) * 7 + s.charCodeAt(len >> 1)) & 1023;
+  const front = internFront[slot];
+  if (front === s) return front;
+  let hit = internMap.get(s);
+  if (hit === undefined) {
+    if (internMap.size < INTERN_MAX) internMap.set(s, s);
+    hit = s;
+  }
+  internFront[slot] = hit;
+  return hit;
+}
+const internFront: Array<string | undefined> = new Array<string | undefined>(1024).fill(undefined);
+
+// ---- classification --------------------------------------------------------------------------
+
+export const K = {
+  ATTR: 0,
+  TS: 1,
+  LEVEL: 2,
+  MSG: 3,
+  REQID: 4,
+  TRACEID: 5,
+  SPANID: 6,
+  STATUS: 7,
+  METHOD: 8,
+  PATH: 9,
+  REQUEST: 10,
+  DUR_S: 11,
+  DUR_MS: 12,
+  DUR_US: 13,
+  DUR_NS: 14,
+  DUR_AUTO: 15,
+  CLIENT: 16,
+  SERVICE: 17,
+  HOST: 18,
+  UPSTREAM_S: 19,
+  INFER_MS: 20,
+  MODEL: 21,
+  XFF: 22,
+  TRACEPARENT: 23,
+  SEVNUM: 24,
+  URL: 25,
+  LOGGER: 26,
+  UPCONNECT_S: 27,
+  UPHEADER_S: 28,
+  /** A timing kept as a `<key>_ms` attribute that never stands for the request duration. */
+  TIMING: 29,
+} as const;
+type KeyClass = (typeof K)[keyof typeof K];
+
+export interface Cls {
+  k: KeyClass;
+  /** Lower wins among fields of the same class on one record. */
+  rank: number;
+  /** Canonical attribute name, when the field is also kept as an attribute. */
+  attr: string | null;
+  /** For timings: the attribute name of the value in ms. */
+  durName?: string;
+}
+
+const NAMES: Array<[string[], KeyClass, number, string | null]> = [
+  [
+    [
+      'timestamp',
+      'time',
+      'ts',
+      'datetime',
+      'timelocal',
+      'timeiso8601',
+      '@timestamp',
+      'eventtime',
+      'logtime',
+      'asctime',
+      'date',
+      'msec',
+      't',
+      'timeunixnano',
+      'observedtimeunixnano',
+      'created',
+      'createdat',
+      'timestampms',
+      'epoch',
+    ],
+    K.TS,
+    1,
+    null,
+  ],
+  [
+    [
+      'level',
+      'severity',
+      'lvl',
+      'loglevel',
+      'levelname',
+      'severitytext',
+      'logseverity',
+      'levelstr',
+      'sev',
+    ],
+    K.LEVEL,
+    1,
+    null,
+  ],
+  [['severitynumber', 'levelno', 'levelnum'], K.SEVNUM, 2, null],
+  [['msg', 'message', 'shortmessage', 'logmessage'], K.MSG, 1, null],
+  [['event', 'text', 'body', 'log', 'fullmessage', 'description'], K.MSG, 2, null],
+  [
+    [
+      'requestid',
+      'reqid',
+      'rid',
+      'xrequestid',
+      'httpxrequestid',
+      'correlationid',
+      'xcorrelationid',
+      'requestuuid',
+      'req',
+      'sentxrequestid',
+      'upstreamhttpxrequestid',
+    ],
+    K.REQID,
+    1,
+    null,
+  ],
+  [['traceid', 'oteltraceid', 'ddtraceid', 'trace', 'xraytraceid'], K.TRACEID, 1, null],
+  [['spanid', 'otelspanid', 'ddspanid', 'span'], K.SPANID, 1, null],
+  [
+    [
+      'status',
+      'statuscode',
+      'httpstatus',
+      'httpstatuscode',
+      'responsestatus',
+      'responsecode',
+      'httpresponsestatuscode',
+      'code',
+      'responsestatuscode',
+    ],
+    K.STATUS,
+    1,
+    null,
+  ],
+  [['method', 'requestmethod', 'httpmethod', 'verb', 'httprequestmethod'], K.METHOD, 1, null],
+  [
+    [
+      'path',
+      'uri',
+      'requesturi',
+      'urlpath',
+      'route',
+      'endpoint',
+      'documenturi',
+      'httptarget',
+      'target',
+      'httproute',
+      'requestpath',
+      'pathinfo',
+    ],
+    K.PATH,
+    1,
+    null,
+  ],
+  [['url', 'urlfull', 'httpurl', 'requesturl'], K.URL, 2, null],
+  [['request', 'requestline', 'httprequest'], K.REQUEST, 1, null],
+  [
+    [
+      'requesttime',
+      'rt',
+      'durationseconds',
+      'durationsec',
+      'durations',
+      'elapsedseconds',
+      'elapseds',
+      'latencyseconds',
+      'latencys',
+      'responsetimeseconds',
+      'totaltime',
+      'requestduration',
+    ],
+    K.DUR_S,
+    1,
+    'request_time',
+  ],
+  [
+    [
+      'durationms',
+      'latencyms',
+      'elapsedms',
+      'elapsedtimems',
+      'responsetimems',
+      'timems',
+      'totalms',
+      'totaltimems',
+      'tookms',
+      'requestdurationms',
+      'took',
+      'processingtimems',
+      'responsems',
+    ],
+    K.DUR_MS,
+    1,
+    null,
+  ],
+  [
+    ['durationus', 'durationmicros', 'latencyus', 'elapsedus', 'durationmicroseconds'],
+    K.DUR_US,
+    1,
+    null,
+  ],
+  [['durationns', 'durationnanos', 'latencyns', 'elapsedns'], K.DUR_NS, 1, null],
+  [
+    ['duration', 'latency', 'elapsed', 'responsetime', 'elapsedtime', 'dur', 'processingtime'],
+    K.DUR_AUTO,
+    1,
+    null,
+  ],
+  [['upstreamresponsetime', 'urt', 'upstreamtime'], K.UPSTREAM_S, 3, 'upstream_response_time'],
+  [['upstreamconnecttime', 'uct'], K.UPCONNECT_S, 9, 'upstream_connect_time'],
+  [['upstreamheadertime', 'uht'], K.UPHEADER_S, 9, 'upstream_header_time'],
+  [
+    ['inferencems', 'inferencetimems', 'modelms', 'predictms', 'predictionms', 'computems'],
+    K.INFER_MS,
+    4,
+    null,
+  ],
+  [
+    [
+      'inferencetime',
+      'queuetime',
+      'validationtime',
+      'timepertoken',
+      'queueduration',
+      'waittime',
+      'ttft',
+      'timetofirsttoken',
+      'preprocesstime',
+      'postprocesstime',
+    ],
+    K.TIMING,
+    99,
+    null,
+  ],
+  [
+    [
+      'remoteaddr',
+      'clientip',
+      'clientaddr',
+      'client',
+      'remoteip',
+      'ip',
+      'srcip',
+      'sourceip',
+      'realip',
+      'clientaddress',
+      'remote',
+      'peer',
+      'remotehost',
+      'h',
+      'sourceaddress',
+      'clientip4',
+    ],
+    K.CLIENT,
+    1,
+    null,
+  ],
+  [['xforwardedfor', 'httpxforwardedfor', 'forwardedfor', 'xff'], K.XFF, 1, 'x_forwarded_for'],
+  [['service', 'servicename', 'app', 'application', 'appname'], K.SERVICE, 1, null],
+  [['hostname', 'host', 'node', 'nodename'], K.HOST, 1, null],
+  [['model', 'modelname', 'modelid', 'modelversion'], K.MODEL, 1, 'model'],
+  [['traceparent', 'httptraceparent'], K.TRACEPARENT, 1, null],
+  [['logger', 'loggername', 'name', 'logname'], K.LOGGER, 1, 'logger'],
+];
+
+const EXACT = new Map<string, Cls>();
+for (const [names, k, rank, attr] of NAMES) {
+  for (const n of names) EXACT.set(n, { k, rank, attr });
+}
+
+function normKey(key: string): string {
+  let out = '';
+  for (let i = 0; i < key.length; i++) {
+    let c = key.charCodeAt(i);
+    if (c === 95 || c === 45 || c === 46 || c === 32) continue; // _ - . space
+    if (c >= 65 && c <= 90) c += 32;
+    out += String.fromCharCode(c);
+  }
+  return out;
+}
+
+const ATTR: Cls = { k: K.ATTR, rank: 99, attr: null };
+
+function classifyUncached(key: string): Cls {
+  const n = normKey(key);
+  const exact = EXACT.get(n);
+  if (exact) return exact;
+  // Nested keys: classify by the last segment for the strong classes (TGI `fields.message`,
+  // `span.total_time`, `http.status_code`…), with a worse rank than a top-level field.
+  const dot = key.lastIndexOf('.');
+  if (dot > 0 && dot < key.length - 1) {
+    const last = EXACT.get(normKey(key.slice(dot + 1)));
+    if (
+      last &&
+      last.k !== K.SERVICE &&
+      last.k !== K.HOST &&
+      last.k !== K.LOGGER &&
+      last.k !== K.CLIENT
+    ) {
+      return { k: last.k, rank: last.rank + 5, attr: last.attr };
+    }
+    const parent = normKey(key.slice(0, dot));
+    const leaf = normKey(key.slice(dot + 1));
+    if (parent.endsWith('http') || parent === 'request' || parent === 'req') {
+      if (leaf === 'method') return { k: K.METHOD, rank: 3, attr: null };
+      if (leaf === 'url' || leaf === 'uri') return { k: K.URL, rank: 3, attr: null };
+    }
+  }
+  // Shape by name: units from suffixes, ids, times.
+  if (/(latency|duration|elapsed|responsetime|took|totaltime|processingtime)/.test(n)) {
+    if (n.endsWith('ms') || n.endsWith('millis')) return { k: K.DUR_MS, rank: 6, attr: null };
+    if (n.endsWith('us') || n.endsWith('micros')) return { k: K.DUR_US, rank: 6, attr: null };
+    if (n.endsWith('ns') || n.endsWith('nanos')) return { k: K.DUR_NS, rank: 6, attr: null };
+    if (n.endsWith('seconds') || n.endsWith('sec') || n.endsWith('secs'))
+      return { k: K.DUR_S, rank: 6, attr: null };
+    return { k: K.DUR_AUTO, rank: 7, attr: null };
+  }
+  if (n.endsWith('requestid') || n.endsWith('reqid')) return { k: K.REQID, rank: 3, attr: null };
+  if (n.endsWith('traceid')) return { k: K.TRACEID, rank: 3, attr: null };
+  if (n.endsWith('spanid') && !n.includes('parent')) return { k: K.SPANID, rank: 3, attr: null };
+  if (n.endsWith('timestamp') || n === 'eventtimestamp') return { k: K.TS, rank: 5, attr: null };
+  return ATTR;
+}
+
+const CLS_MAX = 10_000;
+const clsCache = new Map<string, Cls>();
+export function classifyKey(key: string): Cls {
+  let c = clsCache.get(key);
+  if (c === undefined) {
+    c = { ...classifyUncached(key) };
+    c.durName =
+      c.k === K.UPSTREAM_S
+        ? 'upstream_response_ms'
+        : c.k === K.UPCONNECT_S
+          ? 'upstream_connect_ms'
+          : c.k === K.UPHEADER_S
+            ? 'upstream_header_ms'
+            : c.k === K.DUR_MS || c.k === K.INFER_MS || /ms$/i.test(key)
+              ? key
+              : key + '_ms';
+    if (clsCache.size < CLS_MAX) clsCache.set(key, c);
+  }
+  return c;
+}
+
+// ---- value conversion ------------------------------------------------------------------------
+
+/**
+ * Plain decimals (`200`, `-3`, `0.123`) read by hand: `Number(str)` on a sliced string measured
+ * ≈10% of the JSON access-log path. NaN for anything else (the caller may fall back).
+ */
+export function readDecimal(v: string): number {
+  const len = v.length;
+  if (len === 0 || len > 15) return NaN;
+  let i = 0;
+  let neg = false;
+  if (v.charCodeAt(0) === 45) {
+    neg = true;
+    i = 1;
+    if (len === 1) return NaN;
+  }
+  let n = 0;
+  let digits = 0;
+  for (; i < len; i++) {
+    const c = v.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) break;
+    n = n * 10 + c;
+    digits++;
+  }
+  if (i < len) {
+    if (v.charCodeAt(i) !== 46 || i === len - 1) return NaN;
+    let f = 0;
+    let scale = 1;
+    for (i++; i < len; i++) {
+      const c = v.charCodeAt(i) - 48;
+      if (c < 0 || c > 9) return NaN;
+      f = f * 10 + c;
+      scale *= 10;
+    }
+    n += f / scale;
+  } else if (digits === 0) return NaN;
+  return neg ? -n : n;
+}
+
+/** A number from a number or a numeric string; NaN otherwise (`-` and '' are NaN). */
+export function numOf(v: AttrValue): number {
+  if (typeof v === 'number') return v;
+  if (typeof v !== 'string' || v.length === 0 || v.length > 32) return NaN;
+  const c = v.charCodeAt(0);
+  if (!((c >= 48 && c <= 57) || c === 45 || c === 46)) return NaN;
+  const d = readDecimal(v);
+  return Number.isNaN(d) ? Number(v) : d;
+}
+
+/** nginx writes `0.010, 0.020 : 0.005` when it tried several upstreams: the sum is the wait. */
+function sumList(v: string): number {
+  let total = 0;
+  let any = false;
+  for (const part of v.split(/[,:]\s*/)) {
+    const n = Number(part.trim());
+    if (Number.isFinite(n) && part.trim() !== '') {
+      total += n;
+      any = true;
+    }
+  }
+  return any ? total : NaN;
+}
+
+const UNIT_MS: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  μs: 1e-3,
+  ms: 1,
+  s: 1e3,
+  m: 60e3,
+  h: 3600e3,
+};
+
+/** Go/Rust style duration strings: `1.5s`, `74.6ms`, `250µs`, `12ns`, `1m2.5s`, `1h`. → ms. */
+export function durationStringMs(v: string): number {
+  let total = 0;
+  let i = 0;
+  let any = false;
+  const re = /(\d+(?:\.\d+)?)\s*(ns|us|µs|μs|ms|s|m|h)/y;
+  while (i < v.length) {
+    re.lastIndex = i;
+    const m = re.exec(v);
+    if (!m) return NaN;
+    total += Number(m[1]) * (UNIT_MS[m[2] ?? ''] ?? NaN);
+    any = true;
+    i = re.lastIndex;
+  }
+  return any ? total : NaN;
+}
+
+function durMs(v: AttrValue, k: KeyClass): number {
+  let n = numOf(v);
+  if (Number.isNaN(n) && typeof v === 'string') {
+    const unit = durationStringMs(v);
+    if (!Number.isNaN(unit)) return unit;
+    n = sumList(v);
+    if (Number.isNaN(n)) return NaN;
+  }
+  if (k === K.DUR_S || k === K.UPSTREAM_S || k === K.UPCONNECT_S || k === K.UPHEADER_S)
+    return n * 1e3;
+  if (k === K.DUR_US) return n / 1e3;
+  if (k === K.DUR_NS) return n / 1e6;
+  // DUR_MS, INFER_MS, TIMING and unit-less latency/duration/elapsed numbers: ms is the common
+  // unit of hand-written service logs.
+  return n;
+}
+
+/** Keep a typed attribute: numeric strings become numbers (nginx JSON quotes everything). */
+export function typedValue(v: AttrValue): AttrValue {
+  if (typeof v !== 'string') return v;
+  const len = v.length;
+  if (len === 0) return v;
+  if (len === 1 && v === '-') return null;
+  if (len > 17) return v;
+  const c = v.charCodeAt(0);
+  if (!((c >= 48 && c <= 57) || c === 45)) return v;
+  // leading zeros (ids, zip codes) stay strings
+  if (c === 48 && len > 1 && v.charCodeAt(1) !== 46) return v;
+  for (let i = 1; i < len; i++) {
+    const d = v.charCodeAt(i);
+    if (!((d >= 48 && d <= 57) || d === 46)) return v;
+  }
+  const n = readDecimal(v);
+  return Number.isNaN(n) ? v : n;
+}
+
+/** Common methods as constants (no hashing); others interned. */
+export function methodOf(v: string): string {
+  switch (v) {
+    case 'GET':
+      return 'GET';
+    case 'POST':
+      return 'POST';
+    case 'PUT':
+      return 'PUT';
+    case 'DELETE':
+      return 'DELETE';
+    case 'HEAD':
+      return 'HEAD';
+    case 'OPTIONS':
+      return 'OPTIONS';
+    case 'PATCH':
+      return 'PATCH';
+    default:
+      return intern(v.toUpperCase());
+  }
+}
+
+const STATUS_TEXT: string[] = [];
+for (let i = 0; i < 600; i++) STATUS_TEXT.push(String(i));
+
+function setPathFromUrl(r: LogRecord, v: string): void {
+  let p = v;
+  const scheme = v.indexOf('://');
+  if (scheme > 0 && scheme < 10) {
+    const slash = v.indexOf('/', scheme + 3);
+    p = slash < 0 ? '/' : v.slice(slash);
+  }
+  r.httpPath = intern(p);
+}
+
+/** `GET /path HTTP/1.1` → method, path, protocol attribute. Returns false if not that shape. */
+export function applyRequestLine(r: LogRecord, v: string): boolean {
+  const sp = v.indexOf(' ');
+  if (sp <= 0 || sp > 16) return false;
+  r.httpMethod = methodOf(v.slice(0, sp));
+  const sp2 = v.lastIndexOf(' ');
+  if (sp2 > sp && v.startsWith('HTTP/', sp2 + 1)) {
+    r.httpPath = intern(v.slice(sp + 1, sp2));
+    r.attributes['http.protocol'] = intern(v.slice(sp2 + 1));
+  } else r.httpPath = intern(v.slice(sp + 1));
+  return true;
+}
+
+/** `1.2.3.4:5678`, `[::1]:80`, `::1` → the address part. */
+export function stripPort(v: string): string {
+  if (v.charCodeAt(0) === 91) {
+    const e = v.indexOf(']');
+    return e > 0 ? v.slice(1, e) : v;
+  }
+  const c = v.indexOf(':');
+  if (c > 0 && v.indexOf(':', c + 1) < 0) return v.slice(0, c);
+  return v;
+}
+
+function isHexId(v: string, len: number): boolean {
+  if (v.length !== len) return false;
+  for (let i = 0; i < len; i++) {
+    const c = v.charCodeAt(i) | 32;
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
+  }
+  return true;
+}
+
+/** Put one key/value on the record: a well-known field, or a typed attribute. */
+export function applyField(r: LogRecord, key: string, v: AttrValue, ctx: Ctx): void {
+  applyFieldCls(r, key, classifyKey(key), v, ctx);
+}
+
+/** applyField with the key already classified (the JSON scanner caches it per field slot). */
+export function applyFieldCls(r: LogRecord, key: string, cls: Cls, v: AttrValue, ctx: Ctx): void {
+  if (cls.k === K.ATTR) {
+    r.attributes[key] = typeof v === 'string' ? typedValue(v) : v;
+    return;
+  }
+  if (v === null || v === '' || v === '-') {
+    if (cls.k !== K.MSG) r.attributes[key] = null;
+    return;
+  }
+  switch (cls.k) {
+    case K.TS: {
+      if (cls.rank >= ctx.tsRank) break;
+      let t: number;
+      if (typeof v === 'string') {
+        // consecutive lines of a busy log share their (second-resolution) timestamp text
+        if (v === ctx.lastTsText) t = ctx.lastTsUs;
+        else {
+          t = parseTimestampValue(v, ctx);
+          ctx.lastTsText = v;
+          ctx.lastTsUs = t;
+        }
+      } else t = typeof v === 'number' ? epochToUs(v) : NaN;
+      if (!Number.isNaN(t)) {
+        r.tsUs = t;
+        ctx.tsRank = cls.rank;
+        return;
+      }
+      if (cls.rank === 1 && ctx.tsRank === 99)
+        ctx.quality.note('bad-timestamp', `line ${ctx.lineNo}`, `${key}=${String(v)}`);
+      break;
+    }
+    case K.LEVEL: {
+      const s =
+        typeof v === 'string'
+          ? normalizeSeverity(v)
+          : typeof v === 'number'
+            ? severityFromNumber(v, 'auto')
+            : null;
+      if (s !== null) {
+        if (r.severity === null) r.severity = s;
+        return;
+      }
+      break;
+    }
+    case K.SEVNUM: {
+      const n = numOf(v);
+      if (r.severity === null && Number.isInteger(n)) {
+        const s = key.toLowerCase().includes('severity')
+          ? severityFromNumber(n, 'otel')
+          : n % 10 === 0 && n <= 50
+            ? ((['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'] as const)[n / 10] ?? null)
+            : null;
+        if (s !== null) {
+          r.severity = s;
+          return;
+        }
+      }
+      break;
+    }
+    case K.MSG:
+      if (typeof v === 'string') {
+        // A rank-1 message (`msg`, `message`) is the body; weaker ones (`event`, `text`) stay
+        // attributes too, and only fill the body while no better message was seen.
+        if (cls.rank < ctx.msgRank) {
+          r.body = v;
+          ctx.msgRank = cls.rank;
+          if (cls.rank === 1) return;
+        }
+        r.attributes[key] = v;
+        return;
+      }
+      break;
+    case K.REQID:
+      if (r.requestId === null && (typeof v === 'string' || typeof v === 'number')) {
+        r.requestId = String(v);
+        return;
+      }
+      break;
+    case K.TRACEID:
+      if (r.traceId === null && typeof v === 'string' && v.length >= 8 && v.length <= 64) {
+        r.traceId = v;
+        return;
+      }
+      break;
+    case K.SPANID:
+      if (r.spanId === null && typeof v === 'string' && v.length >= 8 && v.length <= 32) {
+        r.spanId = v;
+        return;
+      }
+      break;
+    case K.TRACEPARENT:
+      if (typeof v === 'string' && v.length >= 55 && v.charCodeAt(2) === 45) {
+        // 00-<32 hex trace>-<16 hex span>-<flags>
+        const t = v.slice(3, 35);
+        const s = v.slice(36, 52);
+        if (isHexId(t, 32) && isHexId(s, 16)) {
+          if (r.traceId === null) r.traceId = t;
+          if (r.spanId === null) r.spanId = s;
+          return;
+        }
+      }
+      break;
+    case K.STATUS: {
+      const n = numOf(v);
+      if (r.httpStatus === null && Number.isInteger(n) && n >= 100 && n <= 599) {
+        r.httpStatus = n;
+        return;
+      }
+      break;
+    }
+    case K.METHOD:
+      if (r.httpMethod === null && typeof v === 'string' && v.length <= 16) {
+        r.httpMethod = methodOf(v);
+        return;
+      }
+      break;
+    case K.PATH:
+      if (typeof v === 'string' && r.httpPath === null) {
+        if (v.charCodeAt(0) === 47 || v.includes('://')) {
+          setPathFromUrl(r, v);
+          return;
+        }
+        // "target" in tracing logs is a module path, not a URL path: keep as attribute; TGI's
+        // router and launcher name themselves there
+        if (v.startsWith('text_generation')) r.format = 'tgi';
+      }
+      break;
+    case K.URL:
+      if (
+        typeof v === 'string' &&
+        r.httpPath === null &&
+        (v.charCodeAt(0) === 47 || v.includes('://'))
+      ) {
+        setPathFromUrl(r, v);
+        r.attributes[key] = v;
+        return;
+      }
+      break;
+    case K.REQUEST:
+      if (typeof v === 'string' && r.httpMethod === null && applyRequestLine(r, v)) return;
+      break;
+    case K.DUR_S:
+    case K.DUR_MS:
+    case K.DUR_US:
+    case K.DUR_NS:
+    case K.DUR_AUTO:
+    case K.UPSTREAM_S:
+    case K.UPCONNECT_S:
+    case K.UPHEADER_S:
+    case K.TIMING:
+    case K.INFER_MS: {
+      const ms = durMs(v, cls.k);
+      if (Number.isNaN(ms)) break;
+      if (cls.rank < ctx.durRank) {
+        r.durationMs = ms;
+        ctx.durRank = cls.rank;
+      }
+      // Keep every timing as a typed attribute in ms under a canonical or `<key>_ms` name.
+      const name = cls.durName ?? key;
+      r.attributes[name] = ms;
+      return;
+    }
+    case K.CLIENT:
+      if (r.clientIp === null && typeof v === 'string' && v.length <= 64) {
+        // not interned: client addresses are many and hashing them costs more than it saves
+        r.clientIp = stripPort(v);
+        if (r.clientIp !== v) r.attributes[key] = v;
+        return;
+      }
+      break;
+    case K.XFF:
+      if (typeof v === 'string') {
+        r.attributes['x_forwarded_for'] = v;
+        return;
+      }
+      break;
+    case K.SERVICE:
+      if (typeof v === 'string' && r.service === null) {
+        r.service = intern(v);
+        return;
+      }
+      break;
+    case K.HOST:
+      if (typeof v === 'string' && r.host === null) {
+        r.host = intern(v);
+        return;
+      }
+      break;
+    case K.MODEL:
+    case K.LOGGER:
+      if (typeof v === 'string') {
+        r.attributes[cls.attr ?? key] = intern(v);
+        return;
+      }
+      break;
+  }
+  r.attributes[key] = typeof v === 'string' ? typedValue(v) : v;
+}
+
+/** After all fields: a body for records that had no message (access logs). */
+export function finishKv(r: LogRecord, ctx: Ctx): void {
+  if (ctx.msgRank === 99 && r.body === '' && r.httpMethod !== null) {
+    const m = r.httpMethod + ' ' + (r.httpPath ?? '');
+    r.body = r.httpStatus !== null ? m + ' ' + (STATUS_TEXT[r.httpStatus] ?? '') : m;
+  }
+}

@@ -1,0 +1,269 @@
+// Small hand-written fixtures, one set per log format: the shared conformance suite (logs.test.ts)
+// and the hostile-input suite (hostile.test.ts) run over all of them. Invented values.
+
+import type { LogFormat, LogParseOptions } from './types.js';
+
+export interface Fixture {
+  name: string;
+  /** The format detection must choose. */
+  format: LogFormat;
+  lines: string[];
+  /** Records expected after multi-line joining. */
+  records: number;
+  opts?: LogParseOptions;
+}
+
+export const FIXTURES: Fixture[] = [
+  {
+    name: 'nginx json access (escape=json, all values quoted)',
+    format: 'json',
+    records: 3,
+    lines: [
+      '{"time_iso8601":"2025-03-04T10:00:01+01:00","remote_addr":"192.0.2.7","request_method":"POST","request_uri":"/v1/chat/completions","status":"200","body_bytes_sent":"512","request_time":"0.250","upstream_response_time":"0.240","http_x_request_id":"req-aaa1","http_user_agent":"bench/1.0"}',
+      '{"time_iso8601":"2025-03-04T10:00:02+01:00","remote_addr":"192.0.2.8","request_method":"GET","request_uri":"/healthz","status":"200","body_bytes_sent":"2","request_time":"0.001","upstream_response_time":"-","http_x_request_id":"req-aaa2","http_user_agent":"kube-probe/1.29"}',
+      '{"time_iso8601":"2025-03-04T10:00:03+01:00","remote_addr":"192.0.2.9","request_method":"POST","request_uri":"/v1/completions","status":"502","body_bytes_sent":"150","request_time":"3.001","upstream_response_time":"1.000, 2.000","http_x_request_id":"req-aaa3","http_user_agent":"bench/1.0"}',
+    ],
+  },
+  {
+    name: 'app json with nested objects and epoch ms',
+    format: 'json',
+    records: 2,
+    lines: [
+      '{"ts":1741082400123,"severity":"warning","msg":"slow batch","model":{"name":"resnet-50","version":3},"latency_ms":812.5,"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7","tags":["gpu","batch"]}',
+      '{"ts":1741082401456,"severity":"info","msg":"batch done","model":{"name":"resnet-50","version":3},"latency_ms":20,"request":{"id":"r-77","method":"post","path":"/predict"}}',
+    ],
+  },
+  {
+    name: 'python json.dumps style (spaces after separators), structlog event',
+    format: 'json',
+    records: 2,
+    lines: [
+      '{"ts": "2025-03-04T07:40:29.418Z", "level": "INFO", "logger": "model_server", "event": "prediction", "request_id": "abc123", "model": "m1", "inference_ms": 11.5, "status": 200}',
+      '{ "ts" : "2025-03-04T07:40:30Z" , "level" : "ERROR" , "event" : "failed" , "ok" : false , "n" : null }',
+    ],
+  },
+  {
+    name: 'TGI tracing json',
+    format: 'tgi',
+    records: 2,
+    lines: [
+      '{"timestamp":"2025-03-04T09:00:00.000001Z","level":"INFO","fields":{"message":"Connected"},"target":"text_generation_router"}',
+      '{"timestamp":"2025-03-04T09:00:01.5Z","level":"INFO","message":"Success","target":"text_generation_router::server","span":{"total_time":"1.25s","inference_time":"1.2s","queue_time":"40ms","name":"generate"}}',
+    ],
+  },
+  {
+    name: 'docker json-file with a split line',
+    format: 'docker-json',
+    records: 3,
+    lines: [
+      '{"log":"INFO:     10.1.2.3:4000 - \\"GET /ready HTTP/1.1\\" 200 OK\\n","stream":"stdout","time":"2025-03-04T08:00:00.123456789Z"}',
+      '{"log":"first half of a long line, ","stream":"stderr","time":"2025-03-04T08:00:01.000000001Z"}',
+      '{"log":"second half\\n","stream":"stderr","time":"2025-03-04T08:00:01.000000002Z"}',
+      '{"log":"{\\"level\\":\\"error\\",\\"msg\\":\\"boom\\"}\\n","stream":"stdout","time":"2025-03-04T08:00:02Z"}',
+    ],
+  },
+  {
+    name: 'CRI with partial lines',
+    format: 'cri',
+    records: 2,
+    lines: [
+      '2025-03-04T08:00:00.000000001Z stdout P 2025-03-04 08:00:00,001 INFO worker: part one ',
+      '2025-03-04T08:00:00.000000002Z stdout F and part two',
+      '2025-03-04T08:00:01.000000000Z stderr F ERROR:root:something failed',
+    ],
+  },
+  {
+    name: 'logfmt',
+    format: 'logfmt',
+    records: 2,
+    lines: [
+      'time=2025-03-04T07:00:00Z level=info msg="request done" method=GET path=/v1/models status=200 duration=12.5ms request_id=abc',
+      'time=2025-03-04T07:00:01Z level=error msg="upstream \\"timeout\\"" status=504 duration=30s',
+    ],
+  },
+  {
+    name: 'syslog RFC 3164',
+    format: 'syslog-3164',
+    records: 2,
+    opts: { referenceYear: 2024 },
+    lines: [
+      '<34>Oct  3 22:14:15 gpu-node-1 kubelet[2211]: Pod sandbox changed',
+      'Oct 11 09:01:02 gpu-node-1 kernel: NVRM: Xid 79, GPU has fallen off the bus',
+    ],
+  },
+  {
+    name: 'syslog RFC 5424',
+    format: 'syslog-5424',
+    records: 2,
+    lines: [
+      '<165>1 2025-03-04T22:14:15.003Z host7 inferd 4321 ID47 [req@32473 request_id="r-1" model="llama"] model loaded',
+      '<11>1 2025-03-04T22:14:16Z host7 inferd - - - out of memory',
+    ],
+  },
+  {
+    name: 'nginx combined with extras',
+    format: 'nginx-combined',
+    records: 2,
+    lines: [
+      '198.51.100.4 - - [04/Mar/2025:10:00:00 +0000] "POST /v1/embeddings HTTP/1.1" 200 1024 "-" "client/2.0" rt=0.050 uct="0.001" urt="0.048" rid=f00dcafe',
+      '198.51.100.5 - alice [04/Mar/2025:10:00:01 +0000] "GET /v1/models?x=1 HTTP/2.0" 404 12 "https://ref.example/" "client/2.0" "extra quoted" rt=0.002',
+    ],
+  },
+  {
+    name: 'common log format',
+    format: 'common',
+    records: 2,
+    lines: [
+      '203.0.113.1 - - [04/Mar/2025:11:00:00 -0500] "GET /index.html HTTP/1.0" 200 2326',
+      '203.0.113.2 - bob [04/Mar/2025:11:00:02 -0500] "POST /form HTTP/1.1" 500 -',
+    ],
+  },
+  {
+    name: 'nginx error',
+    format: 'nginx-error',
+    records: 2,
+    lines: [
+      '2025/03/04 10:00:05 [error] 31#31: *8 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 198.51.100.4, server: api, request: "POST /v1/chat/completions HTTP/1.1", upstream: "http://10.0.0.2:8000/v1/chat/completions", host: "api.example"',
+      '2025/03/04 10:00:06 [notice] 1#1: signal process started',
+    ],
+  },
+  {
+    name: 'apache error',
+    format: 'apache-error',
+    records: 2,
+    lines: [
+      '[Tue Mar 04 10:00:00 2025] [error] [client 192.0.2.1] File does not exist: /var/www/favicon.ico',
+      '[Tue Mar 04 10:00:01.123456 2025] [proxy:warn] [pid 77] AH01144: No protocol handler',
+    ],
+  },
+  {
+    name: 'uvicorn default + access',
+    format: 'uvicorn-access',
+    records: 4,
+    lines: [
+      'INFO:     Started server process [4242]',
+      'INFO:     127.0.0.1:51000 - "POST /predict HTTP/1.1" 200 OK',
+      'INFO:     127.0.0.1:51001 - "GET /missing HTTP/1.1" 404 Not Found',
+      'ERROR:    Exception in ASGI application',
+      'Traceback (most recent call last):',
+      '  File "/app/main.py", line 10, in predict',
+      '    raise ValueError("bad input")',
+      'ValueError: bad input',
+    ],
+  },
+  {
+    name: 'gunicorn error log',
+    format: 'gunicorn-error',
+    records: 3,
+    lines: [
+      '[2025-03-04 12:00:00 +0000] [100] [INFO] Starting gunicorn 22.0.0',
+      '[2025-03-04 12:00:00 +0000] [100] [INFO] Listening at: http://0.0.0.0:8000 (100)',
+      '[2025-03-04 12:00:31 +0000] [100] [CRITICAL] WORKER TIMEOUT (pid:101)',
+    ],
+  },
+  {
+    name: 'gunicorn access (default format, forced)',
+    format: 'gunicorn-access',
+    records: 1,
+    opts: { format: 'gunicorn-access' },
+    lines: [
+      '10.0.0.9 - - [04/Mar/2025:12:00:01 +0000] "GET /health HTTP/1.1" 200 2 "-" "curl/8.5.0"',
+    ],
+  },
+  {
+    name: 'python logging (asctime - name - level - message) with traceback',
+    format: 'python-logging',
+    records: 3,
+    lines: [
+      '2025-03-04 12:00:00,123 - trainer - INFO - epoch 1 done',
+      '2025-03-04 12:00:05,456 - trainer - ERROR - step failed',
+      'Traceback (most recent call last):',
+      '  File "train.py", line 3, in <module>',
+      '    step()',
+      'RuntimeError: CUDA out of memory',
+      '2025-03-04 12:00:06,000 - trainer - WARNING - retrying',
+    ],
+  },
+  {
+    name: 'python logging basicConfig default',
+    format: 'python-logging',
+    records: 2,
+    lines: ['WARNING:root:disk almost full', 'INFO:data.loader:loaded 128 shards'],
+  },
+  {
+    name: 'java-style log4j with stack trace',
+    format: 'python-logging',
+    records: 2,
+    lines: [
+      '2025-03-04 12:00:00,001 ERROR [main] com.example.Server: request failed',
+      'java.lang.IllegalStateException: broken',
+      '\tat com.example.Server.handle(Server.java:42)',
+      '\tat com.example.Server.run(Server.java:10)',
+      'Caused by: java.io.IOException: reset',
+      '\t... 2 more',
+      '2025-03-04 12:00:01,001 INFO [main] com.example.Server: recovered',
+    ],
+  },
+  {
+    name: 'vLLM with engine stats and uvicorn lines',
+    format: 'vllm',
+    records: 4,
+    opts: { referenceYear: 2025 },
+    lines: [
+      'INFO 03-04 12:00:00 [api_server.py:100] Starting vLLM API server on http://0.0.0.0:8000',
+      '(APIServer pid=11) INFO:     10.0.0.1:40000 - "POST /v1/chat/completions HTTP/1.1" 200 OK',
+      'INFO 03-04 12:00:10 [loggers.py:120] Engine 000: Avg prompt throughput: 120.5 tokens/s, Avg generation throughput: 33.0 tokens/s, Running: 4 reqs, Waiting: 2 reqs, GPU KV cache usage: 87.5%, Prefix cache hit rate: 12.0%',
+      'WARNING 03-04 12:00:11 scheduler.py:1200] Sequence group 7 is preempted by PreemptionMode.RECOMPUTE mode because there is not enough KV cache space. total_num_cumulative_preemption=3',
+    ],
+  },
+  {
+    name: 'Triton glog',
+    format: 'triton',
+    records: 3,
+    opts: { referenceYear: 2025 },
+    lines: [
+      'I0304 12:00:00.000100 77 server.cc:600] Started HTTPService at 0.0.0.0:8000',
+      'I0304 12:00:01.000200 77 model_lifecycle.cc:400] loading: resnet:1',
+      "E0304 12:00:02.000300 77 model_lifecycle.cc:600] failed to load 'resnet' version 1: Invalid argument",
+    ],
+  },
+  {
+    name: 'TorchServe',
+    format: 'torchserve',
+    records: 3,
+    lines: [
+      '2025-03-04T12:00:00,100 [INFO ] epollEventLoopGroup-3-1 ACCESS_LOG - /10.0.0.3:5000 "POST /predictions/bert HTTP/1.1" 200 37',
+      '2025-03-04T12:00:00,101 [INFO ] epollEventLoopGroup-3-1 TS_METRICS - Requests2XX.Count:1.0|#Level:Host|#hostname:ts-0,timestamp:1741089600',
+      '2025-03-04T12:00:00,099 [INFO ] W-9000-bert_1.0-stdout MODEL_LOG - result=[METRICS]PredictionTime.Milliseconds:31.5|#ModelName:bert,Level:Model|#hostname:ts-0,1741089600,0f0e0d0c-0b0a-4909-8807-060504030201, pattern=[METRICS]',
+    ],
+  },
+  {
+    name: 'Ray Serve',
+    format: 'ray-serve',
+    records: 3,
+    lines: [
+      "(ServeController pid=900) INFO 2025-03-04 12:00:00,000 controller 900 -- Deploying new version of Deployment(name='Echo')",
+      'INFO 2025-03-04 12:00:01,500 default_Echo x8k2 8f2c9b3a-6d1e-4f5a-9b7c-2d3e4f5a6b7c /echo -- POST /echo 200 12.5ms',
+      '2025-03-04 12:00:02,000\tINFO worker.py:1000 -- Connecting to existing Ray cluster',
+    ],
+  },
+  {
+    name: 'plain text with and without timestamps',
+    format: 'plain',
+    records: 3,
+    lines: ['just some words here', 'more words without structure', 'and a third line'],
+  },
+];
+
+/** nginx custom log_format fixtures (compiled from the format string). */
+export const NGINX_CONF = `
+http {
+    # a comment with log_format inside should not count
+    log_format main '$remote_addr - $remote_user [$time_local] "$request" '
+                    '$status $body_bytes_sent "$http_referer" '
+                    '"$http_user_agent" rt=$request_time rid=$request_id';
+    log_format jsonlog escape=json '{"t":"$msec","addr":"$remote_addr","req":"$request",'
+        '"st":$status,"rt":$request_time,"ua":"$http_user_agent"}';
+    access_log /var/log/nginx/access.log main;
+}
+`;

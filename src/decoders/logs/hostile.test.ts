@@ -1,0 +1,180 @@
+// Hostile input for every log format: truncation at every prefix, random bytes, binary garbage,
+// invalid UTF-8, over-long lines. Nothing may throw; decoded + skipped === seen; every skip has a
+// reason with a line number.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { Quality } from '../../model/quality.js';
+import type { LogRecord } from '../../model/records.js';
+import { LineSplitter } from '../../util/lines.js';
+import { createLogParser, LOG_FORMATS, parseLogText } from './index.js';
+import type { LogParseOptions } from './index.js';
+import { FIXTURES, NGINX_CONF } from './fixtures.case.js';
+
+function runBytes(
+  buf: Buffer,
+  opts: LogParseOptions,
+  maxLineBytes?: number,
+): { q: Quality; records: LogRecord[]; lines: number } {
+  const q = new Quality('h', 'auto');
+  const p = createLogParser('h', q, opts);
+  const sp = new LineSplitter(maxLineBytes);
+  const records: LogRecord[] = [];
+  let lines = 0;
+  const emit = (r: LogRecord): void => {
+    records.push(r);
+  };
+  const onLine = (l: {
+    text: string;
+    lineNo: number;
+    truncated: boolean;
+    invalidUtf8: boolean;
+  }): void => {
+    lines++;
+    p.push(l, emit);
+  };
+  sp.push(buf, onLine);
+  sp.end(onLine);
+  p.end(emit);
+  return { q, records, lines };
+}
+
+function checkInvariants(q: Quality, records: LogRecord[]): void {
+  assert.equal(q.decoded + q.skipped, q.seen);
+  assert.equal(q.decoded, records.length);
+  for (const r of records) {
+    assert.equal(typeof r.body, 'string');
+    assert.ok(Number.isInteger(r.lineNo) && r.lineNo >= 1);
+    assert.ok(r.tsUs === null || Number.isFinite(r.tsUs));
+    assert.ok(r.durationMs === null || Number.isFinite(r.durationMs));
+  }
+}
+
+test('every prefix of every fixture line parses without throwing, in its own format and auto', () => {
+  for (const f of FIXTURES) {
+    for (const line of f.lines) {
+      for (let i = 0; i <= line.length; i++) {
+        const text = line.slice(0, i);
+        for (const opts of [f.opts ?? {}, { ...f.opts, format: f.format }]) {
+          const { records, quality } = parseLogText(text + '\n', 'p', opts);
+          checkInvariants(quality, records);
+        }
+      }
+    }
+  }
+});
+
+test('every byte prefix of every whole fixture file (cut mid-line, mid-UTF-8)', () => {
+  for (const f of FIXTURES) {
+    const buf = Buffer.from(f.lines.join('\n') + '\n  — ünïcode tail\n', 'utf8');
+    for (let i = 0; i <= buf.length; i += 3) {
+      const { q, records } = runBytes(buf.subarray(0, i), f.opts ?? {});
+      checkInvariants(q, records);
+    }
+  }
+});
+
+test('every forced format survives every other format’s lines', () => {
+  const all = FIXTURES.flatMap((f) => f.lines);
+  for (const format of LOG_FORMATS) {
+    const opts: LogParseOptions =
+      format === 'nginx-custom'
+        ? { nginxFormat: '$remote_addr [$time_local] "$request"' }
+        : { format };
+    const { records, quality } = parseLogText(all.join('\n'), 'x', opts);
+    checkInvariants(quality, records);
+    assert.ok(records.length > 0);
+  }
+  assert.ok(NGINX_CONF.length > 0);
+});
+
+test('random bytes never throw (fast-check, time-boxed)', () => {
+  const formats = [undefined, ...LOG_FORMATS.filter((f) => f !== 'nginx-custom')];
+  fc.assert(
+    fc.property(
+      fc.uint8Array({ maxLength: 2048 }),
+      fc.constantFrom(...formats),
+      (bytes, format) => {
+        const { q, records } = runBytes(Buffer.from(bytes), format ? { format } : {}, 256);
+        checkInvariants(q, records);
+      },
+    ),
+    { numRuns: 3000, interruptAfterTimeLimit: 8000 },
+  );
+});
+
+test('random printable mutations of fixture lines never throw', () => {
+  const all = FIXTURES.flatMap((f) => f.lines);
+  fc.assert(
+    fc.property(
+      fc.constantFrom(...all),
+      fc.nat(400),
+      fc.string({ maxLength: 8 }),
+      (line, at, ins) => {
+        const i = Math.min(at, line.length);
+        const text = line.slice(0, i) + ins + line.slice(i + ins.length);
+        const { records, quality } = parseLogText(text + '\n' + line + '\n', 'm');
+        checkInvariants(quality, records);
+      },
+    ),
+    { numRuns: 3000, interruptAfterTimeLimit: 8000 },
+  );
+});
+
+test('binary garbage is skipped with a reason; good lines around it survive', () => {
+  const good = '{"time":"2025-03-04T10:00:00Z","level":"info","msg":"ok"}\n';
+  const garbage = Buffer.from([
+    0, 1, 2, 3, 0xff, 0xfe, 4, 5, 6, 7, 8, 0x0b, 0x0c, 0x0e, 0x0f, 0x10, 10,
+  ]);
+  const buf = Buffer.concat([Buffer.from(good.repeat(3)), garbage, Buffer.from(good)]);
+  const { q, records } = runBytes(buf, {});
+  checkInvariants(q, records);
+  assert.equal(records.length, 4);
+  const rep = q.report();
+  assert.equal(rep.skippedByReason['binary'], 1);
+  assert.equal(rep.samples['binary']?.[0]?.at, 'line 4');
+  assert.equal(rep.skippedByReason['invalid-utf8'], 1);
+});
+
+test('over-long lines are cut by the splitter, counted, and still parsed when they can be', () => {
+  const long = '2025-03-04 10:00:00,000 INFO app: ' + 'x'.repeat(5000);
+  const json = '{"time":"2025-03-04T10:00:00Z","msg":"' + 'y'.repeat(5000) + '"}';
+  const buf = Buffer.from(
+    [long, json, '2025-03-04 10:00:01,000 INFO app: short'].join('\n') + '\n',
+  );
+  const { q, records, lines } = runBytes(buf, {}, 1024);
+  checkInvariants(q, records);
+  assert.equal(lines, 3);
+  const rep = q.report();
+  assert.equal(rep.skippedByReason['truncated-line'], 2);
+  // the cut python line is still a record; the cut JSON line no longer parses: a plain record
+  assert.equal(records[0]!.severity, 'INFO');
+  assert.equal(records.length, 3);
+});
+
+test('a cut JSON line in a JSON file is skipped as truncated, not as malformed', () => {
+  const q = new Quality('t', 'auto');
+  const p = createLogParser('t', q, { format: 'json' });
+  const out: LogRecord[] = [];
+  p.push({ text: '{"msg":"abc', lineNo: 1, truncated: true }, (r) => out.push(r));
+  p.push({ text: '{"msg":"abc', lineNo: 2 }, (r) => out.push(r));
+  p.end((r) => out.push(r));
+  const rep = q.report();
+  assert.equal(rep.skippedByReason['truncated-line'], 2); // one note (cut) + one skip
+  assert.equal(rep.skippedByReason['malformed-json'], 1);
+  assert.equal(q.skipped, 2);
+  assert.equal(out.length, 0);
+});
+
+test('multi-line joins are bounded', () => {
+  const lines = [
+    '2025-03-04 10:00:00,000 ERROR app: boom',
+    ...Array.from({ length: 50 }, (_, i) => `  frame ${i}`),
+  ];
+  const { records, quality } = parseLogText(lines.join('\n'), 'b', { maxJoinLines: 10 });
+  checkInvariants(quality, records);
+  assert.equal(records.length, 1);
+  assert.equal(records[0]!.body.split('\n').length, 10);
+  assert.equal(quality.report().skippedByReason['multiline-cut'], 41);
+});

@@ -1,0 +1,372 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { LogRecord } from '../../model/records.js';
+import {
+  compileNginxFormat,
+  detectLogFormat,
+  extractNginxLogFormats,
+  normalizeSeverity,
+  parseLogText,
+} from './index.js';
+import { FIXTURES, NGINX_CONF } from './fixtures.case.js';
+import { epochToUs, parseTimestampValue } from './time.js';
+
+const us = (iso: string): number => Date.parse(iso) * 1000;
+
+function parse(lines: string[], opts = {}): ReturnType<typeof parseLogText> {
+  return parseLogText(lines.join('\n') + '\n', 'fixture.log', opts);
+}
+
+for (const f of FIXTURES) {
+  test(`detect + parse: ${f.name}`, () => {
+    if (f.opts?.format === undefined) {
+      assert.equal(detectLogFormat(f.lines, f.opts).format, f.format);
+    }
+    const { records, quality, format } = parse(f.lines, f.opts);
+    assert.equal(format, f.format);
+    assert.equal(records.length, f.records, JSON.stringify(records.map((r) => r.body)));
+    assert.equal(quality.skipped, 0, JSON.stringify(quality.report()));
+    assert.equal(quality.decoded + quality.skipped, quality.seen);
+    for (const r of records) {
+      assert.equal(r.file, 'fixture.log');
+      assert.ok(r.lineNo >= 1 && r.lineNo <= f.lines.length);
+    }
+  });
+}
+
+function byName(name: string): LogRecord[] {
+  const f = FIXTURES.find((x) => x.name.startsWith(name));
+  assert.ok(f, name);
+  return parse(f.lines, f.opts).records;
+}
+
+test('nginx json: fields by name, durations in ms, upstream list summed', () => {
+  const [a, b, c] = byName('nginx json') as [LogRecord, LogRecord, LogRecord];
+  assert.equal(a.tsUs, us('2025-03-04T09:00:01Z'));
+  assert.equal(a.clientIp, '192.0.2.7');
+  assert.equal(a.httpMethod, 'POST');
+  assert.equal(a.httpPath, '/v1/chat/completions');
+  assert.equal(a.httpStatus, 200);
+  assert.equal(a.durationMs, 250);
+  assert.equal(a.requestId, 'req-aaa1');
+  assert.equal(a.attributes['upstream_response_ms'], 240);
+  assert.equal(a.attributes['body_bytes_sent'], 512);
+  assert.equal(a.body, 'POST /v1/chat/completions 200');
+  assert.equal(b.attributes['upstream_response_time'], null);
+  assert.equal(c.attributes['upstream_response_ms'], 3000);
+  assert.equal(c.httpStatus, 502);
+});
+
+test('app json: epoch ms, nested flattened, trace ids, level words', () => {
+  const [a, b] = byName('app json') as [LogRecord, LogRecord];
+  assert.equal(a.tsUs, 1741082400123000);
+  assert.equal(a.severity, 'WARN');
+  assert.equal(a.body, 'slow batch');
+  assert.equal(a.durationMs, 812.5);
+  assert.equal(a.traceId, '4bf92f3577b34da6a3ce929d0e0e4736');
+  assert.equal(a.spanId, '00f067aa0ba902b7');
+  assert.equal(a.attributes['model'], 'resnet-50'); // model.name → the canonical `model`
+  assert.equal(a.attributes['model.version'], 3);
+  assert.equal(a.attributes['tags'], '["gpu","batch"]');
+  assert.equal(b.requestId, 'r-77');
+  assert.equal(b.httpMethod, 'POST');
+  assert.equal(b.httpPath, '/predict');
+});
+
+test('spaced JSON (python json.dumps) parses on the fast path too', () => {
+  const [a, b] = byName('python json.dumps') as [LogRecord, LogRecord];
+  assert.equal(a.tsUs, us('2025-03-04T07:40:29.418Z'));
+  assert.equal(a.severity, 'INFO');
+  assert.equal(a.body, 'prediction');
+  assert.equal(a.requestId, 'abc123');
+  assert.equal(a.durationMs, 11.5);
+  assert.equal(a.httpStatus, 200);
+  assert.equal(a.attributes['logger'], 'model_server');
+  assert.equal(b.severity, 'ERROR');
+  assert.equal(b.attributes['ok'], false);
+  assert.equal(b.attributes['n'], null);
+});
+
+test('TGI: nested message, span timings with units', () => {
+  const [a, b] = byName('TGI') as [LogRecord, LogRecord];
+  assert.equal(a.body, 'Connected');
+  assert.equal(a.format, 'tgi');
+  assert.equal(a.tsUs, us('2025-03-04T09:00:00.000Z') + 1);
+  assert.equal(b.durationMs, 1250);
+  assert.equal(b.attributes['span.inference_time_ms'], 1200);
+  assert.equal(b.attributes['span.queue_time_ms'], 40);
+});
+
+test('docker json-file: unwrap, re-join split lines, parse the inner format', () => {
+  const [a, b, c] = byName('docker json-file') as [LogRecord, LogRecord, LogRecord];
+  assert.equal(a.format, 'uvicorn-access');
+  assert.equal(a.httpStatus, 200);
+  assert.equal(a.tsUs, us('2025-03-04T08:00:00.123Z') + 456.789);
+  assert.equal(a.attributes['container.stream'], 'stdout');
+  assert.equal(b.body, 'first half of a long line, second half');
+  assert.equal(b.lineNo, 2);
+  assert.equal(c.format, 'json');
+  assert.equal(c.severity, 'ERROR');
+  assert.equal(c.body, 'boom');
+});
+
+test('CRI: partial lines joined, inner python logging parsed', () => {
+  const [a, b] = byName('CRI') as [LogRecord, LogRecord];
+  assert.equal(a.body, 'part one and part two');
+  assert.equal(a.severity, 'INFO');
+  assert.equal(a.tsUs, us('2025-03-04T08:00:00.001Z'));
+  assert.equal(b.severity, 'ERROR');
+  assert.equal(b.attributes['container.stream'], 'stderr');
+});
+
+test('logfmt: quoted values, escapes, unit durations', () => {
+  const [a, b] = byName('logfmt') as [LogRecord, LogRecord];
+  assert.equal(a.body, 'request done');
+  assert.equal(a.durationMs, 12.5);
+  assert.equal(a.httpPath, '/v1/models');
+  assert.equal(a.requestId, 'abc');
+  assert.equal(b.body, 'upstream "timeout"');
+  assert.equal(b.durationMs, 30000);
+  assert.equal(b.severity, 'ERROR');
+});
+
+test('syslog 3164 and 5424', () => {
+  const [a, b] = byName('syslog RFC 3164') as [LogRecord, LogRecord];
+  assert.equal(a.tsUs, us('2024-10-03T22:14:15Z'));
+  assert.equal(a.severity, 'FATAL'); // <34> = auth.crit
+  assert.equal(a.host, 'gpu-node-1');
+  assert.equal(a.service, 'kubelet');
+  assert.equal(a.attributes['pid'], 2211);
+  assert.equal(a.body, 'Pod sandbox changed');
+  assert.equal(b.body, 'NVRM: Xid 79, GPU has fallen off the bus');
+  const [c, d] = byName('syslog RFC 5424') as [LogRecord, LogRecord];
+  assert.equal(c.tsUs, us('2025-03-04T22:14:15.003Z'));
+  assert.equal(c.severity, 'INFO'); // 165 & 7 = 5 notice
+  assert.equal(c.service, 'inferd');
+  assert.equal(c.requestId, 'r-1');
+  assert.equal(c.attributes['model'], 'llama');
+  assert.equal(c.body, 'model loaded');
+  assert.equal(d.severity, 'ERROR');
+});
+
+test('nginx combined with appended key=value and quoted extras', () => {
+  const [a, b] = byName('nginx combined') as [LogRecord, LogRecord];
+  assert.equal(a.format, 'nginx-combined');
+  assert.equal(a.durationMs, 50);
+  assert.equal(a.requestId, 'f00dcafe');
+  assert.equal(a.attributes['upstream_connect_ms'], 1);
+  assert.equal(a.attributes['upstream_response_ms'], 48);
+  assert.equal(a.attributes['user_agent'], 'client/2.0');
+  assert.equal(b.attributes['user'], 'alice');
+  assert.equal(b.attributes['referer'], 'https://ref.example/');
+  assert.equal(b.attributes['extra.2'], 'extra quoted');
+  assert.equal(b.httpPath, '/v1/models?x=1');
+  assert.equal(b.durationMs, 2);
+});
+
+test('common log format: zone offsets, missing bytes', () => {
+  const [a, b] = byName('common log') as [LogRecord, LogRecord];
+  assert.equal(a.format, 'common');
+  assert.equal(a.tsUs, us('2025-03-04T16:00:00Z'));
+  assert.equal(a.attributes['bytes'], 2326);
+  assert.equal(b.httpStatus, 500);
+  assert.equal(b.attributes['bytes'], undefined);
+});
+
+test('nginx error and apache error', () => {
+  const [a, b] = byName('nginx error') as [LogRecord, LogRecord];
+  assert.equal(a.severity, 'ERROR');
+  assert.equal(a.clientIp, '198.51.100.4');
+  assert.equal(a.httpPath, '/v1/chat/completions');
+  assert.equal(a.attributes['upstream'], 'http://10.0.0.2:8000/v1/chat/completions');
+  assert.ok(a.body.startsWith('upstream timed out'));
+  assert.equal(b.severity, 'INFO');
+  const [c, d] = byName('apache error') as [LogRecord, LogRecord];
+  assert.equal(c.clientIp, '192.0.2.1');
+  assert.equal(c.body, 'File does not exist: /var/www/favicon.ico');
+  assert.equal(d.severity, 'WARN');
+  assert.equal(d.attributes['module'], 'proxy');
+});
+
+test('uvicorn: access lines, default lines, traceback joined', () => {
+  const rs = byName('uvicorn');
+  assert.equal(rs[0]!.format, 'uvicorn');
+  assert.equal(rs[1]!.format, 'uvicorn-access');
+  assert.equal(rs[1]!.clientIp, '127.0.0.1');
+  assert.equal(rs[2]!.httpStatus, 404);
+  assert.equal(rs[2]!.attributes['http.reason'], 'Not Found');
+  assert.equal(rs[3]!.severity, 'ERROR');
+  assert.ok(rs[3]!.body.endsWith('ValueError: bad input'));
+  assert.equal(rs[3]!.attributes['log.lines'], 5);
+});
+
+test('gunicorn error and access', () => {
+  const rs = byName('gunicorn error');
+  assert.equal(rs[2]!.severity, 'FATAL');
+  assert.equal(rs[2]!.attributes['pid'], 100);
+  assert.equal(rs[0]!.tsUs, us('2025-03-04T12:00:00Z'));
+  const [a] = byName('gunicorn access') as [LogRecord];
+  assert.equal(a.format, 'gunicorn-access');
+  assert.equal(a.httpPath, '/health');
+});
+
+test('python logging layouts and multi-line joins', () => {
+  const rs = byName('python logging (asctime');
+  assert.equal(rs[0]!.attributes['logger'], 'trainer');
+  assert.equal(rs[0]!.body, 'epoch 1 done');
+  assert.equal(rs[0]!.tsUs, us('2025-03-04T12:00:00.123Z'));
+  assert.equal(rs[1]!.severity, 'ERROR');
+  assert.equal(rs[1]!.body.split('\n').length, 5);
+  assert.equal(rs[2]!.severity, 'WARN');
+  const basic = byName('python logging basicConfig');
+  assert.equal(basic[0]!.attributes['logger'], 'root');
+  assert.equal(basic[1]!.attributes['logger'], 'data.loader');
+  const java = byName('java-style');
+  assert.equal(java.length, 2);
+  assert.ok(java[0]!.body.includes('\tat com.example.Server.handle'));
+  assert.ok(java[0]!.body.endsWith('\t... 2 more'));
+});
+
+test('vLLM: stats become typed attributes, uvicorn lines inside, preemption', () => {
+  const rs = byName('vLLM');
+  assert.equal(rs[0]!.tsUs, us('2025-03-04T12:00:00Z'));
+  assert.equal(rs[1]!.format, 'uvicorn-access');
+  assert.equal(rs[1]!.attributes['process'], 'APIServer');
+  const s = rs[2]!.attributes;
+  assert.equal(s['vllm.prompt_throughput_tps'], 120.5);
+  assert.equal(s['vllm.generation_throughput_tps'], 33);
+  assert.equal(s['vllm.running_reqs'], 4);
+  assert.equal(s['vllm.waiting_reqs'], 2);
+  assert.equal(s['vllm.gpu_kv_cache_usage_pct'], 87.5);
+  assert.equal(s['vllm.prefix_cache_hit_rate_pct'], 12);
+  assert.equal(rs[3]!.attributes['vllm.preemptions_total'], 3);
+  assert.equal(rs[3]!.severity, 'WARN');
+});
+
+test('Triton glog: letters, microseconds, model names', () => {
+  const rs = byName('Triton');
+  assert.equal(rs[0]!.tsUs, us('2025-03-04T12:00:00Z') + 100);
+  assert.equal(rs[1]!.attributes['model'], 'resnet');
+  assert.equal(rs[1]!.attributes['model_version'], 1);
+  assert.equal(rs[2]!.severity, 'ERROR');
+  assert.equal(rs[2]!.attributes['source'], 'model_lifecycle.cc:600');
+});
+
+test('TorchServe: ACCESS_LOG, TS_METRICS, model METRICS', () => {
+  const [a, m, w] = byName('TorchServe') as [LogRecord, LogRecord, LogRecord];
+  assert.equal(a.httpPath, '/predictions/bert');
+  assert.equal(a.durationMs, 37);
+  assert.equal(a.clientIp, '10.0.0.3');
+  assert.equal(m.attributes['metric.name'], 'Requests2XX');
+  assert.equal(m.attributes['metric.value'], 1);
+  assert.equal(m.attributes['metric.hostname'], 'ts-0');
+  assert.equal(w.attributes['metric.name'], 'PredictionTime');
+  assert.equal(w.attributes['metric.value'], 31.5);
+  assert.equal(w.attributes['model'], 'bert');
+  assert.equal(w.requestId, '0f0e0d0c-0b0a-4909-8807-060504030201');
+});
+
+test('Ray Serve: actor prefix, replica access line, core line', () => {
+  const [a, b, c] = byName('Ray Serve') as [LogRecord, LogRecord, LogRecord];
+  assert.equal(a.attributes['process'], 'ServeController');
+  assert.equal(a.attributes['ray.component'], 'controller');
+  assert.equal(b.httpMethod, 'POST');
+  assert.equal(b.httpStatus, 200);
+  assert.equal(b.durationMs, 12.5);
+  assert.equal(b.requestId, '8f2c9b3a-6d1e-4f5a-9b7c-2d3e4f5a6b7c');
+  assert.equal(c.attributes['source'], 'worker.py:1000');
+  assert.equal(c.tsUs, us('2025-03-04T12:00:02Z'));
+});
+
+test('nginx custom log_format: extraction from nginx.conf and compiled parsers', () => {
+  const defs = extractNginxLogFormats(NGINX_CONF);
+  assert.deepEqual([...defs.keys()], ['main', 'jsonlog']);
+  const main = defs.get('main')!;
+  assert.equal(main.escapeJson, false);
+  assert.ok(main.format.endsWith('rt=$request_time rid=$request_id'));
+  const line =
+    '10.0.0.1 - - [04/Mar/2025:10:00:00 +0000] "GET /a\\x22b HTTP/1.1" 200 5 "-" "ua x" rt=0.010 rid=r9';
+  const fields = compileNginxFormat(main.format).parseFields(line);
+  assert.equal(fields?.['request'], 'GET /a"b HTTP/1.1');
+  assert.equal(fields?.['http_user_agent'], 'ua x');
+  const { records, format } = parseLogText(line + '\n', 'x', { nginxFormat: main.format });
+  assert.equal(format, 'nginx-custom');
+  assert.equal(records[0]!.durationMs, 10);
+  assert.equal(records[0]!.requestId, 'r9');
+  assert.equal(records[0]!.tsUs, us('2025-03-04T10:00:00Z'));
+  const js = defs.get('jsonlog')!;
+  assert.equal(js.escapeJson, true);
+  const jl =
+    '{"t":"1741082400.250","addr":"10.0.0.2","req":"POST /q\\"x HTTP/1.1","st":503,"rt":1.500,"ua":"a\\\\b"}';
+  const p = compileNginxFormat(js.format, { escapeJson: true });
+  assert.equal(p.parseFields(jl)?.['request'], 'POST /q"x HTTP/1.1');
+  const r = parseLogText(jl + '\n', 'x', { nginxFormat: js.format, nginxEscapeJson: true })
+    .records[0]!;
+  assert.equal(r.tsUs, 1741082400250000);
+  assert.equal(r.httpStatus, 503);
+  assert.equal(r.durationMs, 1500);
+  assert.equal(r.httpPath, '/q"x');
+  assert.equal(p.parseFields('not the format'), null);
+});
+
+test('timestamps: epoch by magnitude, ISO variants, zone option, reference year', () => {
+  const o = { tzOffsetMinutes: 0, referenceYear: 2025 };
+  const t = 1741082400;
+  assert.equal(epochToUs(t), t * 1e6);
+  assert.equal(epochToUs(t * 1e3 + 5), t * 1e6 + 5000);
+  assert.equal(epochToUs(t * 1e6 + 7), t * 1e6 + 7);
+  assert.equal(epochToUs(t * 1e9 + 7000), t * 1e6 + 7);
+  assert.equal(parseTimestampValue('1741082400.123', o), t * 1e6 + 123000);
+  assert.equal(parseTimestampValue('2025-03-04T10:00:00Z', o), us('2025-03-04T10:00:00Z'));
+  assert.equal(parseTimestampValue('2025-03-04T10:00:00.5+0130', o), us('2025-03-04T08:30:00.5Z'));
+  assert.equal(parseTimestampValue('2025-03-04 10:00:00,250', o), us('2025-03-04T10:00:00.250Z'));
+  assert.equal(parseTimestampValue('04/Mar/2025:10:00:00 -0700', o), us('2025-03-04T17:00:00Z'));
+  assert.ok(Number.isNaN(parseTimestampValue('2025-13-04T10:00:00Z', o)));
+  assert.ok(Number.isNaN(parseTimestampValue('yesterday', o)));
+  // zone-less timestamps take the option's zone
+  const r = parseLogText('2025-03-04 10:00:00,000 INFO x: hi\n', 'f', { tzOffsetMinutes: 120 })
+    .records[0]!;
+  assert.equal(r.tsUs, us('2025-03-04T08:00:00Z'));
+  // year-less syslog takes the reference year
+  const s = parseLogText('Mar  4 10:00:00 h app: x\n', 'f', { referenceYear: 2019 }).records[0]!;
+  assert.equal(s.tsUs, us('2019-03-04T10:00:00Z'));
+});
+
+test('severity normalisation', () => {
+  assert.equal(normalizeSeverity('warning'), 'WARN');
+  assert.equal(normalizeSeverity('CRITICAL'), 'FATAL');
+  assert.equal(normalizeSeverity('E'), 'ERROR');
+  assert.equal(normalizeSeverity('notice'), 'INFO');
+  assert.equal(normalizeSeverity('Dbg'), 'DEBUG');
+  assert.equal(normalizeSeverity('banana'), null);
+  const r = parseLogText('{"level":50,"msg":"x"}\n{"severityNumber":17,"body":"y"}\n').records;
+  assert.equal(r[0]!.severity, 'ERROR');
+  assert.equal(r[1]!.severity, 'ERROR');
+});
+
+test('mixed formats in one file: other lines parsed by their own format and noted', () => {
+  const lines = [
+    '{"time":"2025-03-04T10:00:00Z","level":"info","msg":"a"}',
+    '{"time":"2025-03-04T10:00:01Z","level":"info","msg":"b"}',
+    '{"time":"2025-03-04T10:00:02Z","level":"info","msg":"c"}',
+    '2025-03-04 10:00:03,000 ERROR app: plain python line',
+    'totally free text',
+    '{"time": broken json',
+  ];
+  const { records, quality, format } = parse(lines);
+  assert.equal(format, 'json');
+  assert.equal(records.length, 5);
+  assert.equal(records[3]!.format, 'python-logging');
+  assert.equal(records[4]!.format, 'plain');
+  const rep = quality.report();
+  assert.equal(rep.skippedByReason['malformed-json'], 1);
+  assert.equal(rep.skippedByReason['other-format-line'], 1);
+  assert.equal(rep.samples['malformed-json']?.[0]?.at, 'line 6');
+  assert.equal(quality.decoded + quality.skipped, quality.seen);
+});
+
+test('forced format overrides detection', () => {
+  const { format, records } = parseLogText('INFO:     hello\n', 'f', { format: 'plain' });
+  assert.equal(format, 'plain');
+  assert.equal(records[0]!.format, 'plain');
+});

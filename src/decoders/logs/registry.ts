@@ -1,0 +1,134 @@
+// Which line parsers make up each format, and the ordered list used for per-line auto-detection
+// (most specific first: a line is given to the first parser that accepts it).
+
+import type { LogRecord } from '../../model/records.js';
+import type { Ctx } from './fields.js';
+import type { LogFormat } from './types.js';
+import { parseJsonLine } from './json.js';
+import { parseLogfmt } from './logfmt.js';
+import { parseSyslog3164, parseSyslog5424 } from './syslog.js';
+import {
+  parseAccessLine,
+  parseApacheError,
+  parseNginxError,
+  parseUvicornAccess,
+} from './access.js';
+import { parseGunicornError, parseLevelColon, parsePlain, parsePythonLogging } from './python.js';
+import { parseGlog, parseRay, parseTorchServe, parseVllm } from './ml.js';
+import type { TextParser } from './text.js';
+
+export const parseJson: TextParser = (s, p, ctx) => {
+  if (s.charCodeAt(p) !== 123) return null;
+  return parseJsonLine(p === 0 ? s : s.slice(p), ctx, 'json');
+};
+
+const parseAccess: TextParser = (s, p, ctx) => parseAccessLine(s, p, ctx);
+const parseGunicornAccess: TextParser = (s, p, ctx) =>
+  parseAccessLine(s, p, ctx, 'gunicorn-access');
+
+/** Per-line auto-detection order. */
+export const AUTO_PARSERS: readonly TextParser[] = [
+  parseJson,
+  parseSyslog5424,
+  parseTorchServe,
+  parseGunicornError,
+  parseApacheError,
+  parseNginxError,
+  parseGlog,
+  parseVllm,
+  parseRay,
+  parseAccess,
+  parseUvicornAccess,
+  parseSyslog3164,
+  parseLevelColon,
+  parsePythonLogging,
+  parseLogfmt,
+];
+
+/** The parsers a file of a given format tries, in order, before falling back to auto. */
+export function parsersFor(f: LogFormat): readonly TextParser[] {
+  switch (f) {
+    case 'json':
+    case 'tgi':
+      return [parseJson];
+    case 'logfmt':
+      return [parseLogfmt];
+    case 'syslog-3164':
+      return [parseSyslog3164];
+    case 'syslog-5424':
+      return [parseSyslog5424, parseSyslog3164];
+    case 'nginx-combined':
+    case 'common':
+      return [parseAccess];
+    case 'gunicorn-access':
+      return [parseGunicornAccess, parseUvicornAccess];
+    case 'nginx-error':
+      return [parseNginxError];
+    case 'apache-error':
+      return [parseApacheError];
+    case 'uvicorn-access':
+    case 'uvicorn':
+      return [parseUvicornAccess, parseLevelColon];
+    case 'gunicorn-error':
+      return [parseGunicornError];
+    case 'python-logging':
+      return [parseLevelColon, parsePythonLogging];
+    case 'vllm':
+      return [parseVllm, parseUvicornAccess, parseLevelColon];
+    case 'triton':
+      return [parseGlog];
+    case 'torchserve':
+      return [parseTorchServe];
+    case 'ray-serve':
+      return [parseRay];
+    case 'plain':
+      return [parsePlain];
+    case 'docker-json':
+    case 'cri':
+    case 'nginx-custom':
+      return [];
+  }
+}
+
+/** Formats whose lines commonly share a file with another one's (vLLM's API server is uvicorn). */
+export const COMPANIONS: Partial<Record<LogFormat, readonly LogFormat[]>> = {
+  tgi: ['json'],
+  vllm: ['uvicorn', 'uvicorn-access', 'python-logging'],
+  uvicorn: ['uvicorn-access'],
+  'uvicorn-access': ['uvicorn'],
+  'ray-serve': ['python-logging'],
+  'gunicorn-error': ['uvicorn'],
+  'nginx-combined': ['common'],
+  common: ['nginx-combined'],
+  'syslog-5424': ['syslog-3164'],
+};
+
+/** Run the auto list on a line (after any process prefix at p). */
+export function parseAuto(
+  s: string,
+  p: number,
+  ctx: Ctx,
+  first: TextParser | null,
+): LogRecord | null {
+  if (first !== null) {
+    const r = first(s, p, ctx);
+    if (r !== null) {
+      lastAuto = first;
+      return r;
+    }
+  }
+  for (const fn of AUTO_PARSERS) {
+    if (fn === first) continue;
+    const r = fn(s, p, ctx);
+    if (r !== null) {
+      lastAuto = fn;
+      return r;
+    }
+  }
+  return null;
+}
+
+/** The parser that accepted the last parseAuto line (for sticky per-line detection). */
+export let lastAuto: TextParser | null = null;
+
+export { parsePlain };

@@ -1,0 +1,127 @@
+// Reads an incident bundle: any mix of captures and log files (directories walked, .gz/.zst
+// decompressed), each routed by content (capture magic bytes, else text logs), into the records the
+// investigation joins: HTTP exchanges, TCP connections, retransmission events and log records,
+// with one data-quality entry per input.
+
+import type { Connection, Exchange, LogRecord, RetransmissionEvent } from '../model/records.js';
+import type { QualityReport } from '../model/quality.js';
+import { expandInputs, readHead, type InputRef } from '../sources/files.js';
+import { sniffCapture } from '../decoders/capture/capture-reader.js';
+import { allRecognisers } from '../decoders/proto/registry.js';
+import { analyzeCapture } from './capture.js';
+import { readLogInput } from './logs.js';
+import type { InputError } from '../util/errors.js';
+
+export interface BundleData {
+  exchanges: Exchange[];
+  connections: Map<number, Connection>;
+  retransmissions: RetransmissionEvent[];
+  logs: LogRecord[];
+  /** Per input: what it was read as and what was kept or skipped. */
+  quality: {
+    source: string;
+    format: string;
+    records: number;
+    skipped: number;
+    report: QualityReport;
+  }[];
+  errors: InputError[];
+  captures: string[];
+}
+
+export interface BundleOptions {
+  /** Bytes of each HTTP body kept (prompts, inference payloads). */
+  bodyCaptureBytes?: number;
+  /** Cap on log records kept in memory. */
+  maxLogRecords?: number;
+  referenceYear?: number;
+}
+
+const DEFAULT_MAX_LOG_RECORDS = 2_000_000;
+
+export async function readBundle(
+  args: readonly string[],
+  opts: BundleOptions = {},
+): Promise<BundleData> {
+  const out: BundleData = {
+    exchanges: [],
+    connections: new Map(),
+    retransmissions: [],
+    logs: [],
+    quality: [],
+    errors: [],
+    captures: [],
+  };
+  const refs = await expandInputs(args, (e) => out.errors.push(e));
+  const maxLogs = opts.maxLogRecords ?? DEFAULT_MAX_LOG_RECORDS;
+  // Connection ids are per capture; offset them so several captures do not collide.
+  let connIdBase = 0;
+  for (const ref of refs) {
+    const kind = await classify(ref);
+    if (kind === 'capture') {
+      out.captures.push(ref.name);
+      const base = connIdBase;
+      let maxId = 0;
+      const run = await analyzeCapture(ref, {
+        recognisers: allRecognisers(),
+        protoLimits: { bodyCaptureBytes: opts.bodyCaptureBytes ?? 0 },
+        sink: {
+          exchange(x) {
+            x.connId += base;
+            out.exchanges.push(x);
+          },
+          connection(c) {
+            c.id += base;
+            maxId = Math.max(maxId, c.id);
+            out.connections.set(c.id, c);
+          },
+          retransmission(e) {
+            out.retransmissions.push({ ...e, connId: e.connId + base });
+          },
+        },
+      });
+      connIdBase = Math.max(maxId, connIdBase) + 1;
+      if (run.error) out.errors.push(run.error);
+      const q = run.engine.quality.report();
+      out.quality.push({
+        source: ref.name,
+        format: run.engine.format ?? 'capture',
+        records: q.decoded,
+        skipped: q.skipped,
+        report: q,
+      });
+    } else {
+      let format = 'log';
+      for await (const ev of readLogInput(
+        ref,
+        opts.referenceYear !== undefined ? { referenceYear: opts.referenceYear } : {},
+      )) {
+        if (ev.kind === 'records') {
+          format = ev.format;
+          for (const r of ev.records) if (out.logs.length < maxLogs) out.logs.push(r);
+        } else if (ev.kind === 'file') {
+          out.quality.push({
+            source: ref.name,
+            format: ev.format,
+            records: ev.quality.decoded,
+            skipped: ev.quality.skipped,
+            report: ev.quality,
+          });
+          format = ev.format;
+        } else out.errors.push(ev.error);
+      }
+      void format;
+    }
+  }
+  return out;
+}
+
+async function classify(ref: InputRef): Promise<'capture' | 'log'> {
+  if (ref.path === null) return 'log';
+  try {
+    const head = await readHead(ref, 4);
+    return sniffCapture(head) ? 'capture' : 'log';
+  } catch {
+    return 'log';
+  }
+}

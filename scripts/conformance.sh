@@ -24,7 +24,7 @@ if [ -f scripts/conformance-logs.ts ]; then
   run "log formats (servicelogs, loghub, labs)" node --import tsx scripts/conformance-logs.ts "$data"
 fi
 if [ -f scripts/conformance-labs.ts ]; then
-  run "lab diagnosis (investigate vs answer keys)" node --import tsx scripts/conformance-labs.ts "$data" \
+  run "lab diagnosis (investigate vs answer keys)" node --import tsx scripts/conformance-labs.ts "$data" examples \
     --min-accuracy "$(get b.labs.minAccuracy)"
 fi
 exit $fail

@@ -128,25 +128,23 @@ function pct(sorted: readonly number[], q: number): number | null {
   return sorted[i]!;
 }
 
-/** Default slow threshold: an upper Tukey fence on log latency, at least 100 ms. */
+/**
+ * Default slow threshold: twice the median latency, at least 100 ms, rounded to 1/2/2.5/3/5 × 10^k
+ * ("slower than twice the typical request").
+ */
 export function deriveSlowMs(totals: readonly number[]): number {
-  const xs = totals
-    .filter((t) => t > 0)
-    .map(Math.log)
-    .sort((a, b) => a - b);
-  if (xs.length < 4) return 1000;
-  const q1 = pct(xs, 0.25)!;
-  const q3 = pct(xs, 0.75)!;
-  const fence = Math.exp(q3 + 1.5 * (q3 - q1));
-  const v = Math.max(100, fence);
+  const xs = totals.filter((t) => t > 0).sort((a, b) => a - b);
+  if (xs.length === 0) return 1000;
+  const v = Math.max(100, 2 * pct(xs, 0.5)!);
   const mag = 10 ** Math.floor(Math.log10(v));
-  return Math.round(v / (mag / 2)) * (mag / 2);
+  const nice = [1, 2, 2.5, 3, 5, 10].map((m) => m * mag);
+  return nice.reduce((best, n) => (Math.abs(n - v) < Math.abs(best - v) ? n : best), nice[0]!);
 }
 
 const ERROR_LINE =
   /traceback|exception|out of memory|oom|killed|sigkill|worker timeout|timed out|prematurely closed|connection refused|reset by peer|no live upstreams|error/i;
 const CRASH_LINE =
-  /worker timeout|was sent sigkill|sigkill|worker \(pid:?\s*\d+\) (?:exited|was killed|died)|out of memory|oom-kill|segmentation fault|core dumped|killed process/i;
+  /worker timeout|was sent sigkill|terminated due to signal|worker \(pid:?\s*\d+\) (?:exited|was killed|died)|worker.*exited with code [1-9]|oom-kill|out of memory: kill|killed process|segmentation fault|core dumped/i;
 const LISTEN_LINE = /listening (?:at|on):?\s*(?:https?:\/\/)?(\[[0-9a-f:]+\]|[0-9.]+):(\d+)/i;
 
 const r3 = (x: number): number => Math.round(x * 1000) / 1000;
@@ -324,7 +322,10 @@ function reattributeByExcess(results: RequestResult[]): void {
   // usual values are the whole service's, so a fault that hits a whole route still stands out.
   const byRoute = new Map<string, Breakdown>();
   for (const [path, rs] of groupBy(ok, (r) => r.path)) {
-    byRoute.set(path, { ...global, inference: rs.length >= 5 ? medOf(rs).inference : global.inference });
+    byRoute.set(path, {
+      ...global,
+      inference: rs.length >= 5 ? medOf(rs).inference : global.inference,
+    });
   }
   for (const r of results) {
     if (r.failed || r.cause === 'client') continue;
@@ -341,7 +342,9 @@ function reattributeByExcess(results: RequestResult[]): void {
     if (best === null) continue;
     const cause: Cause = best === 'other' ? 'unknown' : best;
     if (cause !== r.cause) {
-      r.evidence.push(`${best} ${fmt(r.breakdownMs[best])} is ${fmt(bestExcess)} above the usual ${fmt(base[best])} for ${r.path || 'this route'}`);
+      r.evidence.push(
+        `${best} ${fmt(r.breakdownMs[best])} is ${fmt(bestExcess)} above the usual ${fmt(base[best])} for ${r.path || 'this route'}`,
+      );
       r.cause = cause;
     }
   }
@@ -383,7 +386,7 @@ function attributeFromCapture(j: JoinedRequest, ctx: Ctx): RequestResult | null 
   if (startUs === null) return null;
   const facts = newFacts(startUs);
   facts.hops = hops.map((h) => ep(h.server));
-  facts.server = ep(inner.server);
+  facts.server = ep(hops[hops.length - 1]!.server);
   facts.reqBytes = inner.reqBodyBytes || outer.reqBodyBytes;
   const evidence: string[] = [];
   const status = outer.status ?? 0;
@@ -505,7 +508,7 @@ function attributeFromCapture(j: JoinedRequest, ctx: Ctx): RequestResult | null 
   );
   if (j.access)
     evidence.push(
-      `access log ${where(j.access)}: ${j.access.httpStatus} in ${j.access.durationMs ?? '?'} ms`,
+      `access log ${where(j.access)}: ${j.access.httpStatus} in ${j.access.durationMs === null ? '?' : fmt(j.access.durationMs)}`,
     );
   return {
     requestId: j.requestId ?? `conn${outer.connId}@${outer.reqFirstFrame ?? 0}`,
@@ -595,8 +598,12 @@ function addFailureEvidence(
     if (r.requestId || r.tsUs === null) continue;
     const t = r.tsUs - (ctx.skewBySource.get(r.file) ?? 0) * 1000;
     if (t < lo || t > hi) continue;
-    if (path && !r.body.includes(path)) continue;
-    const upstream = /upstream: "?(?:https?:\/\/)?([^"/,\s]+)/.exec(r.body)?.[1];
+    if (path && r.httpPath !== path && !r.body.includes(path)) continue;
+    const up =
+      typeof r.attributes['upstream'] === 'string'
+        ? `upstream: "${r.attributes['upstream']}"`
+        : r.body;
+    const upstream = /upstream: "?(?:https?:\/\/)?([^"/,\s]+)/.exec(up)?.[1];
     if (upstream && hops.length > 1 && !hops.some((h) => ep(h.server) === upstream)) continue;
     const d = Math.abs(t - endUs);
     if (!best || d < best.d) best = { r, d };
@@ -607,11 +614,12 @@ function addFailureEvidence(
     evidence.push(`proxy log ${t}`);
   }
   // A worker crash on the innermost server while the request was in flight there.
-  const server = ep(inner.server);
+  const deepest = hops[hops.length - 1]!;
+  const server = ep(deepest.server);
   for (const c of ctx.crashEvents) {
     if (c.server !== null && c.server !== server) continue;
-    const a = (inner.reqFirstUs ?? startUs) - 1e6;
-    const b = (inner.respLastUs ?? endUs) + 1e6;
+    const a = (deepest.reqFirstUs ?? startUs) - 1e6;
+    const b = (deepest.respLastUs ?? endUs) + 1e6;
     if (c.tsUs >= a && c.tsUs <= b) {
       const t = `${where(c.rec)}: ${errorText(c.rec)}`;
       facts.errorLines.push(t);
@@ -858,8 +866,15 @@ function buildFindings(
   )) {
     const [st, server, kind] = key.split('|');
     const withLines = rs.filter((r) => r.facts.errorLines.length > 0);
+    const crash = rs
+      .flatMap((r) => r.evidence)
+      .find((e) => e.startsWith('worker crash while in flight: '));
     out.push({
-      title: `${rs.length} failed request${rs.length > 1 ? 's' : ''} (${st}${server ? ` from ${server}` : ''})${kind ? `: ${kind}` : ''}`,
+      title:
+        `${rs.length} failed request${rs.length > 1 ? 's' : ''} (${st}${server ? ` from ${server}` : ''})${kind ? `: ${kind}` : ''}` +
+        (crash
+          ? `; a worker crashed while ${rs.length > 1 ? 'they were' : 'it was'} in flight (${crash.slice('worker crash while in flight: '.length).replace(/^.*?:\d+: /, '')})`
+          : ''),
       cause: 'upstream-error',
       requests: rs.length,
       confidence: r3(0.5 + 0.45 * (withLines.length / rs.length)),

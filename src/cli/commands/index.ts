@@ -10,6 +10,11 @@ import { sqlCommand } from './sql.js';
 import { flowsCommand } from './flows.js';
 import { templatesCommand } from './templates.js';
 import { labCommand } from './lab.js';
+import { pipelineCommand } from './pipeline.js';
+import { alertsCommand } from './alerts.js';
+import { tracesCommand } from './traces.js';
+import { traceCommand } from './trace.js';
+import { serveCommand } from './serve.js';
 
 export const commands: Command[] = [
   investigateCommand,
@@ -20,5 +25,10 @@ export const commands: Command[] = [
   ingestCommand,
   sqlCommand,
   flowsCommand,
+  tracesCommand,
+  traceCommand,
+  pipelineCommand,
+  alertsCommand,
+  serveCommand,
   labCommand,
 ];

@@ -7,8 +7,9 @@ import { LabError } from '../../lab/errors.js';
 import { parseFaults, FAULTS, FAULT_MIXES } from '../../lab/plan.js';
 import { runSlowEndpoint } from '../../lab/slow-endpoint.js';
 import { runBenchTraffic } from '../../lab/bench-traffic.js';
+import { runPipelineLab } from '../../lab/pipeline.js';
 
-const SCENARIOS = ['slow-endpoint', 'bench-traffic'] as const;
+const SCENARIOS = ['slow-endpoint', 'bench-traffic', 'pipeline'] as const;
 
 const usage = [
   'mlscope lab <scenario> --out DIR [options]',
@@ -23,6 +24,8 @@ const usage = [
   '      --delay-ms N     relay delay on requests (default 180; responses 0–250 ms jitter)',
   '      --keep-work      keep DIR/work (configs, client results, fault ledgers)',
   '  bench-traffic  a large capture of keep-alive HTTP through nginx with a little loss',
+  '  pipeline       nightly scikit-learn training runs (--runs N) with a silent failure, a slow stage',
+  '                 and a degraded model; structured logs and MLflow-style metrics',
   '      --size-mb N      capture size to reach (default 220)  --loss-pct N (default 0.2)',
   '',
   'needs root and: iproute2 nftables nginx tcpdump tshark gunicorn python3-fastapi',
@@ -39,6 +42,7 @@ export const labCommand: Command = {
       faults: { type: 'string' },
       seed: { type: 'string' },
       requests: { type: 'string' },
+      runs: { type: 'string' },
       'slow-ms': { type: 'string' },
       'loss-pct': { type: 'string' },
       'delay-ms': { type: 'string' },
@@ -77,6 +81,17 @@ export const labCommand: Command = {
           progress,
         );
         summary = r.summary;
+      } else if (scenario === 'pipeline') {
+        const runs = numberFlag('lab', 'runs', values.runs) ?? 12;
+        if (!Number.isInteger(runs) || runs < 10 || runs > 500)
+          throw new UsageError('lab: --runs expects an integer from 10 to 500');
+        const truth = await runPipelineLab({
+          outDir,
+          seed: numberFlag('lab', 'seed', values.seed) ?? 7,
+          runs,
+          progress,
+        });
+        summary = truth as unknown as Record<string, unknown>;
       } else {
         const r = await runBenchTraffic(
           {

@@ -36,12 +36,7 @@ export function emptyBatch(): TelemetryBatch {
 }
 
 export type TelemetryFormat =
-  | 'otlp-json'
-  | 'otlp-json-lines'
-  | 'otlp-proto'
-  | 'jaeger-json'
-  | 'zipkin-json'
-  | 'unknown';
+  'otlp-json' | 'otlp-json-lines' | 'otlp-proto' | 'jaeger-json' | 'zipkin-json' | 'unknown';
 
 function firstByte(b: Uint8Array): number {
   for (let i = 0; i < b.length; i++) {

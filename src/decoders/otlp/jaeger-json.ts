@@ -18,7 +18,8 @@ export function padId(v: unknown, digits: number): string | null {
 
 export function isJaegerDocument(doc: unknown): boolean {
   if (!isObject(doc)) return false;
-  if (Array.isArray(doc['data'])) return doc['data'].every((t) => isObject(t) && Array.isArray(t['spans']));
+  if (Array.isArray(doc['data']))
+    return doc['data'].every((t) => isObject(t) && Array.isArray(t['spans']));
   return Array.isArray(doc['spans']) && (isObject(doc['processes']) || 'traceID' in doc);
 }
 
@@ -47,7 +48,7 @@ export function decodeJaegerJson(doc: unknown, out: Span[], q: Quality): void {
     q.skip('not-jaeger', 0, 'not a JSON object');
     return;
   }
-  const traces = Array.isArray(doc['data']) ? doc['data'] : [doc];
+  const traces: unknown[] = Array.isArray(doc['data']) ? doc['data'] : [doc];
   for (let ti = 0; ti < traces.length; ti++) {
     const t = traces[ti];
     if (!isObject(t) || !Array.isArray(t['spans'])) {
@@ -59,7 +60,8 @@ export function decodeJaegerJson(doc: unknown, out: Span[], q: Quality): void {
       const at = `data[${ti}].spans[${si}]`;
       const s = isObject(sp) ? spanOf(sp, processes) : null;
       const bad = s === null ? 'invalid-span' : invalidSpan(s);
-      if (s === null || bad !== null) q.skip(bad ?? 'invalid-span', at, JSON.stringify(sp).slice(0, 160));
+      if (s === null || bad !== null)
+        q.skip(bad ?? 'invalid-span', at, JSON.stringify(sp).slice(0, 160));
       else {
         out.push(s);
         q.ok();
@@ -81,7 +83,12 @@ function spanOf(o: JsonObject, processes: JsonObject): Span | null {
     const rs = padId(ref['spanID'], 16);
     if (rt === null || rs === null) continue;
     if (parent === null && ref['refType'] === 'CHILD_OF' && rt === traceId) parent = rs;
-    else links.push({ traceId: rt, spanId: rs, attributes: { 'jaeger.ref_type': String(ref['refType']) } });
+    else
+      links.push({
+        traceId: rt,
+        spanId: rs,
+        attributes: { 'jaeger.ref_type': String(ref['refType']) },
+      });
   }
   if (parent === null && typeof o['parentSpanID'] === 'string' && o['parentSpanID'] !== '0')
     parent = padId(o['parentSpanID'], 16);
@@ -92,7 +99,8 @@ function spanOf(o: JsonObject, processes: JsonObject): Span | null {
   const attributes = tags(o['tags']);
   const proc = typeof o['processID'] === 'string' ? processes[o['processID']] : o['process'];
   const resource = isObject(proc) ? tags(proc['tags']) : {};
-  const service = isObject(proc) && typeof proc['serviceName'] === 'string' ? proc['serviceName'] : null;
+  const service =
+    isObject(proc) && typeof proc['serviceName'] === 'string' ? proc['serviceName'] : null;
   if (service !== null) resource['service.name'] = service;
   const kindTag = attributes['span.kind'];
   const kind = typeof kindTag === 'string' ? (KINDS[kindTag] ?? 'unspecified') : 'unspecified';
@@ -111,7 +119,11 @@ function spanOf(o: JsonObject, processes: JsonObject): Span | null {
       if (!isObject(l)) continue;
       const fields = tags(l['fields']);
       const name = typeof fields['event'] === 'string' ? fields['event'] : 'log';
-      events.push({ tsUs: typeof l['timestamp'] === 'number' ? l['timestamp'] : startUs, name, attributes: fields });
+      events.push({
+        tsUs: typeof l['timestamp'] === 'number' ? l['timestamp'] : startUs,
+        name,
+        attributes: fields,
+      });
     }
   const msg = attributes['otel.status_description'];
   return {

@@ -34,7 +34,8 @@ export function decodeZipkinJson(doc: unknown, out: Span[], q: Quality): void {
   doc.forEach((sp, i) => {
     const s = isObject(sp) ? spanOf(sp) : null;
     const bad = s === null ? 'invalid-span' : invalidSpan(s);
-    if (s === null || bad !== null) q.skip(bad ?? 'invalid-span', `[${i}]`, JSON.stringify(sp).slice(0, 160));
+    if (s === null || bad !== null)
+      q.skip(bad ?? 'invalid-span', `[${i}]`, JSON.stringify(sp).slice(0, 160));
     else {
       out.push(s);
       q.ok();
@@ -50,10 +51,12 @@ function spanOf(o: JsonObject): Span | null {
   if (o['parentId'] !== undefined && parentSpanId === null) return null;
   const attributes: Record<string, AttrValue> = {};
   if (isObject(o['tags']))
-    for (const [k, v] of Object.entries(o['tags'])) attributes[k] = typeof v === 'string' ? v : String(v);
+    for (const [k, v] of Object.entries(o['tags']))
+      attributes[k] = typeof v === 'string' ? v : String(v);
   const local = isObject(o['localEndpoint']) ? o['localEndpoint'] : {};
   const remote = isObject(o['remoteEndpoint']) ? o['remoteEndpoint'] : null;
-  if (remote && typeof remote['serviceName'] === 'string') attributes['peer.service'] = remote['serviceName'];
+  if (remote && typeof remote['serviceName'] === 'string')
+    attributes['peer.service'] = remote['serviceName'];
   const service = typeof local['serviceName'] === 'string' ? local['serviceName'] : null;
   const startUs = typeof o['timestamp'] === 'number' ? o['timestamp'] : NaN;
   const dur = typeof o['duration'] === 'number' ? o['duration'] : 0;

@@ -82,9 +82,24 @@ export function enumValue(v: unknown, names: readonly string[]): number | null {
   if (typeof v === 'string') {
     const i = names.indexOf(v);
     if (i >= 0) return i;
+    // Short forms some senders use ("OK", "SERVER"): the name after the enum's prefix.
+    const j = names.findIndex((n) => n.endsWith('_' + v));
+    if (j >= 0 && v !== '') return j;
     if (/^\d+$/.test(v)) return Number(v);
   }
   return null;
+}
+
+/** Attributes that must be an array when present: null when they are something else. */
+export function checkedAttributes(v: unknown): Attrs | null {
+  if (v === undefined || v === null) return {};
+  if (!Array.isArray(v)) return null;
+  for (const kv of v) {
+    if (!isObject(kv) || typeof kv['key'] !== 'string') return null;
+    const val = kv['value'];
+    if (val !== undefined && val !== null && !isObject(val)) return null;
+  }
+  return attributes(v);
 }
 
 /** [{key, value: AnyValue}] → flat attributes (kvlists with dots). Non-arrays yield {}. */
@@ -104,7 +119,13 @@ export function anyValueInto(v: unknown, into: Attrs, key: string, depth: number
     return;
   }
   let s: unknown;
-  if ((s = field(v, 'stringValue')) !== undefined) into[key] = typeof s === 'string' ? s : String(s);
+  if ((s = field(v, 'stringValue')) !== undefined)
+    into[key] =
+      typeof s === 'string'
+        ? s
+        : typeof s === 'number' || typeof s === 'boolean'
+          ? String(s)
+          : null;
   else if ((s = field(v, 'boolValue')) !== undefined) into[key] = s === true || s === 'true';
   else if ((s = field(v, 'intValue')) !== undefined) into[key] = int64(s);
   else if ((s = field(v, 'doubleValue')) !== undefined) into[key] = double(s);
@@ -124,7 +145,7 @@ function arrayValue(v: unknown, depth: number): unknown[] {
   return vals.map((x) => {
     const tmp: Attrs = {};
     anyValueInto(x, tmp, '', depth);
-    if ('' in tmp && Object.keys(tmp).length === 1) return tmp[''] as AttrValue;
+    if ('' in tmp && Object.keys(tmp).length === 1) return tmp[''] ?? null;
     const o: Record<string, AttrValue> = {};
     for (const [k, val] of Object.entries(tmp)) o[k.startsWith('.') ? k.slice(1) : k] = val;
     return o;

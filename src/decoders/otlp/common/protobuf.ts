@@ -162,7 +162,7 @@ function readArrayValue(r: WireReader, end: number, depth: number): JsonValue[] 
       readAnyValueInto(r, e, tmp, '', depth);
       r.pos = e;
       // A scalar lands under '', a kvlist under '.k' keys: rebuild an object for those.
-      if ('' in tmp && Object.keys(tmp).length === 1) out.push(tmp['']!);
+      if ('' in tmp && Object.keys(tmp).length === 1) out.push(tmp[''] ?? null);
       else {
         const o: { [k: string]: JsonValue } = {};
         for (const [k, v] of Object.entries(tmp)) o[k.startsWith('.') ? k.slice(1) : k] = v;

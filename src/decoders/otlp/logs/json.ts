@@ -5,7 +5,7 @@ import type { LogRecord } from '../../../model/records.js';
 import {
   anyValueInto,
   arrayField,
-  attributes,
+  checkedAttributes,
   enumValue,
   field,
   hexId,
@@ -42,12 +42,17 @@ function walk(doc: unknown, out: LogRecord[], c: OutcomeCounter, file: string): 
     const rl = rls[i];
     if (!isObject(rl)) return `resourceLogs[${i}] is not an object`;
     const res = field(rl, 'resource');
-    const resource = attributes(isObject(res) ? field(res, 'attributes') : undefined);
+    const resource = checkedAttributes(isObject(res) ? field(res, 'attributes') : undefined);
+    if (resource === null)
+      return `resourceLogs[${i}].resource.attributes is not a list of key/values`;
     const sls = arrayField(rl, 'scopeLogs');
     if (sls === null) return `resourceLogs[${i}].scopeLogs is not an array`;
     for (let j = 0; j < sls.length; j++) {
       const sl = sls[j];
       if (!isObject(sl)) return `resourceLogs[${i}].scopeLogs[${j}] is not an object`;
+      const sc = field(sl, 'scope');
+      if (isObject(sc) && checkedAttributes(sc['attributes']) === null)
+        return `resourceLogs[${i}].scopeLogs[${j}].scope.attributes is not a list of key/values`;
       const recs = arrayField(sl, 'logRecords');
       if (recs === null) return `resourceLogs[${i}].scopeLogs[${j}].logRecords is not an array`;
       for (let k = 0; k < recs.length; k++) {
@@ -62,14 +67,19 @@ function walk(doc: unknown, out: LogRecord[], c: OutcomeCounter, file: string): 
         const ts = nanosToUs(field(lr, 'timeUnixNano'));
         const obs = nanosToUs(field(lr, 'observedTimeUnixNano'));
         const sev = enumValue(field(lr, 'severityNumber'), SEVERITY_NAMES);
-        if (traceId === null) c.reject('invalid-trace-id', at, String(field(lr, 'traceId')));
+        const attrs = checkedAttributes(lr['attributes']);
+        const b = field(lr, 'body');
+        if (attrs === null)
+          c.reject('invalid-attributes', at, JSON.stringify(lr['attributes']).slice(0, 120));
+        else if (b !== undefined && b !== null && !isObject(b))
+          c.reject('invalid-body', at, JSON.stringify(b).slice(0, 120));
+        else if (traceId === null) c.reject('invalid-trace-id', at, String(field(lr, 'traceId')));
         else if (spanId === null) c.reject('invalid-span-id', at, String(field(lr, 'spanId')));
         else if (Number.isNaN(ts) || Number.isNaN(obs))
           c.reject('invalid-timestamp', at, String(field(lr, 'timeUnixNano')));
         else {
           const tmp: Attrs = {};
-          const b = field(lr, 'body');
-          if (b !== undefined) anyValueInto(b, tmp, 'body', 0);
+          if (b !== undefined && b !== null) anyValueInto(b, tmp, 'body', 0);
           const st = field(lr, 'severityText');
           const ev = field(lr, 'eventName');
           const t = ts || obs;
@@ -80,7 +90,7 @@ function walk(doc: unknown, out: LogRecord[], c: OutcomeCounter, file: string): 
                 severityNumber: sev ?? 0,
                 severityText: typeof st === 'string' && st ? st : null,
                 body: bodyText(tmp),
-                attributes: attributes(lr['attributes']),
+                attributes: attrs,
                 traceId: traceId || null,
                 spanId: spanId || null,
                 resource,

@@ -48,7 +48,12 @@ export interface OtlpLogFields {
   eventName: string | null;
 }
 
-export function toLogRecord(f: OtlpLogFields, file: string, lineNo: number, format: string): LogRecord {
+export function toLogRecord(
+  f: OtlpLogFields,
+  file: string,
+  lineNo: number,
+  format: string,
+): LogRecord {
   const a = f.attributes;
   const status = take(a, ['http.response.status_code', 'http.status_code']);
   const dur = take(a, ['duration_ms']);

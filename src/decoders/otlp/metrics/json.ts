@@ -24,7 +24,11 @@ const KINDS: [string, MetricKind][] = [
   ['summary', 'summary'],
 ];
 
-export function decodeMetricsRequestJson(doc: unknown, out: MetricPoint[], q: Quality): DecodeOutcome {
+export function decodeMetricsRequestJson(
+  doc: unknown,
+  out: MetricPoint[],
+  q: Quality,
+): DecodeOutcome {
   const c = new OutcomeCounter(q);
   return c.finish(walk(doc, new PointSink(out), c), -1);
 }
@@ -59,8 +63,18 @@ function walk(doc: unknown, sink: PointSink, c: OutcomeCounter): string | null {
   return null;
 }
 
-function metric(m: JsonObject, resource: Attrs, sink: PointSink, c: OutcomeCounter, at: string): void {
+function metric(
+  m: JsonObject,
+  resource: Attrs,
+  sink: PointSink,
+  c: OutcomeCounter,
+  at: string,
+): void {
   const name = typeof m['name'] === 'string' ? m['name'] : '';
+  if (name === '') {
+    c.reject('missing-metric-name', at, JSON.stringify(m).slice(0, 120));
+    return;
+  }
   const unit = typeof m['unit'] === 'string' && m['unit'] ? m['unit'] : null;
   for (const [key, kind] of KINDS) {
     const data = field(m, key);
@@ -70,7 +84,8 @@ function metric(m: JsonObject, resource: Attrs, sink: PointSink, c: OutcomeCount
       name,
       unit,
       kind,
-      temporality: kind === 'gauge' || kind === 'summary' ? null : temporalityOf(t as number | string),
+      temporality:
+        kind === 'gauge' || kind === 'summary' ? null : temporalityOf(t as number | string),
     };
     const dps = field(data, 'dataPoints');
     if (!Array.isArray(dps)) {
@@ -102,7 +117,6 @@ function nums(v: unknown, conv: (x: unknown) => number | null): number[] | null 
 function point(dp: JsonObject, m: MetricMeta, resource: Attrs, sink: PointSink): string | null {
   const tsUs = nanosToUs(field(dp, 'timeUnixNano'));
   if (Number.isNaN(tsUs)) return 'invalid-timestamp';
-  if (tsUs === 0) return 'missing-timestamp';
   const labels = labelsOf(attributes(dp['attributes']), resource);
   switch (m.kind) {
     case 'gauge':
@@ -138,7 +152,18 @@ function point(dp: JsonObject, m: MetricMeta, resource: Attrs, sink: PointSink):
       const off = int64(pos['offset'] ?? 0);
       if (pc === null || nc === null || off === null) return 'invalid-histogram';
       const sum = dp['sum'] === undefined ? null : double(dp['sum']);
-      sink.expHistogram(m, labels, tsUs, count, sum, scale, zero, off, pc, nc.reduce((a, b) => a + b, 0));
+      sink.expHistogram(
+        m,
+        labels,
+        tsUs,
+        count,
+        sum,
+        scale,
+        zero,
+        off,
+        pc,
+        nc.reduce((a, b) => a + b, 0),
+      );
       return null;
     }
     case 'summary': {

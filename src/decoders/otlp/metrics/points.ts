@@ -35,7 +35,13 @@ export function labelsOf(attrs: Attrs, resource: Attrs): Record<string, string> 
 export class PointSink {
   constructor(readonly out: MetricPoint[]) {}
 
-  emit(m: MetricMeta, suffix: string, labels: Record<string, string>, tsUs: number, value: number): void {
+  emit(
+    m: MetricMeta,
+    suffix: string,
+    labels: Record<string, string>,
+    tsUs: number,
+    value: number,
+  ): void {
     this.out.push({
       name: m.name + suffix,
       labels,

@@ -105,7 +105,12 @@ function readMetric(
       r.pos = dataEnd;
     } else r.skip(wt, end);
   }
-  if (r.err !== null || dataStart < 0) return;
+  if (r.err !== null) return;
+  if (meta.name === '') {
+    c.reject('missing-metric-name', r.pos, 'metric without a name');
+    return;
+  }
+  if (dataStart < 0) return;
   // The temporality may follow the data points on the wire: read it first.
   r.pos = dataStart;
   const points: number[] = [];
@@ -161,7 +166,6 @@ function readNumberPoint(
     else r.skip(tag & 7, end);
   }
   if (value === null) return 'missing-value';
-  if (tsUs === 0) return 'missing-timestamp';
   sink.emit(m, '', labelsOf(attrs, resource), tsUs, value);
   return null;
 }
@@ -196,8 +200,8 @@ function readHistogramPoint(
     else if (tag === ((7 << 3) | WIRE_FIXED64)) bounds.push(r.double(end));
     else r.skip(tag & 7, end);
   }
-  if (tsUs === 0) return 'missing-timestamp';
-  if (counts.length !== 0 && counts.length !== bounds.length + 1) return 'histogram-bucket-mismatch';
+  if (counts.length !== 0 && counts.length !== bounds.length + 1)
+    return 'histogram-bucket-mismatch';
   sink.histogram(m, labelsOf(attrs, resource), tsUs, count, sum, bounds, counts);
   return null;
 }
@@ -259,7 +263,6 @@ function readExpHistogramPoint(
       r.pos = e;
     } else r.skip(tag & 7, end);
   }
-  if (tsUs === 0) return 'missing-timestamp';
   if (scale < -10 || scale > 20) return 'invalid-scale';
   let negTotal = 0;
   for (const n of neg.counts) negTotal += n;
@@ -316,7 +319,6 @@ function readSummaryPoint(
       qs.push([qn, v]);
     } else r.skip(tag & 7, end);
   }
-  if (tsUs === 0) return 'missing-timestamp';
   const labels = labelsOf(attrs, resource);
   for (const [qn, v] of qs) sink.emit(m, '', { ...labels, quantile: String(qn) }, tsUs, v);
   sink.emit(m, '_count', labels, tsUs, count);

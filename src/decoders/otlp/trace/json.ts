@@ -3,6 +3,7 @@
 // with a bad id or timestamp is rejected alone (partial success).
 
 import type { Quality } from '../../../model/quality.js';
+import type { AttrValue } from '../../../model/records.js';
 import {
   SPAN_KIND_BY_NUMBER,
   SPAN_STATUS_BY_NUMBER,
@@ -13,6 +14,7 @@ import {
 import {
   arrayField,
   attributes,
+  checkedAttributes,
   enumValue,
   field,
   hexId,
@@ -48,7 +50,9 @@ function walk(doc: unknown, out: Span[], c: OutcomeCounter): string | null {
     const rs = rss[i];
     if (!isObject(rs)) return `resourceSpans[${i}] is not an object`;
     const res = field(rs, 'resource');
-    const resource = attributes(isObject(res) ? field(res, 'attributes') : undefined);
+    const resource = checkedAttributes(isObject(res) ? field(res, 'attributes') : undefined);
+    if (resource === null)
+      return `resourceSpans[${i}].resource.attributes is not a list of key/values`;
     const service = serviceOf(resource);
     const sss = arrayField(rs, 'scopeSpans');
     if (sss === null) return `resourceSpans[${i}].scopeSpans is not an array`;
@@ -68,7 +72,8 @@ function walk(doc: unknown, out: Span[], c: OutcomeCounter): string | null {
         }
         const s = spanOf(sp, resource, service, scopeName);
         const bad = typeof s === 'string' ? s : invalidSpan(s);
-        if (bad !== null || typeof s === 'string') c.reject(bad ?? 'invalid-span', at, JSON.stringify(sp).slice(0, 160));
+        if (bad !== null || typeof s === 'string')
+          c.reject(bad ?? 'invalid-span', at, JSON.stringify(sp).slice(0, 160));
         else {
           out.push(s);
           c.ok();
@@ -81,7 +86,7 @@ function walk(doc: unknown, out: Span[], c: OutcomeCounter): string | null {
 
 function spanOf(
   o: JsonObject,
-  resource: Record<string, import('../../../model/records.js').AttrValue>,
+  resource: Record<string, AttrValue>,
   service: string | null,
   scope: string | null,
 ): Span | string {

@@ -32,7 +32,11 @@ const MINIMAL = `
         18 02                           #         3 code = STATUS_CODE_ERROR
 `;
 
-function decode(b: Uint8Array): { spans: Span[]; q: Quality; o: ReturnType<typeof decodeTraceRequestProto> } {
+function decode(b: Uint8Array): {
+  spans: Span[];
+  q: Quality;
+  o: ReturnType<typeof decodeTraceRequestProto>;
+} {
   const spans: Span[] = [];
   const q = new Quality('test', 'otlp-proto');
   const o = decodeTraceRequestProto(b, spans, q);
@@ -94,7 +98,12 @@ test('otlp trace proto: group wire types and 11-byte varints are errors', () => 
 
 test('otlp trace proto: bad ids are rejected one by one (partial success)', () => {
   const good = span({ spanId: '00f067aa0ba902b7', startUs: 1, endUs: 2 });
-  const bad = span({ spanId: '00f067aa0ba902b8', startUs: 1, endUs: 2, traceId: '0af7651916cd43dd' });
+  const bad = span({
+    spanId: '00f067aa0ba902b8',
+    startUs: 1,
+    endUs: 2,
+    traceId: '0af7651916cd43dd',
+  });
   const { spans, o } = decode(encodeTraceRequest([good, bad]));
   assert.equal(o.error, null);
   assert.equal(spans.length, 1);
@@ -112,9 +121,17 @@ test('otlp trace proto: round trip through the encoder keeps every field', () =>
     kind: 'client',
     status: 'error',
     statusMessage: 'boom',
-    attributes: { 'http.route': '/v1/chat', 'http.response.status_code': 503, ok: false, ratio: 0.5, neg: -7 },
+    attributes: {
+      'http.route': '/v1/chat',
+      'http.response.status_code': 503,
+      ok: false,
+      ratio: 0.5,
+      neg: -7,
+    },
     events: [{ tsUs: 1_700_000_000_200_000, name: 'retry', attributes: { n: 2 } }],
-    links: [{ traceId: '0af7651916cd43dd8448eb211c80319d', spanId: '2222222222222222', attributes: {} }],
+    links: [
+      { traceId: '0af7651916cd43dd8448eb211c80319d', spanId: '2222222222222222', attributes: {} },
+    ],
   });
   const { spans } = decode(encodeTraceRequest([s]));
   assert.deepEqual(spans[0], s);
@@ -122,25 +139,36 @@ test('otlp trace proto: round trip through the encoder keeps every field', () =>
 
 test('otlp trace proto: kvlist attributes flatten with dots, arrays become JSON', () => {
   // AnyValue kvlist { a: { b: 1 } } and array [1, "x"]
-  const kv = (k: string, v: ProtoWriter): ProtoWriter => new ProtoWriter().string(1, k).message(2, v);
+  const kv = (k: string, v: ProtoWriter): ProtoWriter =>
+    new ProtoWriter().string(1, k).message(2, v);
   const inner = new ProtoWriter().message(1, kv('b', new ProtoWriter().int(3, 1)));
   const kvlist = new ProtoWriter().message(6, inner);
   const arr = new ProtoWriter().message(
     5,
-    new ProtoWriter().message(1, new ProtoWriter().int(3, 1)).message(1, new ProtoWriter().string(1, 'x')),
+    new ProtoWriter()
+      .message(1, new ProtoWriter().int(3, 1))
+      .message(1, new ProtoWriter().string(1, 'x')),
   );
   const sp = new ProtoWriter()
     .hex(1, '0af7651916cd43dd8448eb211c80319c')
     .hex(2, '00f067aa0ba902b7')
     .message(9, kv('a', kvlist))
     .message(9, kv('list', arr));
-  const req = new ProtoWriter().message(1, new ProtoWriter().message(2, new ProtoWriter().message(2, sp)));
+  const req = new ProtoWriter().message(
+    1,
+    new ProtoWriter().message(2, new ProtoWriter().message(2, sp)),
+  );
   const { spans } = decode(req.finish());
   assert.deepEqual(spans[0]!.attributes, { 'a.b': 1, list: '[1,"x"]' });
 });
 
 const FIXTURE = encodeTraceRequest([
-  span({ spanId: '00f067aa0ba902b7', startUs: 1_000_000, endUs: 2_000_000, attributes: { a: 'b' } }),
+  span({
+    spanId: '00f067aa0ba902b7',
+    startUs: 1_000_000,
+    endUs: 2_000_000,
+    attributes: { a: 'b' },
+  }),
   span({
     spanId: '00f067aa0ba902b8',
     parentSpanId: '00f067aa0ba902b7',
@@ -162,7 +190,12 @@ decoderConformance(
         const q = new Quality('t', 'otlp-proto');
         decodeTraceRequestProto(Buffer.concat(parts), spans, q);
         const r = q.report();
-        return { seen: r.seen, decoded: r.decoded, skipped: r.skipped, digest: JSON.stringify(spans) };
+        return {
+          seen: r.seen,
+          decoded: r.decoded,
+          skipped: r.skipped,
+          digest: JSON.stringify(spans),
+        };
       },
     };
   },

@@ -29,11 +29,7 @@ const ZERO_SPAN = '0'.repeat(16);
 /**
  * ExportTraceServiceRequest { 1 resource_spans repeated ResourceSpans }
  */
-export function decodeTraceRequestProto(
-  bytes: Uint8Array,
-  out: Span[],
-  q: Quality,
-): DecodeOutcome {
+export function decodeTraceRequestProto(bytes: Uint8Array, out: Span[], q: Quality): DecodeOutcome {
   const r = new WireReader(bytes);
   const c = new OutcomeCounter(q);
   const end = bytes.length;

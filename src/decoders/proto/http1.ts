@@ -347,8 +347,18 @@ export class Http1Parser implements StreamParser {
   private readonly client: Endpoint;
   private readonly server: Endpoint;
   /** Set when the connection switched protocols (Upgrade/CONNECT); further bytes are not HTTP/1. */
-  private tunnel: StreamParser | null | 'opaque' = null;
+  private tunnel: StreamParser | null | 'opaque' | 'pending' = null;
   /** Factory for the HTTP/2 parser after `Upgrade: h2c` (set by the engine when available). */
+  /** Recognisers tried on the first bytes inside a CONNECT tunnel (set by the registry). */
+  static tunnelRecognisers: ProtoRecogniser[] = [];
+
+  private openTunnel(dir: Dir, buf: Uint8Array, off: number, end: number): StreamParser | 'opaque' {
+    for (const r of Http1Parser.tunnelRecognisers) {
+      if (r.recognise(dir, buf, off, end)) return r.create(this.ctx);
+    }
+    return 'opaque';
+  }
+
   static h2cUpgrade:
     ((ctx: ProtoContext, upgradeRequest: Omit<Exchange, 'id'>) => StreamParser) | null = null;
 
@@ -362,7 +372,9 @@ export class Http1Parser implements StreamParser {
 
   data(dir: Dir, tsUs: number, buf: Uint8Array, off: number, end: number): void {
     if (this.tunnel) {
-      if (this.tunnel !== 'opaque') this.tunnel.data(dir, tsUs, buf, off, end);
+      if (this.tunnel === 'pending') this.tunnel = this.openTunnel(dir, buf, off, end);
+      const t = this.tunnel;
+      if (t !== 'opaque') t.data(dir, tsUs, buf, off, end);
       return;
     }
     const side = dir === 0 ? this.req : this.resp;
@@ -375,8 +387,9 @@ export class Http1Parser implements StreamParser {
       o = this.step(dir, side, tsUs, buf, o, end);
       if (o === before && side.mode === beforeMode) break;
     }
-    const t = this.tunnel as StreamParser | null | 'opaque';
-    if (t && t !== 'opaque' && o < end) t.data(dir, tsUs, buf, o, end);
+    let t = this.tunnel as StreamParser | null | 'opaque' | 'pending';
+    if (t === 'pending' && o < end) t = this.tunnel = this.openTunnel(dir, buf, o, end);
+    if (t && t !== 'opaque' && t !== 'pending' && o < end) t.data(dir, tsUs, buf, o, end);
   }
 
   /** Consume from `o`; returns the new offset. */
@@ -706,6 +719,9 @@ export class Http1Parser implements StreamParser {
       const up = c.upgrade ?? c.responseHeaders['upgrade'] ?? '';
       if (c.status === 101 && /h2c/i.test(up) && Http1Parser.h2cUpgrade) {
         this.tunnel = Http1Parser.h2cUpgrade(this.ctx, this.toExchange(c, 'complete'));
+      } else if (c.method === 'CONNECT' && Http1Parser.tunnelRecognisers.length > 0) {
+        // A proxy tunnel: whatever runs inside (TLS, h2c, HTTP/1) is recognised from its first bytes.
+        this.tunnel = 'pending';
       } else this.tunnel = 'opaque';
       this.req.mode = 'tunnel';
       this.resp.mode = 'tunnel';
@@ -758,7 +774,8 @@ export class Http1Parser implements StreamParser {
 
   gap(dir: Dir, tsUs: number, lengthBytes: number): void {
     if (this.tunnel) {
-      if (this.tunnel !== 'opaque') this.tunnel.gap(dir, tsUs, lengthBytes);
+      if (this.tunnel !== 'opaque' && this.tunnel !== 'pending')
+        this.tunnel.gap(dir, tsUs, lengthBytes);
       return;
     }
     const side = dir === 0 ? this.req : this.resp;
@@ -812,7 +829,8 @@ export class Http1Parser implements StreamParser {
 
   close(dir: Dir | null, tsUs: number, reset: boolean): void {
     if (this.tunnel) {
-      if (this.tunnel !== 'opaque') this.tunnel.close(dir, tsUs, reset);
+      if (this.tunnel !== 'opaque' && this.tunnel !== 'pending')
+        this.tunnel.close(dir, tsUs, reset);
       return;
     }
     // A read-until-close response ends with the server's FIN (or a reset).
@@ -824,7 +842,7 @@ export class Http1Parser implements StreamParser {
 
   end(tsUs: number): void {
     if (this.tunnel) {
-      if (this.tunnel !== 'opaque') this.tunnel.end(tsUs);
+      if (this.tunnel !== 'opaque' && this.tunnel !== 'pending') this.tunnel.end(tsUs);
       return;
     }
     if (this.current && this.resp.mode === 'close') this.messageDone(1, tsUs);

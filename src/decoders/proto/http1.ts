@@ -163,12 +163,12 @@ function parseHead(text: string, ctx: ProtoContext): Head | null {
     h.status = Number(m[2]);
     h.reason = m[3] ?? '';
   } else {
-    const m = /^([A-Z][A-Z_-]*) +(\S+) +HTTP\/(\d\.\d)$/.exec(first);
+    const m = /^([A-Z][A-Z_-]*) +(\S+)(?: +HTTP\/(\d\.\d))?$/.exec(first);
     if (!m) return null;
     h.isRequest = true;
     h.method = m[1]!;
     h.target = m[2]!;
-    h.version = m[3]!;
+    h.version = m[3] ?? '0.9';
   }
   const lim = ctx.limits;
   let n = 0;
@@ -208,6 +208,12 @@ function parseHead(text: string, ctx: ProtoContext): Head | null {
     n++;
   }
   return h;
+}
+
+/** Whether the start line [off, lf) ends with ` HTTP/d.d` (optionally followed by CR). */
+function lineHasVersion(buf: Uint8Array, off: number, lf: number): boolean {
+  const e = lf > off && buf[lf - 1] === CR ? lf - 1 : lf;
+  return e - off >= 9 && startsWithAscii(buf, e - 8, e, 'HTTP/') && buf[e - 9] === SP;
 }
 
 /** Case-insensitive match of a lower-case ASCII name followed by ':' at `o`. */
@@ -252,12 +258,12 @@ function parseHeadFraming(buf: Buffer, off: number, end: number): Head | null {
     h.version = buf[off + 7] === 48 ? '1.0' : '1.1';
   } else {
     const ml = methodAt(buf, off, lineEnd);
-    if (ml === 0 || lineEnd - off < ml + 10) return null;
-    if (!startsWithAscii(buf, lineEnd - 8, lineEnd, 'HTTP/1.')) return null;
+    if (ml === 0 || lineEnd - off < ml + 2) return null;
     h.isRequest = true;
     h.method =
       ml === 4 && buf[off] === 72 ? 'HEAD' : ml === 7 && buf[off] === 67 ? 'CONNECT' : 'GET';
-    h.version = buf[lineEnd - 1] === 48 ? '1.0' : '1.1';
+    if (lineHasVersion(buf, off, eol)) h.version = buf[lineEnd - 1] === 48 ? '1.0' : '1.1';
+    else h.version = '0.9';
   }
   let pos = eol + 1;
   while (pos < end) {
@@ -451,6 +457,11 @@ export class Http1Parser implements StreamParser {
           ? looksLikeRequest(buf, o, end) || end - o < MAX_METHOD_LEN + 1
           : looksLikeResponse(buf, o, end) || end - o < 8;
       if (!ok) {
+        if (dir === 1 && this.queue.length > 0 && !this.current) {
+          // An HTTP/0.9 response: no status line, the body runs until the server closes.
+          this.startHttp09Response(tsUs, side);
+          return o;
+        }
         this.ctx.skip(dir === 0 ? 'http-bad-request-start' : 'http-bad-response-start');
         side.mode = 'resync';
         return end;
@@ -473,7 +484,12 @@ export class Http1Parser implements StreamParser {
       sOff = o;
       sEnd = end;
     }
-    const he = findHeadEnd(scanFrom, Math.max(sOff, sOff + prevLen - 3), sEnd);
+    let he = findHeadEnd(scanFrom, Math.max(sOff, sOff + prevLen - 3), sEnd);
+    if (dir === 0) {
+      // An HTTP/0.9 request is a single line without a version and without headers.
+      const lf = indexOfByte(scanFrom, LF, sOff, sEnd);
+      if (lf >= 0 && (he < 0 || lf + 1 < he) && !lineHasVersion(scanFrom, sOff, lf)) he = lf + 1;
+    }
     if (he < 0) {
       if (sEnd - sOff > this.ctx.limits.maxHeaderBytes) {
         this.ctx.skip('http-header-too-large', `${sEnd - sOff} bytes without end of headers`);
@@ -661,6 +677,19 @@ export class Http1Parser implements StreamParser {
     } else side.mode = 'none';
   }
 
+  private startHttp09Response(tsUs: number, side: Side): void {
+    this.ctx.count('http.responses');
+    const p = this.queue.shift()!;
+    p.hasResponse = true;
+    p.status = 0;
+    p.reason = 'HTTP/0.9 (no status line)';
+    p.protocol = 'HTTP/0.9';
+    p.respFirstUs = tsUs;
+    p.respFirstFrame = this.ctx.frame();
+    this.current = p;
+    side.mode = 'close';
+  }
+
   private onResponseHead(h: Head, tsUs: number, side: Side): void {
     this.ctx.count('http.responses');
     if (h.status >= 100 && h.status < 200 && h.status !== 101) {
@@ -741,7 +770,7 @@ export class Http1Parser implements StreamParser {
       method: p.method,
       host: p.host,
       path: p.path,
-      status: r ? p.status : null,
+      status: r && p.status > 0 ? p.status : null,
       reason: r ? p.reason : null,
       requestHeaders: p.requestHeaders,
       responseHeaders: rh,

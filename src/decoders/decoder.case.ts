@@ -41,7 +41,7 @@ export function decoderConformance(
   const fuzzMs = opts.fuzzMs ?? 1500;
 
   for (const fx of fixtures) {
-    test(`${name}: ${fx.name}: every truncation decodes without throwing, decoded + skipped === seen`, () => {
+    void test(`${name}: ${fx.name}: every truncation decodes without throwing, decoded + skipped === seen`, () => {
       const n = fx.bytes.length;
       const step = Math.max(1, Math.ceil(n / maxPrefixes));
       for (let len = 0; len <= n; len += step) {
@@ -50,7 +50,7 @@ export function decoderConformance(
       }
     });
 
-    test(`${name}: ${fx.name}: chunk boundaries do not change the result`, () => {
+    void test(`${name}: ${fx.name}: chunk boundaries do not change the result`, () => {
       const whole = runWhole(make, fx.bytes);
       for (const chunk of [1, 7, 64, 1500]) {
         const r = runWhole(make, fx.bytes, chunk);
@@ -59,7 +59,7 @@ export function decoderConformance(
     });
   }
 
-  test(`${name}: random bytes never throw`, () => {
+  void test(`${name}: random bytes never throw`, () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 4096 }), (arr) => {
         const r = runWhole(make, Buffer.from(arr));
@@ -70,7 +70,7 @@ export function decoderConformance(
   });
 
   if (fixtures.length > 0) {
-    test(`${name}: mutated fixtures never throw`, () => {
+    void test(`${name}: mutated fixtures never throw`, () => {
       const fx = fixtures;
       fc.assert(
         fc.property(

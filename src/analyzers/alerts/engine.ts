@@ -115,7 +115,7 @@ export class AlertEvaluator {
       const seen = new Set<string>();
       for (const s of samples) {
         const labels = alertLabels(c.rule, s.labels);
-        const key = labelsKey(Object.entries(labels) as Labels);
+        const key = labelsKey(Object.entries<string>(labels));
         if (seen.has(key)) continue; // duplicate series after adding rule labels
         seen.add(key);
         let a = c.active.get(key);

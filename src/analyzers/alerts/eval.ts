@@ -71,7 +71,7 @@ export class RangeIndex {
       const primary = range.matchers.find((m) => m.op === '=' && m.value !== '');
       if (primary) {
         let m = this.byLabel.get(primary.name);
-        if (!m) this.byLabel.set(primary.name, (m = new Map()));
+        if (!m) this.byLabel.set(primary.name, (m = new Map<string, RangeState[]>()));
         const list = m.get(primary.value);
         if (list) list.push(st);
         else m.set(primary.value, [st]);
@@ -226,7 +226,15 @@ function arith(op: BinOp, a: number, b: number): number {
       return a % b;
     case '^':
       return a ** b;
-    default:
+    case '==':
+    case '!=':
+    case '>':
+    case '>=':
+    case '<':
+    case '<=':
+    case 'and':
+    case 'or':
+    case 'unless':
       return NaN;
   }
 }
@@ -245,7 +253,15 @@ function cmp(op: BinOp, a: number, b: number): boolean {
       return a < b;
     case '<=':
       return a <= b;
-    default:
+    case '+':
+    case '-':
+    case '*':
+    case '/':
+    case '%':
+    case '^':
+    case 'and':
+    case 'or':
+    case 'unless':
       return false;
   }
 }

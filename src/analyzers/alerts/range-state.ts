@@ -96,7 +96,9 @@ function predOk(p: LabelPredicate, r: LogRecord): boolean {
             return n < p.value;
           case '<=':
             return n <= p.value;
-          default:
+          case '=':
+          case '=~':
+          case '!~':
             return false;
         }
       }
@@ -110,7 +112,11 @@ function predOk(p: LabelPredicate, r: LogRecord): boolean {
           return p.re!.test(s);
         case '!~':
           return !p.re!.test(s);
-        default:
+        case '==':
+        case '>':
+        case '>=':
+        case '<':
+        case '<=':
           return false;
       }
     }

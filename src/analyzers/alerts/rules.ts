@@ -163,10 +163,19 @@ export function parseRuleFile(text: string, file: string): RuleFileResult {
   return { groups, problems };
 }
 
+/** A scalar's value as text if it is a string, number, boolean or bigint; null otherwise. */
+function scalarText(v: unknown): string | null {
+  return typeof v === 'string' ||
+    typeof v === 'number' ||
+    typeof v === 'boolean' ||
+    typeof v === 'bigint'
+    ? String(v)
+    : null;
+}
+
 function str(m: YAMLMap, key: string): string | null {
   const n = m.get(key, true) as Node | undefined;
-  if (!isScalar(n) || n.value === null || typeof n.value === 'object') return null;
-  return String(n.value);
+  return isScalar(n) ? scalarText(n.value) : null;
 }
 
 function stringMap(
@@ -183,12 +192,13 @@ function stringMap(
   }
   for (const it of n.items) {
     const k = isScalar(it.key) ? String(it.key.value) : null;
-    if (k === null || !isScalar(it.value) || typeof it.value.value === 'object') {
+    const v = isScalar(it.value) ? scalarText(it.value.value) : null;
+    if (k === null || v === null) {
       atNode((it.value ?? it.key) as Node, `'${key}' values must be strings`);
       continue;
     }
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) atNode(it.key as Node, `bad label name '${k}'`);
-    out[k] = String(it.value.value);
+    out[k] = v;
   }
   return out;
 }
@@ -216,26 +226,23 @@ function parseRule(
     if (!known.has(k)) atNode(it.key as Node, `unknown rule field '${k}'`);
   }
   if (r.has('record')) {
-    atNode(
-      r.get('record', true),
-      "recording rules ('record:') are not supported; use 'alert:'",
-    );
+    atNode(r.get('record', true), "recording rules ('record:') are not supported; use 'alert:'");
     return null;
   }
   const name = str(r, 'alert');
   if (name === null || !/^[A-Za-z_:][A-Za-z0-9_:]*$/.test(name)) {
     atNode(
-      (r.get('alert', true)) ?? r,
+      r.get('alert', true) ?? r,
       name === null ? "rule without 'alert:' name" : `bad alert name '${name}'`,
     );
     return null;
   }
   const exprNode = r.get('expr', true) as Node | undefined;
-  if (!isScalar(exprNode) || exprNode.value === null || typeof exprNode.value === 'object') {
+  const exprText = isScalar(exprNode) ? scalarText(exprNode.value) : null;
+  if (!isScalar(exprNode) || exprText === null) {
     atNode(exprNode ?? r, `alert '${name}': 'expr' must be a string`);
     return null;
   }
-  const exprText = String(exprNode.value);
   const map = srcOffsetMapper(exprNode, text);
   const exprPos = (off: number): { line: number; col: number } => lc.linePos(map(off));
   const parsed = parseExpr(exprText);

@@ -40,7 +40,7 @@ export class LogMetrics {
   private readonly series: Map<string, Series>[];
   readonly overflow: number[];
   constructor(readonly defs: MetricDef[]) {
-    this.series = defs.map(() => new Map());
+    this.series = defs.map(() => new Map<string, Series>());
     this.overflow = defs.map(() => 0);
   }
 

@@ -376,9 +376,7 @@ export class RunBuilder {
     run.sources.add(f.path);
     run.evidence ??= { file: f.path, line: 1 };
     if (f.kind === 'metric') {
-      let lineNo = 0;
       for (const line of text.split('\n')) {
-        lineNo++;
         const p = line.trim().split(/\s+/);
         if (p.length < 2) continue;
         const tsMs = Number(p[0]);

@@ -4,7 +4,7 @@ import type { Exchange } from '../../model/records.js';
 import { expandInputs } from '../../sources/files.js';
 import { analyzeCapture } from '../../ingest/capture.js';
 import { allRecognisers } from '../../decoders/proto/registry.js';
-import { fmtMs, isoUs, renderTable, safeText } from '../../outputs/text.js';
+import { fmtMs, renderTable, safeText } from '../../outputs/text.js';
 import {
   ExitCode,
   numberFlag,
@@ -43,7 +43,7 @@ const CSV_COLUMNS = [
   'respFirstFrame',
 ] as const;
 
-function csvCell(v: unknown): string {
+function csvCell(v: string | number | null | undefined): string {
   if (v === null || v === undefined) return '';
   const s = String(v);
   // Neutralise spreadsheet formulas and quote when needed.
@@ -55,7 +55,10 @@ function round3(x: number | null): number | null {
   return x === null ? null : Math.round(x * 1000) / 1000;
 }
 
-export function exchangeJson(file: string, x: Exchange): Record<string, unknown> {
+/** One exchange as a flat JSON/CSV row. */
+export type ExchangeRow = ReturnType<typeof exchangeJson>;
+
+export function exchangeJson(file: string, x: Exchange) {
   return {
     file,
     id: x.id,
@@ -114,7 +117,7 @@ export const httpCommand: Command = {
       numberFlag('http', 'limit', values.limit) ?? (values.json || values.csv ? Infinity : 50);
     const errors: InputError[] = [];
     const refs = await expandInputs(positionals, (e) => errors.push(e));
-    const rows: Record<string, unknown>[] = [];
+    const rows: ExchangeRow[] = [];
     let total = 0;
     if (values.csv) io.stdout.write(CSV_COLUMNS.join(',') + '\n');
     for (const ref of refs) {
@@ -138,7 +141,7 @@ export const httpCommand: Command = {
     } else if (!values.csv) {
       const sorted = rows
         .slice()
-        .sort((a, b) => String(a['reqFirstTime']).localeCompare(String(b['reqFirstTime'])));
+        .sort((a, b) => String(a.reqFirstTime).localeCompare(String(b.reqFirstTime)));
       io.stdout.write(
         renderTable(
           [
@@ -156,18 +159,18 @@ export const httpCommand: Command = {
             'state',
           ],
           sorted.map((r) => [
-            String(r['reqFirstTime'] ?? r['respFirstTime'] ?? '-').slice(11, 26),
-            String(r['client']),
-            String(r['server']),
-            safeText(String(r['method'] ?? '-'), 10),
-            safeText(String(r['path'] ?? '-'), 48),
-            (r['status'] as number | null) ?? null,
-            fmtMs(r['serverTimeMs'] as number | null),
-            fmtMs(r['totalMs'] as number | null),
-            r['reqBodyBytes'] as number,
-            r['respBodyBytes'] as number,
-            safeText(String(r['requestId'] ?? '-'), 36),
-            String(r['state']),
+            (r.reqFirstTime ?? r.respFirstTime ?? '-').slice(11, 26),
+            r.client,
+            r.server,
+            safeText(r.method ?? '-', 10),
+            safeText(r.path ?? '-', 48),
+            r.status,
+            fmtMs(r.serverTimeMs),
+            fmtMs(r.totalMs),
+            r.reqBodyBytes,
+            r.respBodyBytes,
+            safeText(r.requestId ?? '-', 36),
+            r.state,
           ]),
           [
             'left',

@@ -112,7 +112,7 @@ export const pcapCommand: Command = {
         error: run.error ? run.error.message : null,
       });
     }
-    for (const e of errors) if (!values.json || true) io.stderr.write(`mlscope: ${e.message}\n`);
+    for (const e of errors) io.stderr.write(`mlscope: ${e.message}\n`);
     if (values.json) {
       if (results.length === 1) {
         const r = results[0]!;
@@ -146,7 +146,8 @@ function renderPcap(r: FileResult): string {
   const t = s.tcp;
   const dur = s.firstUs !== null && s.lastUs !== null ? (s.lastUs - s.firstUs) / 1000 : null;
   const out: string[] = [];
-  if (r.format === null && r.error) return `${safeText(r.file)}: not analysed — ${safeText(r.error, 300)}\n`;
+  if (r.format === null && r.error)
+    return `${safeText(r.file)}: not analysed — ${safeText(r.error, 300)}\n`;
   out.push(`${safeText(r.file)}  (${r.format ?? 'unknown format'})`);
   out.push(
     `  ${fmtCount(s.packets)} packets, ${fmtBytes(s.bytes)}, ${fmtMs(dur)}` +

@@ -116,29 +116,28 @@ export class CaptureEngine implements FrameSink {
     this.quality = new Quality(opts.source, 'capture');
     this.sink = opts.sink ?? {};
     this.reader = new CaptureReader(this, this.quality);
-    const self = this;
     const tcpSink: TcpSink = {
-      connection(c) {
-        self.s.connections++;
-        if (c.handshakeRttMs !== null && self.rtts.length < MAX_RTT_SAMPLES)
-          self.rtts.push(c.handshakeRttMs);
-        self.sink.connection?.(c);
+      connection: (c) => {
+        this.s.connections++;
+        if (c.handshakeRttMs !== null && this.rtts.length < MAX_RTT_SAMPLES)
+          this.rtts.push(c.handshakeRttMs);
+        this.sink.connection?.(c);
       },
-      exchange(x) {
-        self.s.exchanges++;
-        self.sink.exchange?.(x);
+      exchange: (x) => {
+        this.s.exchanges++;
+        this.sink.exchange?.(x);
       },
-      count(key, n) {
-        self.counts.set(key, (self.counts.get(key) ?? 0) + n);
+      count: (key, n) => {
+        this.counts.set(key, (this.counts.get(key) ?? 0) + n);
       },
-      fact(key, value) {
-        if (key === 'tls.sni' && self.sni.size < MAX_SNI) self.sni.add(value);
+      fact: (key, value) => {
+        if (key === 'tls.sni' && this.sni.size < MAX_SNI) this.sni.add(value);
       },
-      skip(reason, frame, detail) {
-        self.quality.note(reason, `frame ${frame}`, detail);
+      skip: (reason, frame, detail) => {
+        this.quality.note(reason, `frame ${frame}`, detail);
       },
       ...(this.sink.retransmission
-        ? { retransmission: (e: RetransmissionEvent) => self.sink.retransmission?.(e) }
+        ? { retransmission: (e: RetransmissionEvent) => this.sink.retransmission?.(e) }
         : {}),
     };
     this.tcp = new TcpEngine(tcpSink, {

@@ -367,9 +367,15 @@ export class TcpEngine {
       conn.synCount++;
     } else if (synAck) {
       if (c.synAckUs === 0) c.synAckUs = tsUs;
-    } else if (p.flags & TH_ACK && c.tsMruSynUs !== 0 && c.firstRttUs === 0) {
+    } else if (
+      p.flags & TH_ACK &&
+      c.tsMruSynUs !== 0 &&
+      c.firstRttUs === 0 &&
+      tsUs > c.tsMruSynUs
+    ) {
+      // As Wireshark: an ACK with the same timestamp as the SYN gives a zero iRTT, which counts
+      // as "not measured yet", so the next later ACK sets it.
       c.firstRttUs = tsUs - c.tsMruSynUs;
-      if (c.firstRttUs <= 0) c.firstRttUs = 0.001;
       conn.handshake = c.synAckUs !== 0;
       conn.handshakeRttMs = c.firstRttUs / 1000;
       if (c.synAckUs !== 0) {
@@ -624,7 +630,7 @@ export class TcpEngine {
     }
     // The other side acknowledged bytes we never saw: they were lost from the capture.
     if (flags & TH_ACK && rev.rsInit && rev.ooo.length > 0 && !leSeq(p.ack, rev.rsNext)) {
-      this.fillGapsUpTo(c, rev, dir === 0 ? 1 : 0, p.ack, tsUs);
+      this.fillGapsUpTo(c, rev, dir === 0 ? 1 : 0, p.ack);
     }
     if (p.payloadLen > 0 && fwd.rsInit) {
       // Data on a SYN (TCP Fast Open) starts after the SYN's sequence number.
@@ -665,8 +671,8 @@ export class TcpEngine {
       if (flags & TH_RST || fwd.ooo.length === 0) {
         if (flags & TH_RST) {
           // Flush whatever is buffered in both directions: no more data will come.
-          this.flushAll(c, c.flowA, c.aDir, tsUs);
-          this.flushAll(c, c.flowB, c.aDir === 0 ? 1 : 0, tsUs);
+          this.flushAll(c, c.flowA, c.aDir);
+          this.flushAll(c, c.flowB, c.aDir === 0 ? 1 : 0);
         }
         this.ensureParser(c);
         c.parser?.close(flags & TH_RST ? null : dir, tsUs, (flags & TH_RST) !== 0);
@@ -723,7 +729,7 @@ export class TcpEngine {
     c.curFrame = cur;
   }
 
-  private fillGapsUpTo(c: TcpConversation, f: Flow, dir: Dir, ack: number, tsUs: number): void {
+  private fillGapsUpTo(c: TcpConversation, f: Flow, dir: Dir, ack: number): void {
     while (f.ooo.length > 0 && leSeq(f.ooo[0]!.seq, ack) && gtSeq(f.ooo[0]!.seq, f.rsNext)) {
       const first = f.ooo[0]!;
       this.gap(c, f, dir, first.tsUs, (first.seq - f.rsNext) >>> 0);
@@ -732,7 +738,7 @@ export class TcpEngine {
     }
   }
 
-  private flushAll(c: TcpConversation, f: Flow, dir: Dir, tsUs: number): void {
+  private flushAll(c: TcpConversation, f: Flow, dir: Dir): void {
     while (f.ooo.length > 0) {
       const first = f.ooo[0]!;
       if (gtSeq(first.seq, f.rsNext)) {
@@ -784,8 +790,8 @@ export class TcpEngine {
   /** Finalise a conversation: flush buffers, end its parser, emit its record. */
   private finish(c: TcpConversation, h: number): void {
     const ts = c.conn.lastUs;
-    this.flushAll(c, c.flowA, c.aDir, ts);
-    this.flushAll(c, c.flowB, c.aDir === 0 ? 1 : 0, ts);
+    this.flushAll(c, c.flowA, c.aDir);
+    this.flushAll(c, c.flowB, c.aDir === 0 ? 1 : 0);
     c.parser?.end(ts);
     c.parser = null;
     this.remove(h, c);

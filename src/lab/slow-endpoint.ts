@@ -456,7 +456,9 @@ export async function runSlowEndpoint(
       'tcpdump',
       'hub',
       '/usr/bin/tcpdump',
-      ['-i', 'br0', '-n', '-s', '0', '-B', '8192', '-Z', 'root', '-w', pcap, 'tcp'],
+      // --immediate-mode: with TPACKET_V3, libpcap holds packets in a buffer block until its
+      // timeout and loses them at exit; the last responses of a run must reach the file.
+      ['-i', 'br0', '-n', '-s', '0', '-B', '8192', '--immediate-mode', '-Z', 'root', '-w', pcap, 'tcp'],
       { stdout: join(work, 'tcpdump.out'), stderr: tcpdumpErr },
     );
     await s.waitText(td, tcpdumpErr, 'listening on');
@@ -481,9 +483,13 @@ export async function runSlowEndpoint(
     progress(`lab: client sending ${opts.requests} requests in ${phases.length} phases`);
     await run(cc, ca, { timeoutMs: 150_000 });
     // Let hung requests finish server-side and the last ACKs/FINs reach the capture.
-    await sleep(faults.includes('errors') ? 1500 : 500);
+    await sleep(faults.includes('errors') ? 2000 : 1200);
     await s.stop(td, 'SIGINT');
     tcpdumpStats = readTail(tcpdumpErr, 3);
+    const cap = /(\d+) packets? captured[\s\S]*?(\d+) packets? received by filter/.exec(tcpdumpStats);
+    if (cap && Number(cap[2]) > Number(cap[1])) {
+      progress(`lab: warning: tcpdump captured ${cap[1]} of ${cap[2]} packets received by its filter`);
+    }
     if (faults.includes('loss'))
       drops = { ...(await nftDrops(s.ns('apps'))), ...(await nftDrops(s.ns('proxy'))) };
     await s.stop(ngx, 'SIGQUIT');

@@ -304,8 +304,9 @@ export function investigate(input: InvestigateInput, opts: InvestigateOptions = 
 const PARTS = ['network', 'queueing', 'inference', 'other'] as const;
 
 /**
- * Name the cause by what made a request slower than usual: each part's excess over its usual
- * value (medians over successful requests; see below for which population). A
+ * Name the cause: a part that took ≥ 60 % of the time is the cause; otherwise the part that
+ * made the request slower than usual — each part's excess over its usual value (medians over
+ * successful requests; see below for which population). A
  * batch route whose inference always takes 250 ms and that waited 240 ms in a queue is slow
  * because of queueing, even though inference is the larger part.
  */
@@ -329,6 +330,9 @@ function reattributeByExcess(results: RequestResult[]): void {
   }
   for (const r of results) {
     if (r.failed || r.cause === 'client') continue;
+    // A part that took most of the time (≥ 60 %) is the cause outright.
+    const total = PARTS.reduce((a, k) => a + r.breakdownMs[k], 0);
+    if (total > 0 && PARTS.some((k) => r.breakdownMs[k] >= 0.6 * total)) continue;
     const base = byRoute.get(r.path) ?? global;
     let best: (typeof PARTS)[number] | null = null;
     let bestExcess = 0;
@@ -389,9 +393,18 @@ function attributeFromCapture(j: JoinedRequest, ctx: Ctx): RequestResult | null 
   facts.server = ep(hops[hops.length - 1]!.server);
   facts.reqBytes = inner.reqBodyBytes || outer.reqBodyBytes;
   const evidence: string[] = [];
-  const status = outer.status ?? 0;
-  const endUs = outer.respLastUs ?? lastSeenUs(hops, ctx);
+  // No response in the capture (it ended, or packets were lost) but the proxy logged one: trust
+  // the proxy's status and time for this request.
+  const fromLog = outer.status === null && j.access !== null && j.access.httpStatus !== null;
+  const status = outer.status ?? (fromLog ? j.access!.httpStatus! : 0);
+  let endUs = outer.respLastUs ?? lastSeenUs(hops, ctx);
+  if (fromLog && j.access!.durationMs !== null)
+    endUs = Math.max(endUs, startUs + j.access!.durationMs * 1000);
   const totalMs = Math.max(0, (endUs - startUs) / 1000);
+  if (fromLog)
+    evidence.push(
+      `the capture has no response for it; status ${status} and ${fmt(totalMs)} are from the access log`,
+    );
 
   // Network evidence: retransmissions on every hop's connection within the request's window,
   // and connections opened for this request (connect time, SYN retries).
@@ -478,7 +491,11 @@ function attributeFromCapture(j: JoinedRequest, ctx: Ctx): RequestResult | null 
           : ' (no app timing to split queueing from inference)'),
     );
   } else {
-    bd.other = totalMs;
+    // No server time (the response is missing from the capture): what is known to be transit
+    // (hop forwarding, connect retries, retransmission stalls) is network; the rest is unknown.
+    const transit = facts.transitVia.reduce((a, t) => a + t.ms, 0);
+    bd.network = Math.min(totalMs, Math.max(transit, facts.maxStallMs));
+    bd.other = totalMs - bd.network;
   }
   facts.inFlight = inFlightAt(ctx, inner);
   if (bd.queueing >= 20 && facts.inFlight > 1)
@@ -489,8 +506,11 @@ function attributeFromCapture(j: JoinedRequest, ctx: Ctx): RequestResult | null 
       : 0;
 
   // Failures.
-  const failure =
-    outer.state === 'reset'
+  const failure = fromLog
+    ? status >= 500
+      ? `http-${status}`
+      : null
+    : outer.state === 'reset'
       ? 'reset'
       : outer.state === 'no-response' || outer.status === null
         ? 'no-response'
@@ -641,8 +661,7 @@ function attributeFromLogs(j: JoinedRequest, _ctx: Ctx): RequestResult | null {
   const total = a.durationMs ?? 0;
   const facts = newFacts(a.tsUs - total * 1000);
   const attr = a.attributes;
-  const num = (k: string): number | null =>
-    typeof attr[k] === 'number' ? (attr[k] as number) : null;
+  const num = (k: string): number | null => (typeof attr[k] === 'number' ? attr[k] : null);
   const uct = num('upstream_connect_ms');
   const uht = num('upstream_header_ms');
   const urt = num('upstream_response_ms');

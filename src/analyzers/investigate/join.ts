@@ -30,7 +30,9 @@ function accessRank(r: LogRecord): number {
   return 1;
 }
 
-const end = (x: Exchange): number => x.respLastUs ?? x.reqLastUs ?? x.reqFirstUs ?? 0;
+/** End of an exchange's window; an exchange without a response is open-ended (the capture may
+ * have ended, or the server never answered), so later hops still nest inside it. */
+const end = (x: Exchange): number => x.respLastUs ?? Infinity;
 const start = (x: Exchange): number => x.reqFirstUs ?? x.respFirstUs ?? 0;
 
 /** Group exchanges into per-request hop chains. */
@@ -93,7 +95,36 @@ export function joinExchanges(exchanges: readonly Exchange[]): Exchange[][] {
     if (best) best.push(x);
     else standalone.push([x]);
   }
-  return chains.concat(standalone).sort((a, b) => start(a[0]!) - start(b[0]!));
+  // A client-facing exchange without an id (its response, which would echo the id, is missing)
+  // is the outer hop of the chain its proxy started right after it.
+  const proxyClientIps = new Set<string>();
+  for (const x of exchanges) proxyClientIps.add(x.client.ip);
+  const taken = new Set<Exchange[]>();
+  const rest: Exchange[][] = [];
+  for (const st of standalone) {
+    const x = st[0]!;
+    if (st.length > 1 || x.requestId || !proxyClientIps.has(x.server.ip)) {
+      rest.push(st);
+      continue;
+    }
+    let best: Exchange[] | null = null;
+    let bestGap = Infinity;
+    for (const ch of chains) {
+      const first = ch[0]!;
+      if (taken.has(ch) || first.client.ip !== x.server.ip) continue;
+      const gap = start(first) - start(x);
+      if (gap < 0 || start(first) > end(x) + 1000) continue;
+      if (gap < bestGap) {
+        bestGap = gap;
+        best = ch;
+      }
+    }
+    if (best && !best.some((h) => h.client.ip === x.client.ip && h.server.ip === x.server.ip)) {
+      best.unshift(x);
+      taken.add(best);
+    } else rest.push(st);
+  }
+  return chains.concat(rest).sort((a, b) => start(a[0]!) - start(b[0]!));
 }
 
 /** Index log records by request id. */

@@ -18,7 +18,19 @@ if (!capture) {
   capture = resolve(root, '.bench/bench-traffic/bundle/cap.pcap');
   if (!existsSync(capture) || args.includes('--make')) {
     console.log(`making a ${sizeMb} MiB capture with the lab (mlscope lab bench-traffic)…`);
-    const r = spawnSync(process.execPath, [resolve(root, 'bin/mlscope.js'), 'lab', 'bench-traffic', '--out', resolve(root, '.bench/bench-traffic'), '--size-mb', String(sizeMb)], { stdio: 'inherit' });
+    const r = spawnSync(
+      process.execPath,
+      [
+        resolve(root, 'bin/mlscope.js'),
+        'lab',
+        'bench-traffic',
+        '--out',
+        resolve(root, '.bench/bench-traffic'),
+        '--size-mb',
+        String(sizeMb),
+      ],
+      { stdio: 'inherit' },
+    );
     if (r.status !== 0) {
       console.error('bench:pcap: could not make the capture (see above)');
       process.exit(1);
@@ -37,7 +49,10 @@ interface Timed {
 }
 
 function timed(cmd: string, argv: string[]): Timed {
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', cmd, ...argv], { maxBuffer: 1 << 30, encoding: 'utf8' });
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', cmd, ...argv], {
+    maxBuffer: 1 << 30,
+    encoding: 'utf8',
+  });
   if (r.error) throw r.error;
   const lines = r.stderr.trim().split('\n');
   const [sec, kb] = lines[lines.length - 1]!.split(' ').map(Number);
@@ -53,13 +68,30 @@ console.log(`capture: ${capture} (${(bytes / 1024 / 1024).toFixed(1)} MiB)`);
 
 const ours = timed(process.execPath, [resolve(root, 'bin/mlscope.js'), 'pcap', '--json', capture]);
 const doc = JSON.parse(ours.stdout) as { packets: number; tcp: { retransmissions: number } };
-console.log(`mlscope pcap --json: ${ours.seconds.toFixed(2)} s, ${(doc.packets / ours.seconds / 1e6).toFixed(2)} M packets/s, peak RSS ${ours.maxRssMb.toFixed(0)} MiB, ${doc.packets} packets, ${doc.tcp.retransmissions} retransmissions`);
+console.log(
+  `mlscope pcap --json: ${ours.seconds.toFixed(2)} s, ${(doc.packets / ours.seconds / 1e6).toFixed(2)} M packets/s, peak RSS ${ours.maxRssMb.toFixed(0)} MiB, ${doc.packets} packets, ${doc.tcp.retransmissions} retransmissions`,
+);
 
-const ts = timed('tshark', ['-r', capture, '-Y', 'tcp.analysis.retransmission', '-T', 'fields', '-e', 'frame.number']);
+const ts = timed('tshark', [
+  '-r',
+  capture,
+  '-Y',
+  'tcp.analysis.retransmission',
+  '-T',
+  'fields',
+  '-e',
+  'frame.number',
+]);
 const tsRetrans = ts.stdout.split('\n').filter((l) => l.trim() !== '').length;
-console.log(`tshark -Y tcp.analysis.retransmission: ${ts.seconds.toFixed(2)} s, peak RSS ${ts.maxRssMb.toFixed(0)} MiB, ${tsRetrans} retransmissions`);
+console.log(
+  `tshark -Y tcp.analysis.retransmission: ${ts.seconds.toFixed(2)} s, peak RSS ${ts.maxRssMb.toFixed(0)} MiB, ${tsRetrans} retransmissions`,
+);
 
 const ratio = ts.seconds / ours.seconds;
-console.log(`ratio: mlscope is ${ratio.toFixed(1)}× tshark's throughput (target ≥ 50×); memory ${ours.maxRssMb.toFixed(0)} MiB (target < 300 MiB)`);
-console.log(`retransmissions: ${doc.tcp.retransmissions === tsRetrans ? 'same' : 'DIFFERENT'} (${doc.tcp.retransmissions} vs ${tsRetrans})`);
+console.log(
+  `ratio: mlscope is ${ratio.toFixed(1)}× tshark's throughput (target ≥ 50×); memory ${ours.maxRssMb.toFixed(0)} MiB (target < 300 MiB)`,
+);
+console.log(
+  `retransmissions: ${doc.tcp.retransmissions === tsRetrans ? 'same' : 'DIFFERENT'} (${doc.tcp.retransmissions} vs ${tsRetrans})`,
+);
 process.exit(doc.tcp.retransmissions === tsRetrans ? 0 : 1);

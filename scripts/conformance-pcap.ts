@@ -37,7 +37,9 @@ const flag = (n: string): number | null => {
 const verbose = args.includes('--verbose');
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : null;
 
-const expected = JSON.parse(readFileSync(join(dataDir, 'expected/pcaps.json'), 'utf8')) as Expected[];
+const expected = JSON.parse(
+  readFileSync(join(dataDir, 'expected/pcaps.json'), 'utf8'),
+) as Expected[];
 let tcpOk = 0;
 let httpOk = 0;
 let h2Ok = 0;
@@ -47,7 +49,10 @@ const rows: string[] = [];
 for (const e of expected) {
   if (only && !e.file.includes(only)) continue;
   n++;
-  const run = await analyzeCapture({ name: e.file, path: join(dataDir, e.file) }, { recognisers: allRecognisers() });
+  const run = await analyzeCapture(
+    { name: e.file, path: join(dataDir, e.file) },
+    { recognisers: allRecognisers() },
+  );
   const s = run.engine.summary();
   const got = {
     packets: s.packets,
@@ -68,19 +73,40 @@ for (const e of expected) {
   const tcpDiff = tcpFields.filter((f) => got[f] !== e[f]);
   const httpDiff = (['httpRequests', 'httpResponses'] as const).filter((f) => got[f] !== e[f]);
   const h2Diff = got.http2Streams !== e.http2Streams;
-  const tlsDiff = got.tlsClientHellos !== e.tlsClientHellos || JSON.stringify(got.sni) !== JSON.stringify([...e.sni].sort());
+  const tlsDiff =
+    got.tlsClientHellos !== e.tlsClientHellos ||
+    JSON.stringify(got.sni) !== JSON.stringify([...e.sni].sort());
   if (tcpDiff.length === 0) tcpOk++;
   if (httpDiff.length === 0) httpOk++;
   if (!h2Diff) h2Ok++;
   if (!tlsDiff) tlsOk++;
-  const extra = (['packets', 'tcpConnections', 'outOfOrder', 'medianInitialRttMs'] as const).filter((f) => got[f] !== e[f]);
-  const diffs = [...tcpDiff, ...httpDiff, ...(h2Diff ? ['http2Streams'] : []), ...(tlsDiff ? ['tls'] : []), ...extra.map((x) => `(${x})`)];
+  const extra = (['packets', 'tcpConnections', 'outOfOrder', 'medianInitialRttMs'] as const).filter(
+    (f) => got[f] !== e[f],
+  );
+  const diffs = [
+    ...tcpDiff,
+    ...httpDiff,
+    ...(h2Diff ? ['http2Streams'] : []),
+    ...(tlsDiff ? ['tls'] : []),
+    ...extra.map((x) => `(${x})`),
+  ];
   if (diffs.length || verbose) {
     const detail = [...tcpDiff, ...httpDiff, ...extra]
-      .map((f) => `${f} ${JSON.stringify(got[f as keyof typeof got])}≠${JSON.stringify(e[f as keyof Expected])}`)
+      .map(
+        (f) =>
+          `${f} ${JSON.stringify(got[f as keyof typeof got])}≠${JSON.stringify(e[f as keyof Expected])}`,
+      )
       .concat(h2Diff ? [`http2Streams ${got.http2Streams}≠${e.http2Streams}`] : [])
-      .concat(tlsDiff ? [`tls ${got.tlsClientHellos}/${JSON.stringify(got.sni)}≠${e.tlsClientHellos}/${JSON.stringify(e.sni)}`] : []);
-    rows.push(`${e.file}${run.error ? ' [error: ' + run.error.message + ']' : ''}\n    ${detail.join('; ') || 'ok'}`);
+      .concat(
+        tlsDiff
+          ? [
+              `tls ${got.tlsClientHellos}/${JSON.stringify(got.sni)}≠${e.tlsClientHellos}/${JSON.stringify(e.sni)}`,
+            ]
+          : [],
+      );
+    rows.push(
+      `${e.file}${run.error ? ' [error: ' + run.error.message + ']' : ''}\n    ${detail.join('; ') || 'ok'}`,
+    );
   }
 }
 console.log(rows.join('\n'));
@@ -92,7 +118,12 @@ console.log(`TLS hellos + SNI:  ${pct(tlsOk)}`);
 const results = { tcp: tcpOk / n, http: httpOk / n, http2: h2Ok / n, tls: tlsOk / n };
 console.log(`RESULT ${JSON.stringify(results)}`);
 let fail = false;
-for (const [k, key] of [['--min-tcp', 'tcp'], ['--min-http', 'http'], ['--min-http2', 'http2'], ['--min-tls', 'tls']] as const) {
+for (const [k, key] of [
+  ['--min-tcp', 'tcp'],
+  ['--min-http', 'http'],
+  ['--min-http2', 'http2'],
+  ['--min-tls', 'tls'],
+] as const) {
   const m = flag(k);
   if (m !== null && results[key] + 1e-9 < m) {
     console.log(`FAIL: ${key} match rate ${results[key].toFixed(3)} is below the recorded ${m}`);

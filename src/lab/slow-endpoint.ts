@@ -458,7 +458,21 @@ export async function runSlowEndpoint(
       '/usr/bin/tcpdump',
       // --immediate-mode: with TPACKET_V3, libpcap holds packets in a buffer block until its
       // timeout and loses them at exit; the last responses of a run must reach the file.
-      ['-i', 'br0', '-n', '-s', '0', '-B', '8192', '--immediate-mode', '-Z', 'root', '-w', pcap, 'tcp'],
+      [
+        '-i',
+        'br0',
+        '-n',
+        '-s',
+        '0',
+        '-B',
+        '8192',
+        '--immediate-mode',
+        '-Z',
+        'root',
+        '-w',
+        pcap,
+        'tcp',
+      ],
       { stdout: join(work, 'tcpdump.out'), stderr: tcpdumpErr },
     );
     await s.waitText(td, tcpdumpErr, 'listening on');
@@ -486,9 +500,13 @@ export async function runSlowEndpoint(
     await sleep(faults.includes('errors') ? 2000 : 1200);
     await s.stop(td, 'SIGINT');
     tcpdumpStats = readTail(tcpdumpErr, 3);
-    const cap = /(\d+) packets? captured[\s\S]*?(\d+) packets? received by filter/.exec(tcpdumpStats);
+    const cap = /(\d+) packets? captured[\s\S]*?(\d+) packets? received by filter/.exec(
+      tcpdumpStats,
+    );
     if (cap && Number(cap[2]) > Number(cap[1])) {
-      progress(`lab: warning: tcpdump captured ${cap[1]} of ${cap[2]} packets received by its filter`);
+      progress(
+        `lab: warning: tcpdump captured ${cap[1]} of ${cap[2]} packets received by its filter`,
+      );
     }
     if (faults.includes('loss'))
       drops = { ...(await nftDrops(s.ns('apps'))), ...(await nftDrops(s.ns('proxy'))) };

@@ -1,5 +1,5 @@
 // Where the live service keeps what it receives: logs in the store's `logs` table, spans and
-// points in the span tables (store/duckdb/spans.ts). `IngestQueue` batches appends: a request is
+// points in its `spans` and `points` tables (store/schema.ts). `IngestQueue` batches appends: a request is
 // acknowledged once its records are queued in memory; the queue is written every `flushMs` or when
 // `maxBatch` records wait, and `drain()` (graceful shutdown) writes everything acknowledged.
 //
@@ -9,8 +9,8 @@
 
 import type { LogRecord } from '../model/records.js';
 import type { MetricPoint, Span } from '../model/span.js';
-import { openDuckDbStore, type DuckDbStore } from '../store/duckdb/duckdb-store.js';
-import { DuckDbSpanTables, connectionOf } from '../store/duckdb/spans.js';
+import { openStore } from '../store/open.js';
+import type { Store } from '../store/store.js';
 
 export interface TelemetrySink {
   spans(batch: Span[]): void;
@@ -36,48 +36,36 @@ export interface TelemetryStore {
 }
 
 export async function openTelemetryStore(path: string): Promise<TelemetryStore> {
-  const store = await openDuckDbStore(path);
-  try {
-    const tables = await DuckDbSpanTables.open(connectionOf(store));
-    return new DuckDbTelemetryStore(store, tables);
-  } catch (err) {
-    await store.close();
-    throw err;
-  }
+  return new StoreTelemetry(await openStore(path));
 }
 
-class DuckDbTelemetryStore implements TelemetryStore {
-  constructor(
-    private readonly store: DuckDbStore,
-    private readonly tables: DuckDbSpanTables,
-  ) {}
+/** The TelemetryStore over a Store: appends go straight to its tables. */
+class StoreTelemetry implements TelemetryStore {
+  constructor(private readonly store: Store) {}
   appendSpans(batch: readonly Span[]): Promise<void> {
-    return this.tables.appendSpans(batch);
+    return this.store.appendSpans(batch);
   }
   appendLogs(batch: readonly LogRecord[]): Promise<void> {
     return this.store.appendLogs(batch);
   }
   appendPoints(batch: readonly MetricPoint[]): Promise<void> {
-    return this.tables.appendPoints(batch);
+    return this.store.appendPoints(batch);
   }
-  async flush(): Promise<void> {
-    this.tables.flush();
-    await this.store.flush();
+  flush(): Promise<void> {
+    return this.store.flush();
   }
   traceSpans(traceId: string): Promise<Span[]> {
-    return this.tables.traceSpans(traceId);
+    return this.store.traceSpans(traceId);
   }
   async counts(): Promise<{ spans: number; logs: number; points: number }> {
-    const logs = await this.store.query('SELECT count(*) FROM logs');
-    return {
-      spans: await this.tables.count('spans'),
-      logs: Number(logs.rows[0]?.[0] ?? 0),
-      points: await this.tables.count('points'),
-    };
+    const r = await this.store.query(
+      'SELECT (SELECT count(*) FROM spans), (SELECT count(*) FROM logs), (SELECT count(*) FROM points)',
+    );
+    const row = r.rows[0] ?? [];
+    return { spans: Number(row[0] ?? 0), logs: Number(row[1] ?? 0), points: Number(row[2] ?? 0) };
   }
-  async close(): Promise<void> {
-    this.tables.close();
-    await this.store.close();
+  close(): Promise<void> {
+    return this.store.close();
   }
 }
 

@@ -8,9 +8,10 @@
 // 18.16 has no DateTime64).
 
 import type { AttrValue, Connection, Exchange, LogRecord } from '../model/records.js';
+import type { MetricPoint, Span } from '../model/span.js';
 
 /** Bump when a table or column changes. A database with another version is refused, not migrated. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /**
  * Portable column types. `bigint` and `ts` take a JS number (an integer count; `ts` is µs since the
@@ -205,5 +206,65 @@ export const INPUTS: TableSpec<InputRow> = {
   ],
 };
 
+/** Resource objects are shared by every span of a ResourceSpans: serialise each once. */
+const resourceJson = new WeakMap<object, string | null>();
+function resourceOf(r: Record<string, AttrValue>): string | null {
+  let s = resourceJson.get(r);
+  if (s === undefined) {
+    s = jsonOrNull(r);
+    resourceJson.set(r, s);
+  }
+  return s;
+}
+
+function jsonOrNull(a: Record<string, unknown>): string | null {
+  for (const _ in a) return JSON.stringify(a);
+  return null;
+}
+
+export const SPANS: TableSpec<Span> = {
+  name: 'spans',
+  columns: [
+    { name: 'ts', type: 'ts', get: (r) => r.startUs },
+    { name: 'trace_id', type: 'text', get: (r) => r.traceId },
+    { name: 'span_id', type: 'text', get: (r) => r.spanId },
+    { name: 'parent_span_id', type: 'text', get: (r) => r.parentSpanId },
+    { name: 'service', type: 'text', get: (r) => r.service },
+    { name: 'name', type: 'text', get: (r) => r.name },
+    { name: 'kind', type: 'text', get: (r) => r.kind },
+    { name: 'start_us', type: 'bigint', get: (r) => r.startUs },
+    { name: 'end_us', type: 'bigint', get: (r) => r.endUs },
+    { name: 'duration_ms', type: 'double', get: (r) => (r.endUs - r.startUs) / 1000 },
+    { name: 'status', type: 'text', get: (r) => r.status },
+    { name: 'status_message', type: 'text', get: (r) => r.statusMessage },
+    { name: 'attributes', type: 'json', get: (r) => jsonOrNull(r.attributes) },
+    {
+      name: 'events',
+      type: 'json',
+      get: (r) => (r.events.length ? JSON.stringify(r.events) : null),
+    },
+    { name: 'links', type: 'json', get: (r) => (r.links.length ? JSON.stringify(r.links) : null) },
+    { name: 'resource', type: 'json', get: (r) => resourceOf(r.resource) },
+    { name: 'scope', type: 'text', get: (r) => r.scope },
+    { name: 'format', type: 'text', get: (r) => r.format },
+    { name: 'input_id', type: 'int', get: (_r, inputId) => inputId },
+  ],
+};
+
+export const POINTS: TableSpec<MetricPoint> = {
+  name: 'points',
+  columns: [
+    { name: 'ts', type: 'ts', get: (r) => r.tsUs },
+    { name: 'ts_us', type: 'bigint', get: (r) => r.tsUs },
+    { name: 'name', type: 'text', get: (r) => r.name },
+    { name: 'labels', type: 'json', get: (r) => jsonOrNull(r.labels) },
+    { name: 'value', type: 'double', get: (r) => r.value },
+    { name: 'kind', type: 'text', get: (r) => r.kind },
+    { name: 'temporality', type: 'text', get: (r) => r.temporality },
+    { name: 'unit', type: 'text', get: (r) => r.unit },
+    { name: 'input_id', type: 'int', get: (_r, inputId) => inputId },
+  ],
+};
+
 /** The record tables (they carry `input_id`), in creation order. */
-export const RECORD_TABLES = [LOGS, CONNECTIONS, EXCHANGES] as const;
+export const RECORD_TABLES = [LOGS, CONNECTIONS, EXCHANGES, SPANS, POINTS] as const;

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Connection, Exchange, LogRecord } from '../model/records.js';
+import type { MetricPoint, Span } from '../model/span.js';
 import { QueryError, type Cell, type Store } from './store.js';
 
 export function makeLog(over: Partial<LogRecord> = {}): LogRecord {
@@ -27,6 +28,41 @@ export function makeLog(over: Partial<LogRecord> = {}): LogRecord {
     lineNo: 1,
     format: 'json',
     templateId: null,
+    ...over,
+  };
+}
+
+export function makeSpan(over: Partial<Span> = {}): Span {
+  return {
+    traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+    spanId: '00f067aa0ba902b7',
+    parentSpanId: null,
+    service: 'gateway',
+    name: 'POST /v1/chat/completions',
+    kind: 'server',
+    startUs: 1_700_000_000_000_000,
+    endUs: 1_700_000_000_250_000,
+    status: 'ok',
+    statusMessage: null,
+    attributes: { 'http.status_code': 200, 'llm.model': 'llama-3' },
+    events: [{ tsUs: 1_700_000_000_100_000, name: 'first-token', attributes: {} }],
+    links: [],
+    resource: { 'service.name': 'gateway' },
+    scope: '@opentelemetry/instrumentation-http',
+    format: 'otlp-json',
+    ...over,
+  };
+}
+
+export function makePoint(over: Partial<MetricPoint> = {}): MetricPoint {
+  return {
+    name: 'http_requests_total',
+    labels: { 'service.name': 'gateway', code: '200' },
+    tsUs: 1_700_000_000_000_000,
+    value: 42,
+    kind: 'sum',
+    temporality: 'cumulative',
+    unit: '1',
     ...over,
   };
 }
@@ -139,7 +175,7 @@ export function storeConformance(backend: string, open: () => Promise<Store>): v
       withStore(async (s) => {
         const t = await s.tables();
         const names = t.map((x) => x.name);
-        for (const n of ['connections', 'exchanges', 'inputs', 'logs'])
+        for (const n of ['connections', 'exchanges', 'inputs', 'logs', 'points', 'spans'])
           assert.ok(names.includes(n), n);
         assert.ok(t.every((x) => x.rows === 0));
       }));
@@ -371,6 +407,130 @@ export function storeConformance(backend: string, open: () => Promise<Store>): v
         const all = await s.query('SELECT line_no FROM logs', { maxRows: 3000 });
         assert.equal(all.rows.length, 3000);
         assert.equal(all.truncated, false);
+      }));
+
+    void it('round-trips spans and points; reads one trace back in start order', () =>
+      withStore(async (s) => {
+        const root = makeSpan();
+        const child = makeSpan({
+          spanId: '1111111111111111',
+          parentSpanId: root.spanId,
+          service: null,
+          name: 'inference',
+          kind: 'internal',
+          startUs: root.startUs + 1000,
+          endUs: root.startUs + 200_000,
+          status: 'error',
+          statusMessage: 'CUDA out of memory',
+          attributes: {},
+          events: [],
+          links: [{ traceId: 'ab'.repeat(16), spanId: 'cd'.repeat(8), attributes: { n: 1 } }],
+          resource: {},
+          scope: null,
+        });
+        const other = makeSpan({ traceId: 'ff'.repeat(16), spanId: '2222222222222222' });
+        await s.appendSpans([child, other, root]);
+        assert.deepEqual(await s.traceSpans(root.traceId), [root, child]);
+        assert.deepEqual(await s.traceSpans('00'.repeat(16)), []);
+        const d = await s.query(
+          `SELECT span_id, duration_ms, start_us FROM spans WHERE trace_id = '${root.traceId}' ORDER BY start_us`,
+        );
+        assert.deepEqual(d.rows, [
+          [root.spanId, 250, root.startUs],
+          [child.spanId, 199, child.startUs],
+        ]);
+
+        await s.appendPoints([
+          makePoint(),
+          makePoint({
+            name: 'latency_ms',
+            labels: {},
+            value: 0.25,
+            kind: 'gauge',
+            temporality: null,
+            unit: null,
+          }),
+        ]);
+        const p = await s.query(
+          'SELECT name, ts_us, value, kind, temporality, unit, labels FROM points ORDER BY name',
+        );
+        assert.deepEqual(
+          p.rows.map((r) => r.slice(0, 6)),
+          [
+            ['http_requests_total', 1_700_000_000_000_000, 42, 'sum', 'cumulative', '1'],
+            ['latency_ms', 1_700_000_000_000_000, 0.25, 'gauge', null, null],
+          ],
+        );
+        assert.deepEqual(JSON.parse(asText(p.rows[0]![6])), {
+          'service.name': 'gateway',
+          code: '200',
+        });
+        assert.equal(p.rows[1]![6], null);
+      }));
+
+    void it('removes spans and points with their input', () =>
+      withStore(async (s) => {
+        const id = await s.beginInput({
+          path: 'trace.json',
+          sizeBytes: 1,
+          mtimeMs: 0,
+          headHash: 'h',
+          tailHash: 't',
+          windowBytes: 1,
+          kind: 'traces',
+          format: 'otlp-json',
+        });
+        await s.appendSpans([makeSpan(), makeSpan({ spanId: '3333333333333333' })], id);
+        await s.appendPoints([makePoint()], id);
+        await s.appendSpans([makeSpan({ spanId: '4444444444444444' })]);
+        assert.equal(await s.removeInput(id), 3);
+        const left = await s.query(
+          'SELECT (SELECT count(*) FROM spans), (SELECT count(*) FROM points)',
+        );
+        assert.deepEqual(left.rows, [[1, 0]]);
+      }));
+
+    void it('keeps every value of every column type across chunks (nulls, edges, constants)', () =>
+      withStore(async (s) => {
+        // Mixed inline (≤ 12 bytes) and long strings, non-ASCII short strings, NULLs at word
+        // boundaries of the validity mask, negative and > 2^32 integers, a column constant in all
+        // rows but one.
+        const n = 4500;
+        const logs = Array.from({ length: n }, (_, i) =>
+          makeLog({
+            lineNo: i,
+            tsUs: i % 31 === 0 ? null : -5_000_000_000 + i * 1_000_003,
+            severity: i % 64 === 63 ? null : 'INFO',
+            body: i % 3 === 0 ? `b${i}` : i % 3 === 1 ? 'x'.repeat(12) + i : `é${i}`,
+            requestId: i % 32 === 0 ? null : `r-${i}`.padEnd(12, '0'),
+            httpStatus: i % 5 === 0 ? null : 100 + (i % 500),
+            durationMs: i % 7 === 0 ? null : i / 8,
+            file: i === 4000 ? 'other.log' : 'access.log',
+            attributes: i % 2 ? {} : { i },
+          }),
+        );
+        await s.appendLogs(logs);
+        const r = await s.query(
+          'SELECT line_no, ts_us, severity, body, request_id, http_status, duration_ms, file, attributes FROM logs ORDER BY line_no',
+        );
+        assert.equal(r.rows.length, n);
+        for (let i = 0; i < n; i++) {
+          const l = logs[i]!;
+          const row = r.rows[i]!;
+          const want = [
+            i,
+            l.tsUs,
+            l.severity,
+            l.body,
+            l.requestId,
+            l.httpStatus,
+            l.durationMs,
+            l.file,
+          ];
+          assert.deepEqual(row.slice(0, 8), want, `line ${i}`);
+          if (i % 2) assert.equal(row[8], null);
+          else assert.deepEqual(JSON.parse(asText(row[8])), { i });
+        }
       }));
   });
 }

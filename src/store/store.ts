@@ -3,6 +3,7 @@
 // or in memory); clickhouse/ later. Every backend passes the conformance suite in store.case.ts.
 
 import type { Connection, Exchange, LogRecord } from '../model/records.js';
+import type { MetricPoint, Span } from '../model/span.js';
 import type { InputRow } from './schema.js';
 
 export type { InputRow } from './schema.js';
@@ -75,7 +76,12 @@ export interface Store {
   appendLogs(batch: readonly LogRecord[], inputId?: number | null): Promise<void>;
   appendConnections(batch: readonly Connection[], inputId?: number | null): Promise<void>;
   appendExchanges(batch: readonly Exchange[], inputId?: number | null): Promise<void>;
+  appendSpans(batch: readonly Span[], inputId?: number | null): Promise<void>;
+  appendPoints(batch: readonly MetricPoint[], inputId?: number | null): Promise<void>;
   flush(): Promise<void>;
+
+  /** Every stored span of one trace, by start time (then span id); [] for an unknown trace. */
+  traceSpans(traceId: string): Promise<Span[]>;
 
   /** Run SQL (the backend's dialect); the last statement's rows. Throws QueryError. */
   query(sql: string, opts?: QueryOptions): Promise<QueryResult>;

@@ -23,7 +23,13 @@ test('flows --json: gzip CloudWatch envelopes and NetFlow v9 files; unreadable i
   const out = sink();
   const err = sink();
   const code = await flowsCommand.run(
-    ['--json', join(FIX, 'v9-data.bin'), join(FIX, 'v9-template.bin'), join(FIX, 'cw-envelope.json.gz'), join(FIX, 'missing.bin')],
+    [
+      '--json',
+      join(FIX, 'v9-data.bin'),
+      join(FIX, 'v9-template.bin'),
+      join(FIX, 'cw-envelope.json.gz'),
+      join(FIX, 'missing.bin'),
+    ],
     { stdout: out.w, stderr: err.w, isTty: false },
   );
   assert.equal(code, 1);
@@ -32,7 +38,13 @@ test('flows --json: gzip CloudWatch envelopes and NetFlow v9 files; unreadable i
     records: number;
     bytes: number;
     packets: number;
-    flows: { src: string; proto: string; start: string; exporter: string | null; action: string | null }[];
+    flows: {
+      src: string;
+      proto: string;
+      start: string;
+      exporter: string | null;
+      action: string | null;
+    }[];
     skipped: Record<string, number>;
     dataQuality: { seen: number; decoded: number; skipped: number }[];
   };
@@ -49,8 +61,18 @@ test('flows --json: gzip CloudWatch envelopes and NetFlow v9 files; unreadable i
 
 test('flows human output renders the sections', async () => {
   const out = sink();
-  const code = await flowsCommand.run([join(FIX, 'cw-envelope.json.gz')], { stdout: out.w, stderr: sink().w, isTty: false });
+  const code = await flowsCommand.run([join(FIX, 'cw-envelope.json.gz')], {
+    stdout: out.w,
+    stderr: sink().w,
+    isTty: false,
+  });
   assert.equal(code, 0);
-  for (const h of ['top talkers', 'top destination ports', 'rejected flows: 2', 'per minute', 'data quality'])
+  for (const h of [
+    'top talkers',
+    'top destination ports',
+    'rejected flows: 2',
+    'per minute',
+    'data quality',
+  ])
     assert.ok(out.text().includes(h), h);
 });

@@ -331,7 +331,7 @@ class Pending {
   hasResponse = false;
 }
 
-const EMPTY_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+const EMPTY_HEADERS: Record<string, string> = Object.freeze({});
 
 /** Per-direction parse state. */
 class Side {

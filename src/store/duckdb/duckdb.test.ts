@@ -31,6 +31,42 @@ describe('duckdb file store', () => {
     await b.close();
   });
 
+  it('refuses a version-1 database (before spans and points) with a clear message', async () => {
+    const path = join(dir, 'v1.duckdb');
+    const s = await openDuckDbStore(path);
+    await s.query(`UPDATE mlscope_meta SET value = '1' WHERE key = 'schema_version'`);
+    await s.close();
+    await assert.rejects(openDuckDbStore(path), (err: unknown) => {
+      assert.ok(err instanceof StoreError);
+      assert.match(err.message, /schema version 1, this mlscope writes version 2/);
+      assert.match(err.message, /new --db file/);
+      return true;
+    });
+  });
+
+  it('moves staged rows into the file in order, across stages, and leaves no stage tables', async () => {
+    // More than one stage (122,880 rows), appended in uneven batches, some before a query.
+    const path = join(dir, 'staged.duckdb');
+    const s = await openDuckDbStore(path, { threads: 2, staged: true });
+    const n = 130_000;
+    const rows = Array.from({ length: n }, (_, i) => makeLog({ lineNo: i, body: `b${i}` }));
+    await s.appendLogs(rows.slice(0, 1000));
+    assert.deepEqual((await s.query('SELECT count(*) FROM logs')).rows, [[1000]]);
+    for (let i = 1000; i < n; i += 7919) await s.appendLogs(rows.slice(i, i + 7919));
+    await s.close();
+    const b = await openDuckDbStore(path);
+    const r = await b.query(
+      `SELECT count(*), count(DISTINCT line_no), bool_and(body = 'b' || line_no),
+              bool_and(line_no = rowid) FROM logs`,
+    );
+    assert.deepEqual(r.rows, [[n, n, true, true]]);
+    assert.deepEqual(
+      (await b.tables()).map((t) => t.name),
+      ['connections', 'exchanges', 'inputs', 'logs', 'points', 'spans'],
+    );
+    await b.close();
+  });
+
   it('refuses a database written with another schema version', async () => {
     const path = join(dir, 'old.duckdb');
     const s = await openDuckDbStore(path);

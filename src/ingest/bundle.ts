@@ -35,9 +35,15 @@ export interface BundleOptions {
   /** Cap on log records kept in memory. */
   maxLogRecords?: number;
   referenceYear?: number;
+  /**
+   * Drop each exchange's header maps once its request id, traceparent and content type are
+   * extracted (what `investigate` needs), so memory per request stays small on large captures.
+   */
+  slimExchanges?: boolean;
 }
 
 const DEFAULT_MAX_LOG_RECORDS = 2_000_000;
+const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
 export async function readBundle(
   args: readonly string[],
@@ -68,6 +74,10 @@ export async function readBundle(
         sink: {
           exchange(x) {
             x.connId += base;
+            if (opts.slimExchanges) {
+              x.requestHeaders = NO_HEADERS;
+              x.responseHeaders = NO_HEADERS;
+            }
             out.exchanges.push(x);
           },
           connection(c) {

@@ -53,6 +53,8 @@ export interface RequestFacts {
   inFlight: number;
   errorLines: string[];
   failureKind: string | null;
+  /** Why the cause differs from the largest part (set by the excess rule). */
+  excessNote: string | null;
 }
 
 export interface Finding {
@@ -172,7 +174,7 @@ interface Ctx {
   skewBySource: Map<string, number>;
   errorLogs: LogRecord[];
   crashEvents: { tsUs: number; server: string | null; rec: LogRecord }[];
-  innerByServer: Map<string, Exchange[]>;
+  inFlightIndex: Map<string, { started: Float64Array; answered: Float64Array }>;
 }
 
 export function investigate(input: InvestigateInput, opts: InvestigateOptions = {}): Investigation {
@@ -241,7 +243,12 @@ export function investigate(input: InvestigateInput, opts: InvestigateOptions = 
     if (!l) innerByServer.set(k, (l = []));
     l.push(inner);
   }
-  for (const l of innerByServer.values()) l.sort((a, b) => (a.reqLastUs ?? 0) - (b.reqLastUs ?? 0));
+  const inFlightIndex = new Map<string, { started: Float64Array; answered: Float64Array }>();
+  for (const [k, l] of innerByServer) {
+    const started = Float64Array.from(l.map((x) => x.reqLastUs ?? Infinity)).sort();
+    const answered = Float64Array.from(l.map((x) => x.respFirstUs ?? Infinity)).sort();
+    inFlightIndex.set(k, { started, answered });
+  }
 
   const ctx: Ctx = {
     conns: input.connections,
@@ -249,11 +256,14 @@ export function investigate(input: InvestigateInput, opts: InvestigateOptions = 
     skewBySource,
     errorLogs,
     crashEvents,
-    innerByServer,
+    inFlightIndex,
   };
-  const results = joined
-    .map((j) => attribute(j, ctx))
-    .filter((r): r is RequestResult => r !== null);
+  const pairs: { j: JoinedRequest; r: RequestResult }[] = [];
+  for (const j of joined) {
+    const r = attribute(j, ctx, false);
+    if (r) pairs.push({ j, r });
+  }
+  const results = pairs.map((p) => p.r);
   reattributeByExcess(results);
   const totals = results.map((r) => r.totalMs);
   const slowMs = opts.slowMs ?? deriveSlowMs(totals);
@@ -261,6 +271,12 @@ export function investigate(input: InvestigateInput, opts: InvestigateOptions = 
     if (!r.failed && r.totalMs < slowMs) r.cause = 'unknown';
   }
   const listed = results.filter((r) => r.failed || r.totalMs >= slowMs);
+  // Evidence for the listed requests only (building it for every request costs memory).
+  for (const p of pairs) {
+    if (!(p.r.failed || p.r.totalMs >= slowMs)) continue;
+    p.r.evidence = attribute(p.j, ctx, true)?.evidence ?? p.r.evidence;
+    if (p.r.facts.excessNote) p.r.evidence.push(p.r.facts.excessNote);
+  }
   const sorted = totals.slice().sort((a, b) => a - b);
   const loggedIds = new Set(
     joined.filter((j) => j.access || j.logs.length).map((j) => j.requestId),
@@ -346,9 +362,7 @@ function reattributeByExcess(results: RequestResult[]): void {
     if (best === null) continue;
     const cause: Cause = best === 'other' ? 'unknown' : best;
     if (cause !== r.cause) {
-      r.evidence.push(
-        `${best} ${fmt(r.breakdownMs[best])} is ${fmt(bestExcess)} above the usual ${fmt(base[best])} for ${r.path || 'this route'}`,
-      );
+      r.facts.excessNote = `${best} ${fmt(r.breakdownMs[best])} is ${fmt(bestExcess)} above the usual ${fmt(base[best])} for ${r.path || 'this route'}`;
       r.cause = cause;
     }
   }
@@ -359,8 +373,8 @@ function innermost(hops: readonly Exchange[]): Exchange {
   return hops[hops.length - 1]!;
 }
 
-function attribute(j: JoinedRequest, ctx: Ctx): RequestResult | null {
-  return j.hops.length > 0 ? attributeFromCapture(j, ctx) : attributeFromLogs(j, ctx);
+function attribute(j: JoinedRequest, ctx: Ctx, withEvidence: boolean): RequestResult | null {
+  return j.hops.length > 0 ? attributeFromCapture(j, ctx, withEvidence) : attributeFromLogs(j, ctx);
 }
 
 function newFacts(startUs: number): RequestFacts {
@@ -379,10 +393,15 @@ function newFacts(startUs: number): RequestFacts {
     inFlight: 0,
     errorLines: [],
     failureKind: null,
+    excessNote: null,
   };
 }
 
-function attributeFromCapture(j: JoinedRequest, ctx: Ctx): RequestResult | null {
+function attributeFromCapture(
+  j: JoinedRequest,
+  ctx: Ctx,
+  withEvidence: boolean,
+): RequestResult | null {
   const hops = j.hops;
   const outer = hops[0]!;
   const inner = innermost(hops);
@@ -392,7 +411,8 @@ function attributeFromCapture(j: JoinedRequest, ctx: Ctx): RequestResult | null 
   facts.hops = hops.map((h) => ep(h.server));
   facts.server = ep(hops[hops.length - 1]!.server);
   facts.reqBytes = inner.reqBodyBytes || outer.reqBodyBytes;
-  const evidence: string[] = [];
+  // Evidence strings are only built for the requests that are listed (slow or failed).
+  const evidence: string[] | null = withEvidence ? [] : null;
   // No response in the capture (it ended, or packets were lost) but the proxy logged one: trust
   // the proxy's status and time for this request.
   const fromLog = outer.status === null && j.access !== null && j.access.httpStatus !== null;
@@ -402,7 +422,7 @@ function attributeFromCapture(j: JoinedRequest, ctx: Ctx): RequestResult | null 
     endUs = Math.max(endUs, startUs + j.access!.durationMs * 1000);
   const totalMs = Math.max(0, (endUs - startUs) / 1000);
   if (fromLog)
-    evidence.push(
+    evidence?.push(
       `the capture has no response for it; status ${status} and ${fmt(totalMs)} are from the access log`,
     );
 
@@ -426,7 +446,7 @@ function attributeFromCapture(j: JoinedRequest, ctx: Ctx): RequestResult | null 
       const syns = rs.filter((e) => e.syn).length;
       facts.synRetries += syns;
       facts.retransConns.push(`${h.client.ip}→${ep(h.server)}`);
-      evidence.push(
+      evidence?.push(
         `${rs.length} TCP retransmission${rs.length > 1 ? 's' : ''} on ${h.client.ip}:${h.client.port}→${ep(h.server)}` +
           (syns ? ` (${syns} SYN retr${syns > 1 ? 'ies' : 'y'})` : '') +
           (stall > 0 ? `, RTO stall up to ${fmt(stall)}` : '') +
@@ -449,7 +469,7 @@ function attributeFromCapture(j: JoinedRequest, ctx: Ctx): RequestResult | null 
           : 0;
       if (fwd + back >= 1) facts.transitVia.push({ via: ep(p.server), ms: fwd + back });
       if (fwd + back >= 20) {
-        evidence.push(
+        evidence?.push(
           `${fmt(fwd + back)} in transit at ${ep(p.server)} → ${ep(h.server)} (forward ${fmt(fwd)}${connectMs >= 1 ? `, of which connect ${fmt(connectMs)}` : ''}, back ${fmt(back)})`,
         );
       }
@@ -475,7 +495,7 @@ function attributeFromCapture(j: JoinedRequest, ctx: Ctx): RequestResult | null 
     if (lateMs > 0) {
       lateMs = Math.min(lateMs, s);
       s -= lateMs;
-      evidence.push(
+      evidence?.push(
         `request to ${ep(inner.server)} completed only by a retransmission ${fmt(lateMs)} after its first last byte`,
       );
     }
@@ -484,7 +504,7 @@ function attributeFromCapture(j: JoinedRequest, ctx: Ctx): RequestResult | null 
       bd.queueing = s - bd.inference;
     } else bd.other = s;
     bd.network = Math.max(0, totalMs - s);
-    evidence.push(
+    evidence?.push(
       `server time at ${ep(inner.server)} ${fmt(serverMs)}` +
         (inf !== null
           ? ` (inference ${fmt(inf)} per ${where(j.logs.find((r) => inferenceMsOf([r]) !== null) ?? j.logs[0]!)}, queueing ${fmt(bd.queueing)})`
@@ -499,7 +519,7 @@ function attributeFromCapture(j: JoinedRequest, ctx: Ctx): RequestResult | null 
   }
   facts.inFlight = inFlightAt(ctx, inner);
   if (bd.queueing >= 20 && facts.inFlight > 1)
-    evidence.push(`${facts.inFlight} requests in flight at ${ep(inner.server)} when it arrived`);
+    evidence?.push(`${facts.inFlight} requests in flight at ${ep(inner.server)} when it arrived`);
   const clientUpMs =
     outer.reqLastUs !== null && outer.reqFirstUs !== null
       ? (outer.reqLastUs - outer.reqFirstUs) / 1000
@@ -520,14 +540,14 @@ function attributeFromCapture(j: JoinedRequest, ctx: Ctx): RequestResult | null 
   facts.failureKind = failure;
   if (failure) addFailureEvidence(j, ctx, hops, inner, evidence, facts, startUs, endUs);
   const cause = failure ? 'upstream-error' : pickCause(bd, clientUpMs, facts);
-  evidence.unshift(
+  evidence?.unshift(
     `${outer.method ?? '?'} ${outer.path ?? '?'} → ${outer.status ?? failure ?? 'no response'} in ${fmt(totalMs)} via ${facts.hops.join(' → ')}` +
       (outer.reqFirstFrame !== null
         ? ` (frames ${outer.reqFirstFrame}–${outer.respLastFrame ?? '?'})`
         : ''),
   );
   if (j.access)
-    evidence.push(
+    evidence?.push(
       `access log ${where(j.access)}: ${j.access.httpStatus} in ${j.access.durationMs === null ? '?' : fmt(j.access.durationMs)}`,
     );
   return {
@@ -543,7 +563,7 @@ function attributeFromCapture(j: JoinedRequest, ctx: Ctx): RequestResult | null 
       inference: r3(bd.inference),
       other: r3(bd.other),
     },
-    evidence,
+    evidence: evidence ?? [],
     startTime: new Date(startUs / 1000).toISOString(),
     failed: failure !== null,
     facts,
@@ -560,16 +580,34 @@ function lastSeenUs(hops: readonly Exchange[], ctx: Ctx): number {
   return t;
 }
 
+/** Requests in flight at a server when `x` arrived: started (request complete) minus answered. */
 function inFlightAt(ctx: Ctx, x: Exchange): number {
-  const l = ctx.innerByServer.get(ep(x.server));
-  if (!l || x.reqLastUs === null) return 0;
+  const idx = ctx.inFlightIndex.get(ep(x.server));
+  if (!idx || x.reqLastUs === null) return 0;
   const t = x.reqLastUs;
-  let n = 0;
-  for (const y of l) {
-    if ((y.reqLastUs ?? 0) > t) break;
-    if ((y.respFirstUs ?? Infinity) >= t) n++;
+  return upperBound(idx.started, t) - lowerBound(idx.answered, t);
+}
+
+function lowerBound(a: Float64Array, t: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const m = (lo + hi) >> 1;
+    if (a[m]! < t) lo = m + 1;
+    else hi = m;
   }
-  return n;
+  return lo;
+}
+
+function upperBound(a: Float64Array, t: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const m = (lo + hi) >> 1;
+    if (a[m]! <= t) lo = m + 1;
+    else hi = m;
+  }
+  return lo;
 }
 
 function pickCause(bd: Breakdown, clientUpMs: number, f: RequestFacts): Cause {
@@ -596,7 +634,7 @@ function addFailureEvidence(
   ctx: Ctx,
   hops: readonly Exchange[],
   inner: Exchange,
-  evidence: string[],
+  evidence: string[] | null,
   facts: RequestFacts,
   startUs: number,
   endUs: number,
@@ -606,7 +644,7 @@ function addFailureEvidence(
     if (r.severity === 'ERROR' || r.severity === 'FATAL' || (r.httpStatus ?? 0) >= 500) {
       const t = `${where(r)}: ${errorText(r)}`;
       facts.errorLines.push(t);
-      evidence.push(`app log ${t}`);
+      evidence?.push(`app log ${t}`);
     }
   }
   // Proxy error lines (no request id): same path, near the request's end.
@@ -631,7 +669,7 @@ function addFailureEvidence(
   if (best) {
     const t = `${where(best.r)}: ${errorText(best.r)}`;
     facts.errorLines.push(t);
-    evidence.push(`proxy log ${t}`);
+    evidence?.push(`proxy log ${t}`);
   }
   // A worker crash on the innermost server while the request was in flight there.
   const deepest = hops[hops.length - 1]!;
@@ -643,12 +681,12 @@ function addFailureEvidence(
     if (c.tsUs >= a && c.tsUs <= b) {
       const t = `${where(c.rec)}: ${errorText(c.rec)}`;
       facts.errorLines.push(t);
-      evidence.push(`worker crash while in flight: ${t}`);
+      evidence?.push(`worker crash while in flight: ${t}`);
       break;
     }
   }
   if (inner.state === 'reset' || inner.state === 'no-response') {
-    evidence.push(
+    evidence?.push(
       `upstream ${server} ${inner.state === 'reset' ? 'reset the connection' : 'sent no response'}`,
     );
   }

@@ -35,6 +35,20 @@ function accessRank(r: LogRecord): number {
 const end = (x: Exchange): number => x.respLastUs ?? Infinity;
 const start = (x: Exchange): number => x.reqFirstUs ?? x.respFirstUs ?? 0;
 
+const SCAN_LIMIT = 256;
+
+/** Index of the first entry with t > v in a list sorted by t. */
+function upperBoundBy(l: readonly { t: number }[], v: number): number {
+  let lo = 0;
+  let hi = l.length;
+  while (lo < hi) {
+    const m = (lo + hi) >> 1;
+    if (l[m]!.t <= v) lo = m + 1;
+    else hi = m;
+  }
+  return lo;
+}
+
 /** Group exchanges into per-request hop chains. */
 export function joinExchanges(exchanges: readonly Exchange[]): Exchange[][] {
   const byId = new Map<string, Exchange[]>();
@@ -78,18 +92,35 @@ export function joinExchanges(exchanges: readonly Exchange[]): Exchange[][] {
     }
     orphans.push(x);
   }
-  const candidates = parents.concat(standalone);
+  // Candidate chains by the address of their innermost server, in start order; an orphan is
+  // matched against the chains that started before it (at most SCAN_LIMIT back: the proxy's
+  // concurrency), so the join stays O(n log n).
+  const byInnerIp = new Map<string, { t: number; ch: Exchange[] }[]>();
+  const addCandidate = (ch: Exchange[]): void => {
+    const inner = ch[ch.length - 1]!;
+    let l = byInnerIp.get(inner.server.ip);
+    if (!l) byInnerIp.set(inner.server.ip, (l = []));
+    l.push({ t: start(inner), ch });
+  };
+  for (const ch of parents) addCandidate(ch);
+  for (const ch of standalone) addCandidate(ch);
+  for (const l of byInnerIp.values()) l.sort((a, b) => a.t - b.t);
   for (const x of orphans) {
+    const l = byInnerIp.get(x.client.ip);
     let best: Exchange[] | null = null;
     let bestScore = Infinity;
-    for (const ch of candidates) {
-      const inner = ch[ch.length - 1]!;
-      if (inner.server.ip !== x.client.ip) continue;
-      if (start(x) < start(inner) || end(x) > end(inner) + 1000) continue;
-      const score = start(x) - start(inner) + (inner.path === x.path ? 0 : 1e9);
-      if (score < bestScore) {
-        bestScore = score;
-        best = ch;
+    if (l) {
+      let i = upperBoundBy(l, start(x)) - 1;
+      for (let n = 0; i >= 0 && n < SCAN_LIMIT; i--, n++) {
+        const ch = l[i]!.ch;
+        const inner = ch[ch.length - 1]!;
+        if (inner.server.ip !== x.client.ip) continue;
+        if (start(x) < start(inner) || end(x) > end(inner) + 1000) continue;
+        const score = start(x) - start(inner) + (inner.path === x.path ? 0 : 1e9);
+        if (score < bestScore) {
+          bestScore = score;
+          best = ch;
+        }
       }
     }
     if (best) best.push(x);
@@ -99,25 +130,31 @@ export function joinExchanges(exchanges: readonly Exchange[]): Exchange[][] {
   // is the outer hop of the chain its proxy started right after it.
   const proxyClientIps = new Set<string>();
   for (const x of exchanges) proxyClientIps.add(x.client.ip);
+  const byFirstClient = new Map<string, { t: number; ch: Exchange[] }[]>();
+  for (const ch of chains) {
+    const first = ch[0]!;
+    let l = byFirstClient.get(first.client.ip);
+    if (!l) byFirstClient.set(first.client.ip, (l = []));
+    l.push({ t: start(first), ch });
+  }
+  for (const l of byFirstClient.values()) l.sort((a, b) => a.t - b.t);
   const taken = new Set<Exchange[]>();
   const rest: Exchange[][] = [];
   for (const st of standalone) {
     const x = st[0]!;
-    if (st.length > 1 || x.requestId || !proxyClientIps.has(x.server.ip)) {
+    const l = byFirstClient.get(x.server.ip);
+    if (st.length > 1 || x.requestId || !proxyClientIps.has(x.server.ip) || !l) {
       rest.push(st);
       continue;
     }
     let best: Exchange[] | null = null;
-    let bestGap = Infinity;
-    for (const ch of chains) {
+    for (let i = upperBoundBy(l, start(x) - 1), n = 0; i < l.length && n < SCAN_LIMIT; i++, n++) {
+      const ch = l[i]!.ch;
       const first = ch[0]!;
-      if (taken.has(ch) || first.client.ip !== x.server.ip) continue;
-      const gap = start(first) - start(x);
-      if (gap < 0 || start(first) > end(x) + 1000) continue;
-      if (gap < bestGap) {
-        bestGap = gap;
-        best = ch;
-      }
+      if (taken.has(ch)) continue;
+      if (start(first) > end(x) + 1000) break;
+      best = ch;
+      break;
     }
     if (best && !best.some((h) => h.client.ip === x.client.ip && h.server.ip === x.server.ip)) {
       best.unshift(x);

@@ -69,7 +69,10 @@ export const investigateCommand: Command = {
     const limit = numberFlag('investigate', 'limit', values.limit) ?? 10;
     const bodyBytes = numberFlag('investigate', 'body-bytes', values['body-bytes']) ?? 0;
     if (io.isTty && !values.json) io.stderr.write('reading inputs…\r');
-    const data = await readBundle(positionals, { bodyCaptureBytes: bodyBytes });
+    const data = await readBundle(positionals, {
+      bodyCaptureBytes: bodyBytes,
+      slimExchanges: true,
+    });
     const inv = investigate(data, slowMs !== undefined ? { slowMs } : {});
     const doc = toDoc(inv, data);
     for (const e of data.errors) io.stderr.write(`mlscope: ${e.message}\n`);

@@ -43,7 +43,7 @@ export interface BundleOptions {
 }
 
 const DEFAULT_MAX_LOG_RECORDS = 2_000_000;
-const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+const NO_HEADERS: Record<string, string> = Object.freeze({});
 
 export async function readBundle(
   args: readonly string[],

@@ -37,6 +37,12 @@ const start = (x: Exchange): number => x.reqFirstUs ?? x.respFirstUs ?? 0;
 
 const SCAN_LIMIT = 256;
 
+/** `x` (starting at or after `outer`) fits in `outer`'s window; an unanswered `x` only needs to
+ * have started before `outer` ended. */
+function within(x: Exchange, outer: Exchange): boolean {
+  return x.respLastUs === null ? start(x) <= end(outer) : end(x) <= end(outer) + 1000;
+}
+
 /** Index of the first entry with t > v in a list sorted by t. */
 function upperBoundBy(l: readonly { t: number }[], v: number): number {
   let lo = 0;
@@ -69,7 +75,7 @@ export function joinExchanges(exchanges: readonly Exchange[]): Exchange[][] {
     let cur: Exchange[] = [];
     for (const x of g) {
       const outer = cur[0];
-      if (outer && start(x) >= start(outer) && end(x) <= end(outer) + 1000) cur.push(x);
+      if (outer && start(x) >= start(outer) && within(x, outer)) cur.push(x);
       else {
         if (cur.length) chains.push(cur);
         cur = [x];
@@ -115,7 +121,7 @@ export function joinExchanges(exchanges: readonly Exchange[]): Exchange[][] {
         const ch = l[i]!.ch;
         const inner = ch[ch.length - 1]!;
         if (inner.server.ip !== x.client.ip) continue;
-        if (start(x) < start(inner) || end(x) > end(inner) + 1000) continue;
+        if (start(x) < start(inner) || !within(x, inner)) continue;
         const score = start(x) - start(inner) + (inner.path === x.path ? 0 : 1e9);
         if (score < bestScore) {
           bestScore = score;

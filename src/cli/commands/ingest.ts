@@ -179,7 +179,19 @@ async function ingestOne(
     try {
       const c = await ingestCapture(ref, store, inputId, capture);
       await store.finishInput(inputId, { ...c.stats, format: c.format });
-      return { ...result, format: c.format, records: c.stats.records, skipped: c.stats.skipped };
+      const out: IngestedInput = {
+        ...result,
+        format: c.format,
+        records: c.stats.records,
+        skipped: c.stats.skipped,
+      };
+      if (c.stats.error) {
+        io.stderr.write(
+          `mlscope: ${sanitizeCell(c.stats.error)} (${c.stats.records} records before it were kept)\n`,
+        );
+        return { ...out, action: 'failed', error: c.stats.error };
+      }
+      return out;
     } catch (err) {
       // Nothing usable was recorded: forget the input so a later run retries it.
       await store.removeInput(inputId);

@@ -6,6 +6,7 @@ import type { Connection, Exchange, RetransmissionEvent } from '../../model/reco
 import { Quality } from '../../model/quality.js';
 import { DEFAULT_PROTO_LIMITS, type ProtoLimits, type ProtoRecogniser } from '../proto/stream.js';
 import { http1Recogniser } from '../proto/http1.js';
+import { looksLikeQuicInitial, QuicInitialObserver } from '../proto/tls-quic.js';
 import { CaptureReader, type FrameSink } from './capture-reader.js';
 import {
   Defragmenter,
@@ -79,6 +80,7 @@ const BENIGN: ReadonlySet<PacketSkip> = new Set([
 ]);
 
 const MAX_SNI = 1000;
+const MAX_QUIC_FLOWS = 10000;
 const MAX_RTT_SAMPLES = 1 << 20;
 
 export class CaptureEngine implements FrameSink {
@@ -92,6 +94,7 @@ export class CaptureEngine implements FrameSink {
   private dv: DataView = new DataView(new ArrayBuffer(0));
   private readonly counts = new Map<string, number>();
   private readonly sni = new Set<string>();
+  private readonly quicFlows = new Map<string, QuicInitialObserver | null>();
   private readonly rtts: number[] = [];
   private readonly linktypes = new Set<number>();
   readonly s = {
@@ -224,6 +227,7 @@ export class CaptureEngine implements FrameSink {
       if (ta & A_OUT_OF_ORDER) s.ooo++;
     } else if (p.proto === IPPROTO_UDP) {
       s.udpPackets++;
+      if (p.capPayloadLen > 0) this.quic(p);
       this.sink.udp?.(p, tsUs, frameNo);
     }
   }
@@ -266,6 +270,30 @@ export class CaptureEngine implements FrameSink {
       tls: { clientHellos: this.counts.get('tls.clientHellos') ?? 0, sni: [...this.sni].sort() },
       skipped: this.quality.report().skippedByReason,
     };
+  }
+
+  /**
+   * QUIC: the ClientHello of a QUIC connection travels encrypted (with keys derived from the
+   * connection id) in the client's Initial packets; decrypt it to count TLS ClientHellos and SNI
+   * like TLS over TCP. One observer per UDP flow, bounded in number.
+   */
+  private quic(p: Packet): void {
+    const key = `${p.ipVersion}|${p.src0}|${p.src1}|${p.src2}|${p.src3}|${p.sport}|${p.dst0}|${p.dst1}|${p.dst2}|${p.dst3}|${p.dport}`;
+    let o = this.quicFlows.get(key);
+    if (o === undefined) {
+      if (this.quicFlows.size >= MAX_QUIC_FLOWS) return;
+      if (!looksLikeQuicInitial(p.buf, p.payloadOff, p.payloadOff + p.capPayloadLen)) return;
+      o = new QuicInitialObserver();
+      this.quicFlows.set(key, o);
+    }
+    if (o === null || o.done) return;
+    const hello = o.datagram(p.buf, p.payloadOff, p.payloadOff + p.capPayloadLen);
+    if (hello) {
+      this.counts.set('tls.clientHellos', (this.counts.get('tls.clientHellos') ?? 0) + 1);
+      this.counts.set('quic.clientHellos', (this.counts.get('quic.clientHellos') ?? 0) + 1);
+      if (hello.sni && this.sni.size < MAX_SNI) this.sni.add(hello.sni);
+      this.quicFlows.set(key, null);
+    }
   }
 
   /** Other protocol counters reported by parsers (e.g. 'grpc.calls'). */

@@ -196,7 +196,14 @@ function analyzeOne(
       else {
         for (const s of hanging) {
           silent = true;
-          const since = s.startUs !== null ? ` ${fmtMs((nowUs - s.startUs) / 1000)} ago` : '';
+          // Relative to the data, not the wall clock: the logs may be old.
+          const since =
+            s.startUs !== null
+              ? ` at ${iso(s.startUs) ?? '?'}` +
+                (run.lastSeenUs !== null && run.lastSeenUs > s.startUs
+                  ? ` (${fmtMs((run.lastSeenUs - s.startUs) / 1000)} before the run's last record)`
+                  : ' (the run logged nothing after it)')
+              : '';
           anomalies.push({
             kind: 'stage-not-finished',
             stage: s.name,

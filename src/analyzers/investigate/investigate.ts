@@ -698,6 +698,11 @@ function attributeFromLogs(j: JoinedRequest, _ctx: Ctx): RequestResult | null {
   if (!a || a.tsUs === null) return null;
   const total = a.durationMs ?? 0;
   const facts = newFacts(a.tsUs - total * 1000);
+  // The upstream the proxy used, when its log says (nginx $upstream_addr and kin).
+  const upstream = ['ua', 'upstream_addr', 'upstream', 'upstream.addr']
+    .map((k) => a.attributes[k])
+    .find((v) => typeof v === 'string');
+  facts.server = typeof upstream === 'string' ? upstream.replace(/^https?:\/\//, '') : null;
   const attr = a.attributes;
   const num = (k: string): number | null => (typeof attr[k] === 'number' ? attr[k] : null);
   const uct = num('upstream_connect_ms');
@@ -888,7 +893,7 @@ function buildFindings(
         .slice(0, 5)
         .map(
           (r) =>
-            `${r.requestId}: inference ${fmt(r.breakdownMs.inference)} of ${fmt(r.totalMs)}, request body ${r.facts.reqBytes ?? '?'} B`,
+            `${r.requestId}: inference ${fmt(r.breakdownMs.inference)} of ${fmt(r.totalMs)}, ${r.facts.reqBytes !== null ? `request body ${r.facts.reqBytes} B` : 'request size unknown'}`,
         ),
     });
   }
@@ -901,7 +906,7 @@ function buildFindings(
     const q = rs.map((r) => r.breakdownMs.queueing);
     const maxIn = Math.max(...rs.map((r) => r.facts.inFlight));
     out.push({
-      title: `${rs.length} slow requests queued at ${server} before inference (median wait ${fmt(median(q))}, up to ${fmt(Math.max(...q))}; up to ${maxIn} requests in flight)`,
+      title: `${rs.length} slow requests queued at ${server} before inference (median wait ${fmt(median(q))}, up to ${fmt(Math.max(...q))}${maxIn > 1 ? `; up to ${maxIn} requests in flight` : ''})`,
       cause: 'queueing',
       requests: rs.length,
       confidence: r3(maxIn > 1 ? 0.85 : 0.65),
@@ -909,7 +914,7 @@ function buildFindings(
         .slice(0, 5)
         .map(
           (r) =>
-            `${r.requestId}: server time ${fmt(r.facts.serverMs ?? 0)}, inference ${fmt(r.facts.inferenceMs ?? 0)}, ${r.facts.inFlight} in flight`,
+            `${r.requestId}: server time ${fmt(r.facts.serverMs ?? 0)}, inference ${fmt(r.facts.inferenceMs ?? 0)}${r.facts.inFlight > 0 ? `, ${r.facts.inFlight} in flight` : ''}`,
         ),
     });
   }

@@ -45,6 +45,8 @@ export function escapeMd(s: string): string {
   return s.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '').replace(/([\\`*_{}[\]()#+!|<>])/g, '\\$1');
 }
 
+/** Axis label for a power of ten of milliseconds. */
+const tick = (ms: number): string => (ms >= 1000 ? `${ms / 1000} s` : `${ms} ms`);
 const fmt = (ms: number | null): string =>
   ms === null ? '-' : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`;
 
@@ -167,7 +169,7 @@ function timelineSvg(inv: Investigation): string {
   const axis = ticks
     .map(
       (v) =>
-        `<line x1="${P}" x2="${W - 10}" y1="${y(v)}" y2="${y(v)}" stroke="#eee"/><text x="${P - 6}" y="${y(v) + 4}" text-anchor="end">${fmt(v)}</text>`,
+        `<line x1="${P}" x2="${W - 10}" y1="${y(v)}" y2="${y(v)}" stroke="#eee"/><text x="${P - 6}" y="${y(v) + 4}" text-anchor="end">${tick(v)}</text>`,
     )
     .join('');
   const slow = `<line x1="${P}" x2="${W - 10}" y1="${y(inv.requests.slowMs)}" y2="${y(inv.requests.slowMs)}" stroke="#eb5757" stroke-dasharray="4 3"/><text x="${W - 12}" y="${y(inv.requests.slowMs) - 4}" text-anchor="end" fill="#eb5757">slow ≥ ${inv.requests.slowMs} ms</text>`;

@@ -21,6 +21,8 @@ export default tseslint.config(
       'web/dist/**',
       // Plain-JS programs run by tests (e.g. an OTel-instrumented service), outside the TS project.
       'test/fixtures/**/*.mjs',
+      // Lab programs (Node servers/clients run inside network namespaces), outside the TS project.
+      'lab/**/*.mjs',
     ],
   },
   js.configs.recommended,

@@ -113,6 +113,135 @@ export interface Exchange {
   /** gRPC status from trailers, if any. */
   grpcStatus: number | null;
   grpcMessage: string | null;
+  /**
+   * ML API analysis: the request (endpoint kind, model, prompt size…) and, for a streamed (SSE)
+   * response, its stream stats (TTFT, inter-chunk gaps, tokens, stalls); null when neither
+   * applied. Optional: producers that do not analyse bodies leave it out.
+   */
+  llm?: ExchangeLlm | null;
+  /** gRPC call details (HTTP/2 exchanges with an application/grpc content type). */
+  grpc?: ExchangeGrpc | null;
+  /** HTTP/2 stream details (HTTP/2 exchanges only). */
+  http2?: ExchangeHttp2;
+}
+
+// The shapes below are those of the decoders' analyses (decoders/proto/llm.ts MlRequestInfo and
+// LlmStreamStats, grpc.ts GrpcCallInfo, http2.ts Http2StreamInfo), restated here because the model
+// may not import from decoders. The compiler keeps them in step: the decoders assign their values
+// to these fields, and cli/commands/llm.ts asserts the types are identical.
+
+export type MlEndpointKindName =
+  | 'openai-chat'
+  | 'openai-completions'
+  | 'openai-embeddings'
+  | 'openai-responses'
+  | 'anthropic-messages'
+  | 'gemini-generate'
+  | 'kserve-v1'
+  | 'kserve-v2'
+  | 'torchserve'
+  | 'sagemaker'
+  | 'tgi'
+  | 'ollama'
+  | 'unknown';
+
+/** `Exchange.llm.request`: what an ML API request asked for. */
+export interface ExchangeLlmRequest {
+  kind: MlEndpointKindName;
+  /** The verb within the API: 'chat.completions', 'predict', 'infer', 'generate'… */
+  operation: string | null;
+  model: string | null;
+  /** Characters of prompt text, summed, and ≈ promptChars / 4. */
+  promptChars: number;
+  estPromptTokens: number;
+  items: number;
+  maxTokens: number | null;
+  stream: boolean;
+  /** The body was cut before it ended (counts are then lower bounds). */
+  bodyTruncated: boolean;
+  parseError: boolean;
+}
+
+export type LlmStreamFormatName =
+  | 'openai-chat'
+  | 'openai-completions'
+  | 'openai-responses'
+  | 'tgi'
+  | 'gemini'
+  | 'anthropic'
+  | 'unknown';
+
+/** `Exchange.llm.stream`: a streamed (SSE) response, timed from the capture. */
+export interface ExchangeLlmStream {
+  format: LlmStreamFormatName;
+  events: number;
+  contentChunks: number;
+  /** Completion tokens: `usage` when sent, else estimated (see tokensSource). */
+  tokens: number;
+  tokensSource: 'usage' | 'chunks' | 'chars';
+  usage: {
+    promptTokens: number | null;
+    completionTokens: number | null;
+    totalTokens: number | null;
+  } | null;
+  model: string | null;
+  finishReason: string | null;
+  done: boolean;
+  /** Request last byte → first content chunk, ms. */
+  ttftMs: number | null;
+  firstEventMs: number | null;
+  /** First → last content chunk, ms. */
+  generationMs: number | null;
+  totalMs: number | null;
+  /** Gaps between content chunks, ms. */
+  gapP50Ms: number | null;
+  gapP95Ms: number | null;
+  gapMaxMs: number | null;
+  stalls: number;
+  stallMaxMs: number;
+  tokensPerSec: number | null;
+  error: string | null;
+  malformedEvents: number;
+  incompleteEvent: boolean;
+}
+
+/** `Exchange.llm`. */
+export interface ExchangeLlm {
+  request: ExchangeLlmRequest | null;
+  stream: ExchangeLlmStream | null;
+}
+
+/** `Exchange.grpc`. */
+export interface ExchangeGrpc {
+  service: string | null;
+  method: string | null;
+  kind: 'unary' | 'client-streaming' | 'server-streaming' | 'bidi-streaming';
+  reqMessages: number;
+  respMessages: number;
+  reqMessageBytes: number;
+  respMessageBytes: number;
+  reqMaxMessageBytes: number;
+  respMaxMessageBytes: number;
+  compressedMessages: number;
+  malformed: boolean;
+  timeoutMs: number | null;
+  encoding: string | null;
+  statusName: string | null;
+  trailersOnly: boolean;
+}
+
+/** `Exchange.http2`. */
+export interface ExchangeHttp2 {
+  /** RST_STREAM error code name, and who sent it. */
+  rstError: string | null;
+  rstBy: 'client' | 'server' | null;
+  /** GOAWAY seen on the connection before the stream ended (error name). */
+  goaway: string | null;
+  flowControlStalled: boolean;
+  flowControlStallMs: number;
+  unknownHeaderFields: number;
+  pushed: boolean;
+  upgraded: boolean;
 }
 
 export type Severity = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'FATAL';

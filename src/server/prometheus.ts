@@ -48,15 +48,21 @@ abstract class Family {
 }
 
 export class Counter extends Family {
-  private readonly values = new Map<string, number>();
+  private readonly values = new Map<string, number | (() => number)>();
   inc(labels: Labels = {}, by = 1): void {
     const k = this.key(labels);
-    this.values.set(k, (this.values.get(k) ?? 0) + by);
+    const v = this.values.get(k);
+    this.values.set(k, (typeof v === 'function' ? v() : (v ?? 0)) + by);
+  }
+  /** A counter kept elsewhere (read at scrape time; it must only go up). */
+  set(labels: Labels, v: () => number): void {
+    this.values.set(this.key(labels), v);
   }
   render(out: string[]): void {
     out.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`);
     if (this.values.size === 0 && this.labelNames.length === 0) out.push(`${this.name} 0`);
-    for (const [k, v] of this.values) out.push(`${this.name}${k ? `{${k}}` : ''} ${fmtNum(v)}`);
+    for (const [k, v] of this.values)
+      out.push(`${this.name}${k ? `{${k}}` : ''} ${fmtNum(typeof v === 'function' ? v() : v)}`);
   }
 }
 

@@ -13,6 +13,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
 import type { Span } from '../model/span.js';
+import type { LogRecord } from '../model/records.js';
 import { Registry } from './prometheus.js';
 import {
   DEFAULT_MAX_BODY_BYTES,
@@ -37,6 +38,12 @@ export interface ServerOptions {
   flushMs?: number;
   maxPending?: number;
   sources?: TelemetrySource[];
+  /** The /metrics registry (live sources register on it first); default: a new one. */
+  registry?: Registry;
+  /** More exposition text appended to /metrics (families rendered elsewhere). */
+  extraMetrics?: () => string;
+  /** Called with every batch of OTLP log records after it was queued. */
+  onLogs?: (batch: LogRecord[]) => void;
   /** Where the server reports problems (write errors); cli/ passes stderr. */
   log?: (line: string) => void;
 }
@@ -79,7 +86,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   };
   const acknowledged = { spans: 0, logs: 0, points: 0 };
 
-  const reg = new Registry(opts.maxLabelValues ?? 100);
+  const reg = opts.registry ?? new Registry(opts.maxLabelValues ?? 100);
   const received = reg.counter(
     'mlscope_otlp_received_total',
     'Records accepted by the OTLP receiver.',
@@ -164,6 +171,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     logs: (b) => {
       acknowledged.logs += b.length;
       queue.logs(b);
+      opts.onLogs?.(b);
     },
     points: (b) => {
       acknowledged.points += b.length;
@@ -220,7 +228,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       }
       if (path === '/metrics') {
         route = path;
-        const body = reg.render();
+        const body = reg.render() + (opts.extraMetrics?.() ?? '');
         res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
         res.end(body);
         return;

@@ -41,6 +41,17 @@ const CSV_COLUMNS = [
   'grpcStatus',
   'reqFirstFrame',
   'respFirstFrame',
+  'grpcService',
+  'grpcMethod',
+  'grpcReqMessages',
+  'grpcRespMessages',
+  'llmModel',
+  'ttftMs',
+  'gapP50Ms',
+  'gapMaxMs',
+  'tokens',
+  'tokensPerSec',
+  'stalls',
 ] as const;
 
 function csvCell(v: string | number | null | undefined): string {
@@ -88,6 +99,18 @@ export function exchangeJson(file: string, x: Exchange) {
     reqFirstFrame: x.reqFirstFrame,
     respFirstFrame: x.respFirstFrame,
     respLastFrame: x.respLastFrame,
+    // gRPC (HTTP/2) and ML API analysis, when the decoder attached them.
+    grpcService: x.grpc?.service ?? null,
+    grpcMethod: x.grpc?.method ?? null,
+    grpcReqMessages: x.grpc?.reqMessages ?? null,
+    grpcRespMessages: x.grpc?.respMessages ?? null,
+    llmModel: x.llm?.stream?.model ?? x.llm?.request?.model ?? null,
+    ttftMs: round3(x.llm?.stream?.ttftMs ?? null),
+    gapP50Ms: round3(x.llm?.stream?.gapP50Ms ?? null),
+    gapMaxMs: round3(x.llm?.stream?.gapMaxMs ?? null),
+    tokens: x.llm?.stream?.tokens ?? null,
+    tokensPerSec: round3(x.llm?.stream?.tokensPerSec ?? null),
+    stalls: x.llm?.stream?.stalls ?? null,
   };
 }
 

@@ -4,6 +4,7 @@ import type { Command } from '../command.js';
 import { investigateCommand } from './investigate.js';
 import { pcapCommand } from './pcap.js';
 import { httpCommand } from './http.js';
+import { llmCommand } from './llm.js';
 import { logsCommand } from './logs.js';
 import { ingestCommand } from './ingest.js';
 import { sqlCommand } from './sql.js';
@@ -15,11 +16,13 @@ import { alertsCommand } from './alerts.js';
 import { tracesCommand } from './traces.js';
 import { traceCommand } from './trace.js';
 import { serveCommand } from './serve.js';
+import { forensicsCommand } from './forensics.js';
 
 export const commands: Command[] = [
   investigateCommand,
   pcapCommand,
   httpCommand,
+  llmCommand,
   logsCommand,
   templatesCommand,
   ingestCommand,
@@ -29,6 +32,7 @@ export const commands: Command[] = [
   traceCommand,
   pipelineCommand,
   alertsCommand,
+  forensicsCommand,
   serveCommand,
   labCommand,
 ];

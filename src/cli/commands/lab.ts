@@ -8,8 +8,9 @@ import { parseFaults, FAULTS, FAULT_MIXES } from '../../lab/plan.js';
 import { runSlowEndpoint } from '../../lab/slow-endpoint.js';
 import { runBenchTraffic } from '../../lab/bench-traffic.js';
 import { runPipelineLab } from '../../lab/pipeline.js';
+import { runLlmStream } from '../../lab/llm-stream.js';
 
-const SCENARIOS = ['slow-endpoint', 'bench-traffic', 'pipeline'] as const;
+const SCENARIOS = ['slow-endpoint', 'bench-traffic', 'pipeline', 'llm-stream'] as const;
 
 const usage = [
   'mlscope lab <scenario> --out DIR [options]',
@@ -24,12 +25,17 @@ const usage = [
   '      --delay-ms N     relay delay on requests (default 180; responses 0–250 ms jitter)',
   '      --keep-work      keep DIR/work (configs, client results, fault ledgers)',
   '  bench-traffic  a large capture of keep-alive HTTP through nginx with a little loss',
+  '      --size-mb N      capture size to reach (default 220)  --loss-pct N (default 0.2)',
   '  pipeline       nightly scikit-learn training runs (--runs N) with a silent failure, a slow stage',
   '                 and a degraded model; structured logs and MLflow-style metrics',
-  '      --size-mb N      capture size to reach (default 220)  --loss-pct N (default 0.2)',
+  '  llm-stream     OpenAI-style SSE streams (FastAPI/uvicorn HTTP/1.1, node HTTP/2) with injected',
+  '                 TTFT, token gaps and stalls; servers log each token send (--requests N, --seed N)',
+  '  prompt-flood   an LLM endpoint behind a load balancer and nginx; benign clients and attackers',
+  '                 sending long and injection prompts, OOM 500s (--seed N, --duration S)',
   '',
   'needs root and: iproute2 nftables nginx tcpdump tshark gunicorn python3-fastapi',
-  'python3-uvicorn (slow-endpoint); wrk (bench-traffic).',
+  'python3-uvicorn (slow-endpoint, llm-stream, prompt-flood); wrk (bench-traffic);',
+  'python3-sklearn (pipeline).',
 ].join('\n');
 
 export const labCommand: Command = {
@@ -37,6 +43,8 @@ export const labCommand: Command = {
   summary: 'reproduce an ML-serving incident with real servers; write a bundle and its truth',
   usage,
   async run(argv: string[], io: Io): Promise<number> {
+    if (argv[0] === 'prompt-flood')
+      return (await import('../../lab/prompt-flood.js')).labMain(argv, io);
     const { values, positionals } = parseCommandArgs('lab', argv, {
       out: { type: 'string' },
       faults: { type: 'string' },
@@ -81,6 +89,20 @@ export const labCommand: Command = {
           progress,
         );
         summary = r.summary;
+      } else if (scenario === 'llm-stream') {
+        const requests = numberFlag('lab', 'requests', values.requests) ?? 24;
+        summary = (
+          await runLlmStream(
+            {
+              outDir,
+              seed: numberFlag('lab', 'seed', values.seed) ?? 7,
+              requests,
+              h2Requests: Math.ceil(requests / 2),
+              keepWork: values['keep-work'] ?? false,
+            },
+            progress,
+          )
+        ).summary;
       } else if (scenario === 'pipeline') {
         const runs = numberFlag('lab', 'runs', values.runs) ?? 12;
         if (!Number.isInteger(runs) || runs < 10 || runs > 500)

@@ -1,18 +1,44 @@
 // `mlscope serve [inputs…] [--db FILE] [--port 8686] [--otlp-port 4318] [--host 127.0.0.1]
-// [--token T] [--max-body-bytes N] [--max-label-values N]`: the live service (server/server.ts).
-// Inputs given are loaded first (traces, OTLP logs/metrics files). Runs until SIGINT/SIGTERM, then
-// writes everything acknowledged to the store before exiting. A non-loopback --host needs a token
-// (--token or MLSCOPE_TOKEN).
+// [--token T] [--max-body-bytes N] [--max-label-values N] [--format F] [--from-end]
+// [--rules FILE] [--eval-interval 15s] [--alertmanager URL]… [--webhook URL]…`: the live service
+// (server/server.ts).
+//
+// Inputs: OTLP files (JSON, JSON lines, protobuf; compressed or not) are loaded once; plain log
+// files are tailed (server/tail.ts: appends, rotation, truncation) — a path that does not exist
+// yet is waited for; compressed logs are read once. Directories are walked (files present at
+// start). Log records — tailed and OTLP — feed the log-derived metrics on /metrics and, with
+// --rules, the alert rules, evaluated every --eval-interval and sent to Alertmanager (v2 API)
+// and webhooks (server/live.ts). Runs until SIGINT/SIGTERM, then writes everything acknowledged
+// to the store before exiting. A non-loopback --host needs a token (--token or MLSCOPE_TOKEN).
 
+import { open, stat } from 'node:fs/promises';
 import { ExitCode, numberFlag, parseCommandArgs, type Command, type Io } from '../command.js';
-import { UsageError } from '../../util/errors.js';
+import { UsageError, type InputError } from '../../util/errors.js';
 import { startServer } from '../../server/server.js';
 import { isLoopback } from '../../server/server.js';
-import { openTelemetryStore } from '../../server/telemetry-store.js';
+import { openTelemetryStore, type TelemetrySource } from '../../server/telemetry-store.js';
+import { Registry } from '../../server/prometheus.js';
+import { TailSource } from '../../server/tail.js';
+import { LiveLogs } from '../../server/live.js';
+import {
+  expandInputs,
+  readChunks,
+  readHead,
+  sniffCompression,
+  type InputRef,
+} from '../../sources/files.js';
+import { readLogInput } from '../../ingest/logs.js';
+import { parseRuleFile } from '../../analyzers/alerts/rules.js';
+import { AlertEvaluator } from '../../analyzers/alerts/engine.js';
+import { parseDurationMs } from '../../analyzers/alerts/duration.js';
+import { checkLogFormat } from './log-input.js';
+import { sanitizeCell } from './render.js';
 import { loadTelemetry } from './traces.js';
 
 const USAGE =
-  'mlscope serve [inputs…] [--db FILE] [--port 8686] [--otlp-port 4318] [--host 127.0.0.1] [--token T] [--max-body-bytes N] [--max-label-values N]';
+  'mlscope serve [inputs…] [--db FILE] [--port 8686] [--otlp-port 4318] [--host 127.0.0.1] [--token T] [--max-body-bytes N] [--max-label-values N] [--format F] [--from-end] [--rules FILE] [--eval-interval 15s] [--alertmanager URL]… [--webhook URL]…';
+const MAX_RULE_FILE_BYTES = 8 << 20;
+const OTLP_KEYS = /"resource(?:Spans|Logs|Metrics)"|"resource_(?:spans|logs|metrics)"/;
 
 function port(flag: string, v: string | undefined, dflt: number): number {
   const n = numberFlag('serve', flag, v) ?? dflt;
@@ -21,9 +47,113 @@ function port(flag: string, v: string | undefined, dflt: number): number {
   return n;
 }
 
+function httpUrl(flag: string, v: string): string {
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new UsageError(`serve: --${flag} expects an http(s) URL, got '${v}'`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    throw new UsageError(`serve: --${flag} expects an http(s) URL, got '${v}'`);
+  return v;
+}
+
+export interface ServeInputs {
+  /** OTLP files, loaded once. */
+  telemetry: string[];
+  /** Plain log files (existing or not yet), tailed. */
+  tail: string[];
+  /** Compressed log files, read once. */
+  logsOnce: InputRef[];
+}
+
+/** Sort inputs into OTLP files, log files to tail and compressed logs to read once. */
+export async function classifyServeInputs(
+  args: readonly string[],
+  onError: (e: InputError) => void,
+  log: (line: string) => void,
+): Promise<ServeInputs> {
+  const out: ServeInputs = { telemetry: [], tail: [], logsOnce: [] };
+  for (const arg of args) {
+    if (arg === '-') {
+      out.telemetry.push(arg);
+      continue;
+    }
+    const st = await stat(arg).catch(() => null);
+    if (st === null) {
+      log(`${arg} does not exist yet: tailing it when it appears`);
+      out.tail.push(arg);
+      continue;
+    }
+    for (const ref of await expandInputs([arg], onError)) {
+      let head: Buffer;
+      try {
+        head = await readHead(ref, 4096);
+      } catch {
+        out.telemetry.push(ref.name); // unreadable: the loader reports it
+        continue;
+      }
+      const compressed = /\.(?:gz|zst)$/i.test(ref.name) || (await isCompressed(ref));
+      const text = head.toString('utf8');
+      const first = text.trimStart().charCodeAt(0);
+      const otlp =
+        ((first === 0x7b || first === 0x5b) && OTLP_KEYS.test(text)) ||
+        (head.length > 0 && looksBinary(head));
+      if (otlp) out.telemetry.push(ref.name);
+      else if (compressed) out.logsOnce.push(ref);
+      else out.tail.push(ref.name);
+    }
+  }
+  return out;
+}
+
+async function isCompressed(ref: InputRef): Promise<boolean> {
+  if (ref.path === null) return false;
+  const fh = await open(ref.path, 'r').catch(() => null);
+  if (!fh) return false;
+  try {
+    const b = Buffer.alloc(4);
+    const { bytesRead } = await fh.read(b, 0, 4, 0);
+    return sniffCompression(b.subarray(0, bytesRead)) !== 'none';
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Protobuf, not text: NUL bytes or many control characters in the head. */
+function looksBinary(head: Buffer): boolean {
+  let bad = 0;
+  const n = Math.min(head.length, 1024);
+  for (let i = 0; i < n; i++) {
+    const c = head[i]!;
+    if (c === 0) return true;
+    if (c < 32 && c !== 9 && c !== 10 && c !== 13) bad++;
+  }
+  return bad / n > 0.1;
+}
+
+async function loadRules(file: string, stepMs: number, io: Io): Promise<AlertEvaluator> {
+  let text = '';
+  for await (const c of readChunks({ name: file, path: file })) {
+    text += c.toString('utf8');
+    if (text.length > MAX_RULE_FILE_BYTES)
+      throw new UsageError(`serve: ${file} is larger than ${MAX_RULE_FILE_BYTES} bytes`);
+  }
+  const parsed = parseRuleFile(text, file);
+  const ev = new AlertEvaluator(parsed.groups, stepMs, parsed.problems);
+  if (ev.problems.length > 0) {
+    for (const p of ev.problems)
+      io.stderr.write(`${sanitizeCell(`${p.file}:${p.line}:${p.col}: ${p.message}`)}\n`);
+    throw new UsageError(`serve: ${ev.problems.length} problem(s) in ${file}`);
+  }
+  if (ev.rules.length === 0) throw new UsageError(`serve: ${file} has no alert rules`);
+  return ev;
+}
+
 export const serveCommand: Command = {
   name: 'serve',
-  summary: 'run the OTLP/HTTP receiver, trace API and Prometheus /metrics',
+  summary: 'run the OTLP/HTTP receiver, log tailing, live alert rules and Prometheus /metrics',
   usage: USAGE,
   async run(argv: string[], io: Io): Promise<number> {
     const { values, positionals } = parseCommandArgs('serve', argv, {
@@ -34,6 +164,12 @@ export const serveCommand: Command = {
       token: { type: 'string' },
       'max-body-bytes': { type: 'string' },
       'max-label-values': { type: 'string' },
+      format: { type: 'string' },
+      'from-end': { type: 'boolean' },
+      rules: { type: 'string' },
+      'eval-interval': { type: 'string' },
+      alertmanager: { type: 'string', multiple: true },
+      webhook: { type: 'string', multiple: true },
     });
     const host = values.host ?? '127.0.0.1';
     const token = values.token ?? process.env['MLSCOPE_TOKEN'] ?? null;
@@ -43,8 +179,54 @@ export const serveCommand: Command = {
     const otlpPort = port('otlp-port', values['otlp-port'], 4318);
     const maxBody = numberFlag('serve', 'max-body-bytes', values['max-body-bytes']);
     const maxLabels = numberFlag('serve', 'max-label-values', values['max-label-values']);
+    const format = checkLogFormat('serve', values.format);
+    const stepMs = parseDurationMs(values['eval-interval'] ?? '15s');
+    if (stepMs === null || stepMs < 1000)
+      throw new UsageError(
+        `serve: --eval-interval expects a duration of at least 1s (e.g. 15s, 1m), got '${values['eval-interval']}'`,
+      );
+    const alertmanagers = (values.alertmanager ?? []).map((u) => httpUrl('alertmanager', u));
+    const webhooks = (values.webhook ?? []).map((u) => httpUrl('webhook', u));
+    if ((alertmanagers.length > 0 || webhooks.length > 0) && !values.rules)
+      throw new UsageError('serve: --alertmanager and --webhook need --rules FILE');
+    const evaluator = values.rules ? await loadRules(values.rules, stepMs, io) : null;
+
+    const log = (line: string): void =>
+      void io.stderr.write(`mlscope serve: ${sanitizeCell(line)}\n`);
+    let failed = 0;
+    const inputs = await classifyServeInputs(
+      positionals,
+      (e) => {
+        failed++;
+        log(e.message);
+      },
+      log,
+    );
+
+    const registry = new Registry(maxLabels ?? 100);
+    const where = `http://${host.includes(':') ? `[${host}]` : host}`;
+    const live = new LiveLogs({
+      registry,
+      evaluator,
+      alertmanagers,
+      webhooks,
+      generatorURL: `${where}:${apiPort}/metrics`,
+      log,
+    });
+    const sources: TelemetrySource[] = [];
+    let tail: TailSource | null = null;
+    if (inputs.tail.length > 0) {
+      tail = new TailSource(inputs.tail, {
+        fromEnd: values['from-end'] === true,
+        parse: { format },
+        onRecords: (records) => live.push(records),
+        log,
+      });
+      tail.register(registry);
+      sources.push(tail);
+    }
+
     const store = await openTelemetryStore(values.db ?? ':memory:');
-    const log = (line: string): void => void io.stderr.write(`mlscope serve: ${line}\n`);
     const srv = await startServer({
       store,
       host,
@@ -52,28 +234,49 @@ export const serveCommand: Command = {
       otlpPort: otlpPort === apiPort ? null : otlpPort,
       token,
       log,
+      registry,
+      sources,
+      extraMetrics: () => live.renderAlerts(),
+      onLogs: (b) => live.push(b),
       ...(maxBody !== undefined ? { maxBodyBytes: maxBody } : {}),
-      ...(maxLabels !== undefined ? { maxLabelValues: maxLabels } : {}),
     }).catch(async (err: unknown) => {
       await store.close();
       throw new UsageError(`serve: ${err instanceof Error ? err.message : String(err)}`);
     });
-    let failed = 0;
-    if (positionals.length) {
-      const loaded = await loadTelemetry(positionals, io);
-      failed = loaded.failed;
+    if (inputs.telemetry.length) {
+      const loaded = await loadTelemetry(inputs.telemetry, io);
+      failed += loaded.failed;
       srv.queue.spans(loaded.batch.spans);
       srv.queue.logs(loaded.batch.logs);
+      live.push(loaded.batch.logs);
       srv.queue.points(loaded.batch.points);
       log(
         `loaded ${loaded.batch.spans.length} spans, ${loaded.batch.logs.length} logs, ${loaded.batch.points.length} points`,
       );
     }
-    const where = `http://${host.includes(':') ? `[${host}]` : host}`;
+    for (const ref of inputs.logsOnce) {
+      let n = 0;
+      for await (const ev of readLogInput(ref, { format })) {
+        if (ev.kind === 'records') {
+          srv.queue.logs(ev.records);
+          live.push(ev.records);
+          n += ev.records.length;
+        } else if (ev.kind === 'error') {
+          failed++;
+          log(ev.error.message);
+        }
+      }
+      log(`loaded ${n} log records from ${ref.name}`);
+    }
+    live.start();
     io.stdout.write(
       `mlscope serve: API ${where}:${srv.port} (/api/traces/{id}, /metrics)` +
         (srv.otlpPort !== null
           ? `, OTLP/HTTP ${where}:${srv.otlpPort} (/v1/traces, /v1/logs, /v1/metrics)`
+          : '') +
+        (inputs.tail.length ? `, tailing ${inputs.tail.length} file(s)` : '') +
+        (evaluator
+          ? `, ${evaluator.rules.length} alert rule(s) every ${stepMs / 1000}s → ${alertmanagers.length} alertmanager(s), ${webhooks.length} webhook(s)`
           : '') +
         `, store ${values.db ?? 'in memory'}\n`,
     );
@@ -82,17 +285,25 @@ export const serveCommand: Command = {
         process.off('SIGINT', onInt);
         process.off('SIGTERM', onTerm);
         log(`${sig}: flushing ${srv.queue.stats.pending} pending records`);
-        void srv.close().then(resolve, (err: unknown) => {
-          log(`shutdown failed: ${err instanceof Error ? err.message : String(err)}`);
-          failed++;
-          resolve();
-        });
+        void live
+          .stop()
+          .then(() => srv.close())
+          .then(resolve, (err: unknown) => {
+            log(`shutdown failed: ${err instanceof Error ? err.message : String(err)}`);
+            failed++;
+            resolve();
+          });
       };
       const onInt = (): void => stop('SIGINT');
       const onTerm = (): void => stop('SIGTERM');
       process.on('SIGINT', onInt);
       process.on('SIGTERM', onTerm);
     });
+    if (tail)
+      for (const f of tail.stats())
+        log(
+          `tailed ${f.file}: ${f.lines} lines, ${f.records} records, ${f.quality.skipped} skipped, ${f.rotations} rotations, ${f.truncations} truncations`,
+        );
     log(
       `stopped; acknowledged ${srv.acknowledged.spans} spans, ${srv.acknowledged.logs} logs, ${srv.acknowledged.points} points`,
     );

@@ -4,9 +4,17 @@
 // gaps (resynchronising on the next message start). Recognised by content, on any port.
 // Per exchange: request first/last byte, response first/last byte, server time, body sizes,
 // request-id style headers and traceparent, and optionally a bounded prefix of each body.
+// With exchanges on, ML API traffic is analysed on the fly (llm.ts): a bounded prefix of JSON
+// request bodies, and text/event-stream responses (de-chunked) with their capture times.
 
-import type { Dir, Endpoint, Exchange } from '../../model/records.js';
+import type { Dir, Endpoint, Exchange, ExchangeLlm } from '../../model/records.js';
 import type { ProtoContext, ProtoRecogniser, StreamParser } from './stream.js';
+import { LlmStreamAnalyzer, analyzeMlRequest, isEventStream, mlEndpoint } from './llm.js';
+
+/** Request-body bytes kept for ML request analysis (JSON prompts), as for HTTP/2… */
+const ML_REQUEST_BODY_BYTES = 256 * 1024;
+/** …and of other JSON request bodies (enough to recognise an LLM request on an unknown path). */
+const OTHER_JSON_BODY_BYTES = 8 * 1024;
 
 const CR = 13;
 const LF = 10;
@@ -329,6 +337,12 @@ class Pending {
   respBody: Buffer[] | null = null;
   respBodyKept = 0;
   hasResponse = false;
+  /** ML analysis (full mode only): JSON request body prefix, and the SSE response analyser. */
+  mlBody: Buffer[] | null = null;
+  mlBodyKept = 0;
+  mlBodyLimit = 0;
+  llm: LlmStreamAnalyzer | null = null;
+  llmResult: ExchangeLlm | null | undefined = undefined;
 }
 
 const EMPTY_HEADERS: Record<string, string> = Object.freeze({});
@@ -420,14 +434,14 @@ export class Http1Parser implements StreamParser {
         return this.readHead(dir, side, tsUs, buf, o, end);
       case 'length': {
         const n = Math.min(side.remaining, end - o);
-        this.body(dir, buf, o, o + n);
+        this.body(dir, buf, o, o + n, tsUs);
         side.remaining -= n;
         o += n;
         if (side.remaining === 0) this.messageDone(dir, tsUs);
         return o;
       }
       case 'close': {
-        this.body(dir, buf, o, end);
+        this.body(dir, buf, o, end, tsUs);
         return end;
       }
       case 'chunked':
@@ -533,7 +547,7 @@ export class Http1Parser implements StreamParser {
     while (o < end) {
       if (side.chunkState === 'data') {
         const n = Math.min(side.remaining, end - o);
-        this.body(dir, buf, o, o + n);
+        this.body(dir, buf, o, o + n, tsUs);
         side.remaining -= n;
         o += n;
         if (side.remaining === 0) side.chunkState = 'data-crlf';
@@ -602,7 +616,7 @@ export class Http1Parser implements StreamParser {
   /** No exchange consumer: parse only what frames messages, and count exchanges. */
   private readonly framingOnly: boolean;
 
-  private body(dir: Dir, buf: Uint8Array, o: number, e: number): void {
+  private body(dir: Dir, buf: Uint8Array, o: number, e: number, tsUs: number): void {
     const n = e - o;
     if (n <= 0) return;
     if (dir === 0) {
@@ -614,6 +628,11 @@ export class Http1Parser implements StreamParser {
         (p.reqBody ??= []).push(Buffer.from(buf.subarray(o, o + k)));
         p.reqBodyKept += k;
       }
+      if (p.mlBody && p.mlBodyKept < p.mlBodyLimit) {
+        const k = Math.min(n, p.mlBodyLimit - p.mlBodyKept);
+        p.mlBody.push(Buffer.from(buf.subarray(o, o + k)));
+        p.mlBodyKept += k;
+      }
     } else if (this.current) {
       const c = this.current;
       c.respBodyBytes += n;
@@ -622,6 +641,7 @@ export class Http1Parser implements StreamParser {
         (c.respBody ??= []).push(Buffer.from(buf.subarray(o, o + k)));
         c.respBodyKept += k;
       }
+      if (c.llm) c.llm.feed(buf, o, e, tsUs);
     }
   }
 
@@ -663,6 +683,11 @@ export class Http1Parser implements StreamParser {
     p.reqLastUs = tsUs;
     p.reqFirstFrame = this.pendingReqFirstFrame || this.ctx.frame();
     p.upgrade = h.upgrade;
+    if (!this.framingOnly && h.method === 'POST' && /json/i.test(h.headers['content-type'] ?? '')) {
+      p.mlBody = [];
+      p.mlBodyLimit =
+        mlEndpoint(path).kind !== 'unknown' ? ML_REQUEST_BODY_BYTES : OTHER_JSON_BODY_BYTES;
+    }
     this.queue.push(p);
     if (this.queue.length > 1024) {
       // A client that never gets answers: keep the queue bounded.
@@ -711,6 +736,9 @@ export class Http1Parser implements StreamParser {
     p.respFirstUs = this.respFirstUs || tsUs;
     p.respFirstFrame = this.respFirstFrame || this.ctx.frame();
     this.current = p;
+    // A streamed (SSE) response: TTFT and gaps from the request's last byte.
+    if (!this.framingOnly && isEventStream(h.headers['content-type']))
+      p.llm = new LlmStreamAnalyzer(p.reqLastUs);
     const method = p.method;
     if (h.status === 101 || (method === 'CONNECT' && h.status >= 200 && h.status < 300)) {
       side.mode = 'none';
@@ -793,7 +821,23 @@ export class Http1Parser implements StreamParser {
       state,
       grpcStatus: null,
       grpcMessage: null,
+      llm: this.llmOf(p),
     };
+  }
+
+  /** The ML analysis of an exchange (computed once: toExchange may run twice for h2c). */
+  private llmOf(p: Pending): ExchangeLlm | null {
+    if (p.llmResult !== undefined) return p.llmResult;
+    let request = null;
+    if (p.mlBody && p.mlBody.length > 0) {
+      const body = p.mlBody.length === 1 ? p.mlBody[0]! : Buffer.concat(p.mlBody);
+      request = analyzeMlRequest(p.method, p.path, body, p.mlBodyKept < p.reqBodyBytes);
+    }
+    p.mlBody = null;
+    const stream = p.llm ? p.llm.finish(p.respLastUs) : null;
+    p.llm = null;
+    p.llmResult = request !== null || stream !== null ? { request, stream } : null;
+    return p.llmResult;
   }
 
   private emit(p: Pending, state: Exchange['state']): void {

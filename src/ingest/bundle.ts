@@ -5,18 +5,22 @@
 
 import type { Connection, Exchange, LogRecord, RetransmissionEvent } from '../model/records.js';
 import type { QualityReport } from '../model/quality.js';
-import { expandInputs, readHead, type InputRef } from '../sources/files.js';
+import { expandInputs, readChunks, readHead, type InputRef } from '../sources/files.js';
+import type { Span } from '../model/span.js';
+import { Quality } from '../model/quality.js';
+import { decodeTelemetryFile, emptyBatch } from '../decoders/otlp/index.js';
+import { ErrorCode, InputError } from '../util/errors.js';
 import { sniffCapture } from '../decoders/capture/capture-reader.js';
 import { allRecognisers } from '../decoders/proto/registry.js';
 import { analyzeCapture } from './capture.js';
 import { readLogInput } from './logs.js';
-import type { InputError } from '../util/errors.js';
 
 export interface BundleData {
   exchanges: Exchange[];
   connections: Map<number, Connection>;
   retransmissions: RetransmissionEvent[];
   logs: LogRecord[];
+  spans: Span[];
   /** Per input: what it was read as and what was kept or skipped. */
   quality: {
     source: string;
@@ -43,6 +47,7 @@ export interface BundleOptions {
 }
 
 const DEFAULT_MAX_LOG_RECORDS = 2_000_000;
+const MAX_TRACE_FILE_BYTES = 512 * 1024 * 1024;
 const NO_HEADERS: Record<string, string> = Object.freeze({});
 
 export async function readBundle(
@@ -54,6 +59,7 @@ export async function readBundle(
     connections: new Map(),
     retransmissions: [],
     logs: [],
+    spans: [],
     quality: [],
     errors: [],
     captures: [],
@@ -64,7 +70,9 @@ export async function readBundle(
   let connIdBase = 0;
   for (const ref of refs) {
     const kind = await classify(ref);
-    if (kind === 'capture') {
+    if (kind === 'traces') {
+      await readTraces(ref, out);
+    } else if (kind === 'capture') {
       out.captures.push(ref.name);
       const base = connIdBase;
       let maxId = 0;
@@ -126,12 +134,57 @@ export async function readBundle(
   return out;
 }
 
-async function classify(ref: InputRef): Promise<'capture' | 'log'> {
+async function classify(ref: InputRef): Promise<'capture' | 'traces' | 'log'> {
   if (ref.path === null) return 'log';
   try {
-    const head = await readHead(ref, 4);
-    return sniffCapture(head) ? 'capture' : 'log';
+    const head = await readHead(ref, 4096);
+    if (sniffCapture(head)) return 'capture';
+    const text = head.toString('utf8').trimStart();
+    if (
+      (text.startsWith('{') || text.startsWith('[')) &&
+      /"resource_?[sS]pans"|"traceID"\s*:|"traceId"\s*:\s*"[0-9a-fA-F]{16,32}"\s*,\s*"(?:parentId|id)"/.test(
+        text,
+      )
+    )
+      return 'traces';
+    return 'log';
   } catch {
     return 'log';
   }
+}
+
+/** Files of spans (OTLP JSON, Jaeger, Zipkin), read whole (bounded) and decoded. */
+async function readTraces(ref: InputRef, out: BundleData): Promise<void> {
+  const q = new Quality(ref.name, 'traces');
+  const parts: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const c of readChunks(ref)) {
+      size += c.length;
+      if (size > MAX_TRACE_FILE_BYTES) {
+        throw new InputError(
+          ErrorCode.LIMIT,
+          ref.name,
+          `trace file larger than ${MAX_TRACE_FILE_BYTES} bytes`,
+        );
+      }
+      parts.push(c);
+    }
+  } catch (err) {
+    if (!(err instanceof InputError)) throw err;
+    out.errors.push(err);
+    q.error = err.message;
+  }
+  const batch = emptyBatch();
+  const format = decodeTelemetryFile(Buffer.concat(parts), ref.name, batch, q);
+  for (const sp of batch.spans) out.spans.push(sp);
+  for (const r of batch.logs) out.logs.push(r);
+  const report = q.report();
+  out.quality.push({
+    source: ref.name,
+    format,
+    records: report.decoded,
+    skipped: report.skipped,
+    report,
+  });
 }

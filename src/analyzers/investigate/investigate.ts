@@ -11,7 +11,8 @@
 // log (request time, upstream connect/header/response times) gives the same split, coarser.
 
 import type { Connection, Exchange, LogRecord, RetransmissionEvent } from '../../model/records.js';
-import { isAccessRecord, joinRequests, type JoinedRequest } from './join.js';
+import type { Span } from '../../model/span.js';
+import { isAccessRecord, joinRequests, traceIdOf, type JoinedRequest } from './join.js';
 import { estimateSkew, type SkewEstimate, type SkewPair } from './skew.js';
 
 export type Cause = 'network' | 'inference' | 'queueing' | 'upstream-error' | 'client' | 'unknown';
@@ -96,6 +97,8 @@ export interface InvestigateInput {
   connections: ReadonlyMap<number, Connection>;
   retransmissions: readonly RetransmissionEvent[];
   logs: readonly LogRecord[];
+  /** Spans (OTLP, Jaeger, Zipkin files in the bundle), joined to exchanges by traceparent. */
+  spans?: readonly Span[];
 }
 
 export interface InvestigateOptions {
@@ -175,6 +178,7 @@ interface Ctx {
   errorLogs: LogRecord[];
   crashEvents: { tsUs: number; server: string | null; rec: LogRecord }[];
   inFlightIndex: Map<string, { started: Float64Array; answered: Float64Array }>;
+  spansByTrace: Map<string, Span[]>;
 }
 
 export function investigate(input: InvestigateInput, opts: InvestigateOptions = {}): Investigation {
@@ -250,6 +254,12 @@ export function investigate(input: InvestigateInput, opts: InvestigateOptions = 
     inFlightIndex.set(k, { started, answered });
   }
 
+  const spansByTrace = new Map<string, Span[]>();
+  for (const sp of input.spans ?? []) {
+    let l = spansByTrace.get(sp.traceId);
+    if (!l) spansByTrace.set(sp.traceId, (l = []));
+    l.push(sp);
+  }
   const ctx: Ctx = {
     conns: input.connections,
     retransByConn,
@@ -257,6 +267,7 @@ export function investigate(input: InvestigateInput, opts: InvestigateOptions = 
     errorLogs,
     crashEvents,
     inFlightIndex,
+    spansByTrace,
   };
   const pairs: { j: JoinedRequest; r: RequestResult }[] = [];
   for (const j of joined) {
@@ -366,6 +377,32 @@ function reattributeByExcess(results: RequestResult[]): void {
       r.cause = cause;
     }
   }
+}
+
+const INFERENCE_SPAN = /infer|predict|generat|forward|model|llm|completion|embed/i;
+
+/**
+ * The inference span of a request: in the trace its exchanges carry (traceparent), the longest
+ * span whose name (or `gen_ai.*`/`model` attributes) says inference, that is not a server/client
+ * span of the whole request.
+ */
+function inferenceSpanOf(hops: readonly Exchange[], ctx: Ctx): Span | null {
+  for (const h of hops) {
+    const tid = traceIdOf(h.traceparent);
+    const spans = tid ? ctx.spansByTrace.get(tid) : undefined;
+    if (!spans) continue;
+    let best: Span | null = null;
+    for (const sp of spans) {
+      if (sp.kind === 'server' || sp.kind === 'client') continue;
+      const named =
+        INFERENCE_SPAN.test(sp.name) ||
+        Object.keys(sp.attributes).some((k) => k.startsWith('gen_ai.'));
+      if (!named) continue;
+      if (!best || sp.endUs - sp.startUs > best.endUs - best.startUs) best = sp;
+    }
+    if (best) return best;
+  }
+  return null;
 }
 
 function innermost(hops: readonly Exchange[]): Exchange {
@@ -479,7 +516,17 @@ function attributeFromCapture(
   // Server side: the innermost hop's server time = queueing + inference.
   const serverMs = inner.serverTimeMs !== null ? Math.max(0, inner.serverTimeMs) : null;
   facts.serverMs = serverMs;
-  const inf = inferenceMsOf(j.logs);
+  let inf = inferenceMsOf(j.logs);
+  let infSource =
+    inf !== null ? where(j.logs.find((r) => inferenceMsOf([r]) !== null) ?? j.logs[0]!) : '';
+  if (inf === null) {
+    // Else the inference span of the request's trace (e.g. `model.inference`, `predict`).
+    const sp = inferenceSpanOf(hops, ctx);
+    if (sp) {
+      inf = (sp.endUs - sp.startUs) / 1000;
+      infSource = `span '${sp.name}'${sp.service ? ` (${sp.service})` : ''} of trace ${sp.traceId}`;
+    }
+  }
   facts.inferenceMs = inf;
   const bd: Breakdown = { network: 0, queueing: 0, inference: 0, other: 0 };
   if (serverMs !== null && inner.respFirstUs !== null) {
@@ -507,7 +554,7 @@ function attributeFromCapture(
     evidence?.push(
       `server time at ${ep(inner.server)} ${fmt(serverMs)}` +
         (inf !== null
-          ? ` (inference ${fmt(inf)} per ${where(j.logs.find((r) => inferenceMsOf([r]) !== null) ?? j.logs[0]!)}, queueing ${fmt(bd.queueing)})`
+          ? ` (inference ${fmt(inf)} per ${infSource}, queueing ${fmt(bd.queueing)})`
           : ' (no app timing to split queueing from inference)'),
     );
   } else {

@@ -61,9 +61,11 @@ export function joinExchanges(exchanges: readonly Exchange[]): Exchange[][] {
   const noId: Exchange[] = [];
   for (const x of exchanges) {
     if (x.method === null && x.status === null) continue;
-    if (x.requestId) {
-      let g = byId.get(x.requestId);
-      if (!g) byId.set(x.requestId, (g = []));
+    // The request id, else the W3C trace id: both follow a request across hops.
+    const key = x.requestId ?? traceIdOf(x.traceparent);
+    if (key) {
+      let g = byId.get(key);
+      if (!g) byId.set(key, (g = []));
       g.push(x);
     } else noId.push(x);
   }
@@ -168,6 +170,13 @@ export function joinExchanges(exchanges: readonly Exchange[]): Exchange[][] {
     } else rest.push(st);
   }
   return chains.concat(rest).sort((a, b) => start(a[0]!) - start(b[0]!));
+}
+
+/** The trace id of a W3C `traceparent` header (`00-<32 hex>-<16 hex>-<2 hex>`), or null. */
+export function traceIdOf(traceparent: string | null): string | null {
+  if (!traceparent) return null;
+  const m = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}/i.exec(traceparent.trim());
+  return m && !/^0+$/.test(m[1]!) ? m[1]!.toLowerCase() : null;
 }
 
 /** Index log records by request id. */

@@ -28,7 +28,7 @@ export interface InvestigationDoc extends Omit<Investigation, 'slowRequests' | '
     skippedByReason: Record<string, number>;
     error: string | null;
   }[];
-  inputs: { captures: string[]; logs: number };
+  inputs: { captures: string[]; logs: number; spans: number };
 }
 
 export function toDoc(
@@ -47,7 +47,7 @@ export function toDoc(
       skippedByReason: q.report.skippedByReason,
       error: q.report.error,
     })),
-    inputs: { captures: data.captures, logs: data.logs.length },
+    inputs: { captures: data.captures, logs: data.logs.length, spans: data.spans.length },
   };
 }
 

@@ -1,0 +1,189 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Exchange, LogRecord } from '../../model/records.js';
+import type { Span } from '../../model/span.js';
+import { CaptureEngine } from '../../decoders/capture/engine.js';
+import { allRecognisers } from '../../decoders/proto/registry.js';
+import { Conversation, pcapFile, type FrameRec } from '../../decoders/capture/frames.test-util.js';
+import { deriveSlowMs, investigate } from './investigate.js';
+import { estimateSkew } from './skew.js';
+import { traceIdOf } from './join.js';
+
+const T0 = 1_700_000_000_000_000;
+const CLIENT = '10.0.0.5';
+const PROXY = '10.0.1.10';
+const APP = '10.0.2.20';
+
+/** One request through a proxy: client → proxy:8080 (hop 1), proxy → app:8000 (hop 2). */
+function twoHops(opts: {
+  at: number;
+  serverUs: number;
+  id?: string;
+  traceparent?: string;
+  port: number;
+  status?: number;
+}): FrameRec[] {
+  const hdr =
+    (opts.id ? `X-Request-ID: ${opts.id}\r\n` : '') +
+    (opts.traceparent ? `traceparent: ${opts.traceparent}\r\n` : '');
+  const req = `POST /predict HTTP/1.1\r\nHost: m\r\n${hdr}Content-Length: 2\r\n\r\n{}`;
+  const status = opts.status ?? 200;
+  const resp = `HTTP/1.1 ${status} X\r\nContent-Length: 2\r\n${opts.id ? `X-Request-ID: ${opts.id}\r\n` : ''}\r\n{}`;
+  const outer = new Conversation(CLIENT, PROXY, opts.port, 8080, T0 + opts.at);
+  const inner = new Conversation(PROXY, APP, opts.port + 1, 8000, T0 + opts.at + 1000);
+  outer.handshake(200).at(100).c('PA', req);
+  inner.handshake(200).at(100).c('PA', req).at(opts.serverUs).s('PA', resp).at(50).c('A');
+  outer
+    .at(opts.serverUs + 1500)
+    .s('PA', resp)
+    .at(50)
+    .c('A');
+  return [...outer.frames, ...inner.frames].sort((a, b) => a.tsUs - b.tsUs);
+}
+
+function capture(frames: FrameRec[]) {
+  const exchanges: Exchange[] = [];
+  const connections = new Map();
+  const e = new CaptureEngine({
+    source: 't',
+    recognisers: allRecognisers(),
+    sink: { exchange: (x) => exchanges.push(x), connection: (c) => connections.set(c.id, c) },
+  });
+  e.push(pcapFile(frames));
+  e.end();
+  return { exchanges, connections, retransmissions: [] };
+}
+
+function appLog(id: string, tsUs: number, inferenceMs: number): LogRecord {
+  return {
+    tsUs,
+    severity: 'INFO',
+    body: 'prediction',
+    requestId: id,
+    traceId: null,
+    spanId: null,
+    httpMethod: null,
+    httpPath: null,
+    httpStatus: 200,
+    durationMs: null,
+    clientIp: null,
+    attributes: { inference_ms: inferenceMs },
+    service: null,
+    host: null,
+    file: 'app.jsonl',
+    lineNo: 1,
+    format: 'json',
+    templateId: null,
+  };
+}
+
+test('a request is joined across hops by its id; server time splits into queueing and inference', () => {
+  const frames = [
+    ...twoHops({ at: 0, serverUs: 50_000, id: 'fast-1', port: 40000 }),
+    ...twoHops({ at: 200_000, serverUs: 50_000, id: 'fast-2', port: 40010 }),
+    ...twoHops({ at: 400_000, serverUs: 900_000, id: 'slow-1', port: 40020 }),
+  ];
+  const cap = capture(frames);
+  const logs = [
+    appLog('fast-1', T0 + 60_000, 45),
+    appLog('fast-2', T0 + 260_000, 45),
+    appLog('slow-1', T0 + 1_300_000, 200),
+  ];
+  const inv = investigate({ ...cap, logs }, { slowMs: 300 });
+  assert.equal(inv.requests.total, 3);
+  assert.equal(inv.requests.slow, 1);
+  const r = inv.slowRequests[0]!;
+  assert.equal(r.requestId, 'slow-1');
+  assert.equal(r.status, 200);
+  assert.ok(Math.abs(r.breakdownMs.inference - 200) < 1);
+  assert.ok(Math.abs(r.breakdownMs.queueing - 700) < 2, `queueing ${r.breakdownMs.queueing}`);
+  assert.equal(r.cause, 'queueing');
+  assert.ok(r.evidence.some((e) => e.includes('inference 200 ms per app.jsonl:1')));
+  assert.deepEqual(
+    inv.findings.map((f) => f.cause),
+    ['queueing'],
+  );
+  // The app log's clock matches the capture: an offset near 0 from 3 pairs.
+  const skew = inv.clockSkew.find((s) => s.source === 'app.jsonl')!;
+  assert.equal(skew.pairs, 3);
+});
+
+test('without request ids, hops join by trace id and an inference span gives the model time', () => {
+  const tp = (n: number) => `00-${String(n).padStart(32, 'a')}-00f067aa0ba902b7-01`;
+  const frames = [
+    ...twoHops({ at: 0, serverUs: 40_000, traceparent: tp(1), port: 41000 }),
+    ...twoHops({ at: 100_000, serverUs: 40_000, traceparent: tp(2), port: 41010 }),
+    ...twoHops({ at: 300_000, serverUs: 800_000, traceparent: tp(3), port: 41020 }),
+  ];
+  const cap = capture(frames);
+  const span = (n: number, ms: number): Span => ({
+    traceId: traceIdOf(tp(n))!,
+    spanId: '1111111111111111',
+    parentSpanId: null,
+    service: 'model-server',
+    name: 'model.inference',
+    kind: 'internal',
+    startUs: T0,
+    endUs: T0 + ms * 1000,
+    status: 'ok',
+    statusMessage: null,
+    attributes: {},
+    events: [],
+    links: [],
+    resource: {},
+    scope: null,
+    format: 'otlp-json',
+  });
+  const inv = investigate(
+    { ...cap, logs: [], spans: [span(1, 35), span(2, 35), span(3, 780)] },
+    { slowMs: 300 },
+  );
+  assert.equal(inv.requests.total, 3, 'three requests, not six exchanges');
+  const r = inv.slowRequests[0]!;
+  assert.equal(r.cause, 'inference');
+  assert.ok(Math.abs(r.breakdownMs.inference - 780) < 1);
+  assert.ok(r.evidence.some((e) => e.includes("span 'model.inference' (model-server)")));
+});
+
+test('a 5xx is an upstream error explained by the app log, fast or slow', () => {
+  const frames = [
+    ...twoHops({ at: 0, serverUs: 30_000, id: 'ok-1', port: 42000 }),
+    ...twoHops({ at: 100_000, serverUs: 30_000, id: 'boom', port: 42010, status: 500 }),
+  ];
+  const cap = capture(frames);
+  const err: LogRecord = {
+    ...appLog('boom', T0 + 140_000, 20),
+    severity: 'ERROR',
+    body: 'prediction_failed',
+    attributes: { error: 'torch.cuda.OutOfMemoryError: CUDA out of memory' },
+    lineNo: 7,
+  };
+  const inv = investigate({ ...cap, logs: [err] }, { slowMs: 1000 });
+  assert.equal(inv.requests.failed, 1);
+  const r = inv.slowRequests[0]!;
+  assert.equal(r.requestId, 'boom');
+  assert.equal(r.cause, 'upstream-error');
+  assert.ok(r.evidence.some((e) => e.includes('app.jsonl:7') && e.includes('CUDA out of memory')));
+  assert.match(
+    inv.findings[0]!.title,
+    /1 failed request \(500 from 10\.0\.2\.20:8000\): torch\.cuda\.OutOfMemoryError/,
+  );
+});
+
+test('the default slow threshold is twice the median, rounded, at least 100 ms', () => {
+  assert.equal(deriveSlowMs([40, 45, 50, 52, 60, 2000]), 100);
+  assert.equal(deriveSlowMs([140, 150, 147, 160, 900]), 300);
+  assert.equal(deriveSlowMs([]), 1000);
+});
+
+test('whole-second log clocks: intersecting the pairs narrows the offset', () => {
+  // The log clock runs 300 ms ahead; its lines show whole seconds.
+  const pairs = Array.from({ length: 50 }, (_, i) => {
+    const anchorUs = 1e15 + i * 137_000;
+    return { anchorUs, logUs: Math.floor((anchorUs + 300_000) / 1e6) * 1e6 };
+  });
+  const s = estimateSkew('nginx.log', pairs)!;
+  assert.equal(s.resolutionMs, 1000);
+  assert.ok(Math.abs(s.offsetMs - 300) <= s.uncertaintyMs + 1, JSON.stringify(s));
+  assert.ok(s.uncertaintyMs < 100);
+});

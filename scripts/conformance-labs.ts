@@ -48,6 +48,10 @@ for (const lab of roots.flatMap(labsUnder)) {
     .trim()
     .split('\n')
     .map((l) => JSON.parse(l) as Truth);
+  if (!truth.some((t) => typeof t.cause === 'string' && typeof t.request_id === 'string')) {
+    console.log(`${lab}: not a latency lab (its truth has no per-request causes); skipped`);
+    continue;
+  }
   const summary = JSON.parse(readFileSync(join(lab, 'truth/summary.json'), 'utf8')) as {
     slow_ms?: number;
   };

@@ -27,6 +27,9 @@ if [ -f scripts/conformance-labs.ts ]; then
   run "lab diagnosis (investigate vs answer keys)" node --import tsx scripts/conformance-labs.ts "$data" examples \
     --min-accuracy "$(get b.labs.minAccuracy)"
 fi
+if [ -f scripts/conformance-otlp.ts ]; then
+  run "OTLP/Jaeger/Zipkin samples import" node --import tsx scripts/conformance-otlp.ts "$data/otlp"
+fi
 if [ -f scripts/conformance-forensics.ts ]; then
   # The repo's prompt-flood example (made by `mlscope lab prompt-flood`); fails on any acceptance miss.
   run "forensics (prompt-flood example vs its truth)" node --import tsx scripts/conformance-forensics.ts examples/prompt-flood

@@ -10,6 +10,11 @@ import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startServer, type RunningServer } from '../../src/server/server.js';
 import { openTelemetryStore } from '../../src/server/telemetry-store.js';
+import { main } from '../../src/cli/main.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
 
 const SERVICE = fileURLToPath(
   new URL('../fixtures/otlp/instrumented-service.mjs', import.meta.url),
@@ -43,18 +48,49 @@ function missingPackages(): string | false {
 
 const skip = missingPackages();
 let srv: RunningServer;
+const dir = mkdtempSync(join(tmpdir(), 'mlscope-otlp-itest-'));
+const db = join(dir, 'live.duckdb');
+/** Traces the tests saw (trace id → span count), checked in the store after shutdown. */
+const seen = new Map<string, number>();
 
 before(async () => {
   if (skip) return;
   srv = await startServer({
-    store: await openTelemetryStore(':memory:'),
+    store: await openTelemetryStore(db),
     port: 0,
     otlpPort: 0,
     flushMs: 20,
   });
 });
 after(async () => {
-  if (!skip) await srv.close();
+  if (skip) return rmSync(dir, { recursive: true, force: true });
+  // Shutdown flushes everything acknowledged; `mlscope sql` on the file must return every span.
+  await srv.close();
+  try {
+    for (const [traceId, n] of seen) {
+      let out = '';
+      const stdout = new Writable({ write: (c: Buffer, _e, cb) => ((out += c.toString()), cb()) });
+      const stderr = new Writable({ write: (_c: Buffer, _e, cb) => cb() });
+      const code = await main(
+        [
+          'sql',
+          `SELECT count(*) AS n FROM spans WHERE trace_id = '${traceId}'`,
+          '--db',
+          db,
+          '--json',
+        ],
+        { stdout, stderr, isTty: false },
+      );
+      assert.equal(code, 0);
+      assert.deepEqual(
+        (JSON.parse(out) as { rows: unknown[] }).rows,
+        [{ n }],
+        `spans of ${traceId} in the store after shutdown`,
+      );
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 function runService(kind: 'http' | 'proto'): Promise<{ traceId: string; spans: number }> {
@@ -91,6 +127,7 @@ for (const kind of ['http', 'proto'] as const) {
     async () => {
       const { traceId, spans } = await runService(kind);
       assert.match(traceId, /^[0-9a-f]{32}$/);
+      seen.set(traceId, spans);
       const res = await fetch(`http://127.0.0.1:${srv.port}/api/traces/${traceId}`);
       assert.equal(res.status, 200);
       const doc = (await res.json()) as { spans: ApiSpan[] };

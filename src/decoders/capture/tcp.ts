@@ -596,11 +596,8 @@ export class TcpEngine {
       let k = rev.unHead;
       const n = rev.unNext.length;
       while (k < n && leSeq(rev.unNext[k]!, ack)) k++;
-      if (k === n) {
-        rev.unNext.length = 0;
-        rev.unTs.length = 0;
-        rev.unHead = 0;
-      } else if (k > 256) {
+      // Consumed entries stay until 256 accumulate (truncating arrays on every ACK was measurable).
+      if (k > 256) {
         rev.unNext.splice(0, k);
         rev.unTs.splice(0, k);
         rev.unHead = 0;

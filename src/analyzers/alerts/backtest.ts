@@ -38,12 +38,65 @@ interface Cursor {
   ts: number;
 }
 
+/** Records merged by time, also readable a batch at a time (what `backtest` does: one await per
+ * batch instead of one per record). */
+export interface MergedRecords extends AsyncIterable<LogRecord> {
+  batches(): AsyncIterable<LogRecord[]>;
+}
+
+/** Largest batch `mergeByTime` hands out (records; the inputs' batches are held as well). */
+const MERGED_BATCH = 4096;
+
 /** Merge per-input time-ordered batch streams into one time-ordered record stream. */
-export async function* mergeByTime(
+export function mergeByTime(
   inputs: AsyncIterable<LogRecord[]>[],
   onUntimed: (r: LogRecord) => void = () => {},
   onOutOfOrder: () => void = () => {},
-): AsyncGenerator<LogRecord> {
+): MergedRecords {
+  const batches = (): AsyncIterable<LogRecord[]> =>
+    inputs.length === 1
+      ? passThrough(inputs[0]!, onUntimed, onOutOfOrder)
+      : mergeBatches(inputs, onUntimed, onOutOfOrder);
+  return {
+    batches,
+    async *[Symbol.asyncIterator](): AsyncGenerator<LogRecord> {
+      for await (const b of batches()) yield* b;
+    },
+  };
+}
+
+/** One input: its batches as they are, minus untimed records (no merge needed). */
+async function* passThrough(
+  input: AsyncIterable<LogRecord[]>,
+  onUntimed: (r: LogRecord) => void,
+  onOutOfOrder: () => void,
+): AsyncGenerator<LogRecord[]> {
+  let lastTs = -Infinity;
+  for await (const batch of input) {
+    let out: LogRecord[] | null = null;
+    for (let i = 0; i < batch.length; i++) {
+      const r = batch[i]!;
+      if (r.tsUs === null) {
+        onUntimed(r);
+        // Copy the timed records seen so far, then keep copying.
+        out ??= batch.slice(0, i);
+        continue;
+      }
+      const ts = r.tsUs / 1000;
+      if (ts < lastTs) onOutOfOrder();
+      else lastTs = ts;
+      if (out !== null) out.push(r);
+    }
+    const b = out ?? batch;
+    if (b.length > 0) yield b;
+  }
+}
+
+async function* mergeBatches(
+  inputs: AsyncIterable<LogRecord[]>[],
+  onUntimed: (r: LogRecord) => void,
+  onOutOfOrder: () => void,
+): AsyncGenerator<LogRecord[]> {
   const heap: Cursor[] = [];
   const less = (a: Cursor, b: Cursor): boolean => a.ts < b.ts;
   const up = (i: number): void => {
@@ -66,21 +119,26 @@ export async function* mergeByTime(
       i = m;
     }
   };
+  /** Move the cursor to its next timed record in its current batch; false when it needs the next batch. */
+  const seek = (c: Cursor): boolean => {
+    while (c.i < c.batch.length) {
+      const r = c.batch[c.i]!;
+      if (r.tsUs === null) {
+        onUntimed(r);
+        c.i++;
+        continue;
+      }
+      const ts = r.tsUs / 1000;
+      if (ts < c.lastTs) onOutOfOrder();
+      c.ts = ts;
+      return true;
+    }
+    return false;
+  };
   /** Move the cursor to its next timed record; false when the input is exhausted. */
   const advance = async (c: Cursor): Promise<boolean> => {
     for (;;) {
-      while (c.i < c.batch.length) {
-        const r = c.batch[c.i]!;
-        if (r.tsUs === null) {
-          onUntimed(r);
-          c.i++;
-          continue;
-        }
-        const ts = r.tsUs / 1000;
-        if (ts < c.lastTs) onOutOfOrder();
-        c.ts = ts;
-        return true;
-      }
+      if (seek(c)) return true;
       const n = await c.it.next();
       if (n.done) return false;
       c.batch = n.value;
@@ -100,13 +158,14 @@ export async function* mergeByTime(
       up(heap.length - 1);
     }
   }
+  let out: LogRecord[] = [];
   while (heap.length > 0) {
     const c = heap[0]!;
-    const r = c.batch[c.i]!;
+    out.push(c.batch[c.i]!);
     c.i++;
-    c.lastTs = Math.max(c.lastTs, c.ts);
-    yield r;
-    if (await advance(c)) down(0);
+    if (c.ts > c.lastTs) c.lastTs = c.ts;
+    // Stay synchronous while the cursor's batch lasts; await only for a new batch.
+    if (seek(c) || (await advance(c))) down(0);
     else {
       const last = heap.pop()!;
       if (heap.length > 0) {
@@ -114,7 +173,20 @@ export async function* mergeByTime(
         down(0);
       }
     }
+    if (out.length >= MERGED_BATCH) {
+      yield out;
+      out = [];
+    }
   }
+  if (out.length > 0) yield out;
+}
+
+function isMerged(x: AsyncIterable<LogRecord>): x is MergedRecords {
+  return typeof (x as Partial<MergedRecords>).batches === 'function';
+}
+
+async function* oneByOne(records: AsyncIterable<LogRecord>): AsyncGenerator<LogRecord[]> {
+  for await (const r of records) yield [r];
 }
 
 /** Drive `ev` over a time-ordered record stream; ticks at multiples of `ev.stepMs`. */
@@ -158,20 +230,24 @@ export async function backtest(
       }
     }
   };
-  for await (const r of records) {
-    if (r.tsUs === null) continue;
-    const ts = r.tsUs / 1000;
-    if (firstTs === null) {
-      firstTs = ts;
-      nextTick = Math.ceil(ts / step) * step;
+  const src = isMerged(records) ? records.batches() : oneByOne(records);
+  for await (const batch of src) {
+    for (let i = 0; i < batch.length; i++) {
+      const r = batch[i]!;
+      if (r.tsUs === null) continue;
+      const ts = r.tsUs / 1000;
+      if (firstTs === null) {
+        firstTs = ts;
+        nextTick = Math.ceil(ts / step) * step;
+      }
+      while (nextTick < ts) {
+        doTick(nextTick);
+        nextTick += step;
+      }
+      if (lastTs === null || ts > lastTs) lastTs = ts;
+      ev.push(r);
+      n++;
     }
-    while (nextTick < ts) {
-      doTick(nextTick);
-      nextTick += step;
-    }
-    if (lastTs === null || ts > lastTs) lastTs = ts;
-    ev.push(r);
-    n++;
   }
   if (lastTs !== null) {
     // Close the window the last record fell in.

@@ -4,9 +4,9 @@
 // (zscore_robust, zscore_ewma) keep it per series, bounded by their window.
 
 import type { LogRecord } from '../../model/records.js';
-import type { AggOp, BinOp, Expr, LogRange, RangeFunc } from './ast.js';
+import type { AggOp, BinOp, Expr, LogRange, Matcher, RangeFunc } from './ast.js';
 import { labelString, recordLabel } from './labels.js';
-import { RangeState, type RecordCtx } from './range-state.js';
+import { matchSelector, RangeState, type RecordCtx } from './range-state.js';
 
 export type Labels = [string, string][];
 export interface Sample {
@@ -42,11 +42,22 @@ function sortLabels(ls: Labels): Labels {
 
 // ---- the record side: ranges indexed by their first equality matcher -------------------------
 
+/** Ranges with the same stream selector: the selector is checked once per record for all. */
+interface SelectorGroup {
+  matchers: Matcher[];
+  /** Index of the matcher the index already checked (-1: none). */
+  skip: number;
+  states: RangeState[];
+}
+
 export class RangeIndex {
   private readonly states = new Map<string, RangeState>();
-  /** label name → value → ranges whose first `=` matcher is that label/value. */
-  private readonly byLabel = new Map<string, Map<string, RangeState[]>>();
-  private readonly unindexed: RangeState[] = [];
+  private readonly groups = new Map<string, SelectorGroup>();
+  /** label name → value → selector groups whose first `=` matcher is that label/value. */
+  private readonly byLabel = new Map<string, Map<string, SelectorGroup[]>>();
+  /** `byLabel` as an array (no iterator per record). */
+  private indexed: { name: string; values: Map<string, SelectorGroup[]> }[] = [];
+  private readonly unindexed: SelectorGroup[] = [];
   private readonly ctx: RecordCtx = { rec: null, line: null };
   records = 0;
 
@@ -68,44 +79,60 @@ export class RangeIndex {
     if (st === undefined) {
       st = new RangeState(range, labelNames, this.stepMs, keepValues);
       this.states.set(key, st);
-      const primary = range.matchers.find((m) => m.op === '=' && m.value !== '');
-      if (primary) {
-        let m = this.byLabel.get(primary.name);
-        if (!m) this.byLabel.set(primary.name, (m = new Map<string, RangeState[]>()));
-        const list = m.get(primary.value);
-        if (list) list.push(st);
-        else m.set(primary.value, [st]);
-      } else this.unindexed.push(st);
+      this.group(range).states.push(st);
     } else if (keepValues && !st.series.size) {
       // A quantile joined after creation: rebuild so buckets keep raw values.
       const fresh = new RangeState(range, labelNames, this.stepMs, true);
-      this.replace(st, fresh);
+      for (const g of this.groups.values()) {
+        const i = g.states.indexOf(st);
+        if (i >= 0) g.states[i] = fresh;
+      }
       this.states.set(key, fresh);
       st = fresh;
     }
     return st;
   }
 
-  private replace(old: RangeState, fresh: RangeState): void {
-    for (const m of this.byLabel.values())
-      for (const list of m.values()) {
-        const i = list.indexOf(old);
-        if (i >= 0) list[i] = fresh;
+  /** The selector group of `range`, created (and indexed) on first use. */
+  private group(range: LogRange): SelectorGroup {
+    const ms = range.matchers;
+    const key = JSON.stringify(ms.map((m) => [m.name, m.op, m.value]));
+    let g = this.groups.get(key);
+    if (g !== undefined) return g;
+    const skip = ms.findIndex((m) => m.op === '=' && m.value !== '');
+    g = { matchers: ms, skip, states: [] };
+    this.groups.set(key, g);
+    if (skip >= 0) {
+      const primary = ms[skip]!;
+      let m = this.byLabel.get(primary.name);
+      if (!m) {
+        this.byLabel.set(primary.name, (m = new Map<string, SelectorGroup[]>()));
+        this.indexed = [...this.byLabel].map(([name, values]) => ({ name, values }));
       }
-    const j = this.unindexed.indexOf(old);
-    if (j >= 0) this.unindexed[j] = fresh;
+      const list = m.get(primary.value);
+      if (list) list.push(g);
+      else m.set(primary.value, [g]);
+    } else this.unindexed.push(g);
+    return g;
   }
 
   /** Feed one record (its time in ms). */
   push(r: LogRecord, tsMs: number): void {
     this.records++;
-    for (const [name, m] of this.byLabel) {
-      const list = m.get(labelString(recordLabel(r, name)));
-      if (list !== undefined)
-        for (let i = 0; i < list.length; i++) list[i]!.offer(r, tsMs, this.ctx);
+    const idx = this.indexed;
+    for (let i = 0; i < idx.length; i++) {
+      const e = idx[i]!;
+      const list = e.values.get(labelString(recordLabel(r, e.name)));
+      if (list !== undefined) for (let j = 0; j < list.length; j++) this.offer(list[j]!, r, tsMs);
     }
     const u = this.unindexed;
-    for (let i = 0; i < u.length; i++) u[i]!.offer(r, tsMs, this.ctx);
+    for (let i = 0; i < u.length; i++) this.offer(u[i]!, r, tsMs);
+  }
+
+  private offer(g: SelectorGroup, r: LogRecord, tsMs: number): void {
+    if (!matchSelector(g.matchers, g.skip, r)) return;
+    const st = g.states;
+    for (let i = 0; i < st.length; i++) st[i]!.offerMatched(r, tsMs, this.ctx);
   }
 
   advance(tMs: number): void {

@@ -5,7 +5,7 @@
 // range/w + step/w + 2 buckets — bounded by the window, never by the history.
 
 import type { LogRecord } from '../../model/records.js';
-import type { LabelPredicate, LogRange, RangeFunc, Stage } from './ast.js';
+import type { LabelPredicate, LogRange, Matcher, RangeFunc, Stage } from './ast.js';
 import { labelNumber, labelString, recordLabel, recordLine } from './labels.js';
 import { parseBytes, parseValueDurationSeconds } from './duration.js';
 
@@ -33,18 +33,23 @@ function gcd(a: number, b: number): number {
 /** Bound on buckets per series (e.g. a [30d] range at a 1s step would need 2.6M). */
 export const MAX_BUCKETS = 200_000;
 
+/** Per-bucket fields of a series, interleaved in one Float64Array (bucket i at i·FIELDS). */
+const IDX = 0;
+const CNT = 1;
+const SUM = 2;
+const SUMSQ = 3;
+const MIN = 4;
+const MAX = 5;
+const FIRST_TS = 6;
+const FIRST = 7;
+const LAST_TS = 8;
+const LAST = 9;
+const BYTES = 10;
+const FIELDS = 11;
+
 class SeriesState {
-  readonly idx: Float64Array;
-  readonly cnt: Float64Array;
-  readonly sum: Float64Array;
-  readonly sumsq: Float64Array;
-  readonly min: Float64Array;
-  readonly max: Float64Array;
-  readonly firstTs: Float64Array;
-  readonly first: Float64Array;
-  readonly lastTs: Float64Array;
-  readonly last: Float64Array;
-  readonly bytes: Float64Array;
+  /** Bucket fields; IDX is the bucket number held by the slot (-Infinity: empty). */
+  readonly d: Float64Array;
   vals: number[][] | null;
   newest = -Infinity;
   constructor(
@@ -52,17 +57,8 @@ class SeriesState {
     nb: number,
     keepValues: boolean,
   ) {
-    this.idx = new Float64Array(nb).fill(-Infinity);
-    this.cnt = new Float64Array(nb);
-    this.sum = new Float64Array(nb);
-    this.sumsq = new Float64Array(nb);
-    this.min = new Float64Array(nb);
-    this.max = new Float64Array(nb);
-    this.firstTs = new Float64Array(nb);
-    this.first = new Float64Array(nb);
-    this.lastTs = new Float64Array(nb);
-    this.last = new Float64Array(nb);
-    this.bytes = new Float64Array(nb);
+    this.d = new Float64Array(nb * FIELDS);
+    for (let i = 0; i < nb; i++) this.d[i * FIELDS + IDX] = -Infinity;
     this.vals = keepValues ? Array.from({ length: nb }, () => []) : null;
   }
 }
@@ -123,6 +119,30 @@ function predOk(p: LabelPredicate, r: LogRecord): boolean {
   }
 }
 
+/** Whether `r` passes the stream selector, skipping matcher `skip` (already checked by an index). */
+export function matchSelector(ms: readonly Matcher[], skip: number, r: LogRecord): boolean {
+  for (let i = 0; i < ms.length; i++) {
+    if (i === skip) continue;
+    const m = ms[i]!;
+    const v = labelString(recordLabel(r, m.name));
+    switch (m.op) {
+      case '=':
+        if (v !== m.value) return false;
+        break;
+      case '!=':
+        if (v === m.value) return false;
+        break;
+      case '=~':
+        if (!m.re!.test(v)) return false;
+        break;
+      case '!~':
+        if (m.re!.test(v)) return false;
+        break;
+    }
+  }
+  return true;
+}
+
 export class RangeState {
   readonly bucketMs: number;
   readonly nb: number;
@@ -132,6 +152,10 @@ export class RangeState {
   unwrapErrors = 0;
   late = 0;
   private lastTickMs = -Infinity;
+  /** Oldest bucket a window still to be evaluated can use (from the last `advance`). */
+  private loBucket = -Infinity;
+  /** The series of a range without series labels (its key is ''). */
+  private only: SeriesState | null = null;
   private readonly keepValues: boolean;
   private readonly stages: Stage[];
 
@@ -156,25 +180,11 @@ export class RangeState {
 
   /** Offer a record (ts in ms). Returns true if it matched. */
   offer(r: LogRecord, tsMs: number, ctx: RecordCtx): boolean {
-    const ms = this.range.matchers;
-    for (let i = 0; i < ms.length; i++) {
-      const m = ms[i]!;
-      const v = labelString(recordLabel(r, m.name));
-      switch (m.op) {
-        case '=':
-          if (v !== m.value) return false;
-          break;
-        case '!=':
-          if (v === m.value) return false;
-          break;
-        case '=~':
-          if (!m.re!.test(v)) return false;
-          break;
-        case '!~':
-          if (m.re!.test(v)) return false;
-          break;
-      }
-    }
+    return matchSelector(this.range.matchers, -1, r) && this.offerMatched(r, tsMs, ctx);
+  }
+
+  /** Offer a record whose stream selector is known to match (pipeline, unwrap, then the window). */
+  offerMatched(r: LogRecord, tsMs: number, ctx: RecordCtx): boolean {
     const st = this.stages;
     for (let i = 0; i < st.length; i++) {
       const s = st[i]!;
@@ -220,55 +230,70 @@ export class RangeState {
   private add(r: LogRecord, tsMs: number, value: number): void {
     const b = Math.ceil(tsMs / this.bucketMs);
     // Too old for any window still to be evaluated.
-    const lo =
-      Math.floor((this.lastTickMs - this.range.offsetMs - this.range.rangeMs) / this.bucketMs) + 1;
-    if (b < lo) {
+    if (b < this.loBucket) {
       this.late++;
       return;
     }
     const names = this.labelNames;
-    let key = '';
-    let labels: [string, string][] | null = null;
-    for (let i = 0; i < names.length; i++) key += labelString(recordLabel(r, names[i]!)) + '\u0000';
-    let s = this.series.get(key);
-    if (s === undefined) {
-      labels = [];
-      for (let i = 0; i < names.length; i++) {
-        const v = labelString(recordLabel(r, names[i]!));
-        if (v !== '') labels.push([names[i]!, v]);
+    let s: SeriesState | undefined;
+    if (names.length === 0) s = this.only ?? undefined;
+    else {
+      // One label: its value is the key (no string built); more: the values joined by NUL.
+      let key = labelString(recordLabel(r, names[0]!));
+      for (let i = 1; i < names.length; i++)
+        key += '\u0000' + labelString(recordLabel(r, names[i]!));
+      s = this.series.get(key);
+      if (s === undefined) {
+        s = this.newSeries(r);
+        this.series.set(key, s);
       }
-      s = new SeriesState(labels, this.nb, this.keepValues);
-      this.series.set(key, s);
+    }
+    if (s === undefined) {
+      s = this.newSeries(r);
+      this.series.set('', s);
+      this.only = s;
     }
     const slot = ((b % this.nb) + this.nb) % this.nb;
-    if (s.idx[slot] !== b) {
-      s.idx[slot] = b;
-      s.cnt[slot] = 0;
-      s.sum[slot] = 0;
-      s.sumsq[slot] = 0;
-      s.min[slot] = Infinity;
-      s.max[slot] = -Infinity;
-      s.firstTs[slot] = Infinity;
-      s.lastTs[slot] = -Infinity;
-      s.bytes[slot] = 0;
+    const d = s.d;
+    const o = slot * FIELDS;
+    if (d[o + IDX] !== b) {
+      d[o + IDX] = b;
+      d[o + CNT] = 0;
+      d[o + SUM] = 0;
+      d[o + SUMSQ] = 0;
+      d[o + MIN] = Infinity;
+      d[o + MAX] = -Infinity;
+      d[o + FIRST_TS] = Infinity;
+      d[o + LAST_TS] = -Infinity;
+      d[o + BYTES] = 0;
       if (s.vals) s.vals[slot]!.length = 0;
     }
-    s.cnt[slot]!++;
-    s.sum[slot]! += value;
-    s.sumsq[slot]! += value * value;
-    if (value < s.min[slot]!) s.min[slot] = value;
-    if (value > s.max[slot]!) s.max[slot] = value;
-    if (tsMs < s.firstTs[slot]!) {
-      s.firstTs[slot] = tsMs;
-      s.first[slot] = value;
+    d[o + CNT]!++;
+    d[o + SUM]! += value;
+    d[o + SUMSQ]! += value * value;
+    if (value < d[o + MIN]!) d[o + MIN] = value;
+    if (value > d[o + MAX]!) d[o + MAX] = value;
+    if (tsMs < d[o + FIRST_TS]!) {
+      d[o + FIRST_TS] = tsMs;
+      d[o + FIRST] = value;
     }
-    if (tsMs >= s.lastTs[slot]!) {
-      s.lastTs[slot] = tsMs;
-      s.last[slot] = value;
+    if (tsMs >= d[o + LAST_TS]!) {
+      d[o + LAST_TS] = tsMs;
+      d[o + LAST] = value;
     }
-    s.bytes[slot]! += r.body.length;
+    d[o + BYTES]! += r.body.length;
     if (s.vals) s.vals[slot]!.push(value);
     if (b > s.newest) s.newest = b;
+  }
+
+  private newSeries(r: LogRecord): SeriesState {
+    const names = this.labelNames;
+    const labels: [string, string][] = [];
+    for (let i = 0; i < names.length; i++) {
+      const v = labelString(recordLabel(r, names[i]!));
+      if (v !== '') labels.push([names[i]!, v]);
+    }
+    return new SeriesState(labels, this.nb, this.keepValues);
   }
 
   /** Mark time `tMs` as evaluated: older buckets can be dropped; idle series are deleted. */
@@ -276,7 +301,12 @@ export class RangeState {
     if (tMs <= this.lastTickMs) return;
     this.lastTickMs = tMs;
     const lo = Math.floor((tMs - this.range.offsetMs - this.range.rangeMs) / this.bucketMs) + 1;
-    for (const [k, s] of this.series) if (s.newest < lo) this.series.delete(k);
+    this.loBucket = lo;
+    for (const [k, s] of this.series)
+      if (s.newest < lo) {
+        this.series.delete(k);
+        if (s === this.only) this.only = null;
+      }
   }
 
   /** Evaluate range function `fn` for the window ending at `tMs` (already `advance`d). */
@@ -298,30 +328,28 @@ export class RangeState {
       let lastTs = -Infinity;
       let last = NaN;
       let bytes = 0;
-      let vals: number[] | null = null;
+      const wantVals = fn === 'quantile_over_time' && s.vals !== null;
+      const d = s.d;
       for (let i = 0; i < this.nb; i++) {
-        const b = s.idx[i]!;
+        const o = i * FIELDS;
+        const b = d[o + IDX]!;
         if (b < lo || b > hi) continue;
-        const c = s.cnt[i]!;
+        const c = d[o + CNT]!;
         if (c === 0) continue;
         cnt += c;
-        sum += s.sum[i]!;
-        sumsq += s.sumsq[i]!;
-        if (s.min[i]! < min) min = s.min[i]!;
-        if (s.max[i]! > max) max = s.max[i]!;
-        if (s.firstTs[i]! < firstTs) {
-          firstTs = s.firstTs[i]!;
-          first = s.first[i]!;
+        sum += d[o + SUM]!;
+        sumsq += d[o + SUMSQ]!;
+        if (d[o + MIN]! < min) min = d[o + MIN]!;
+        if (d[o + MAX]! > max) max = d[o + MAX]!;
+        if (d[o + FIRST_TS]! < firstTs) {
+          firstTs = d[o + FIRST_TS]!;
+          first = d[o + FIRST]!;
         }
-        if (s.lastTs[i]! >= lastTs) {
-          lastTs = s.lastTs[i]!;
-          last = s.last[i]!;
+        if (d[o + LAST_TS]! >= lastTs) {
+          lastTs = d[o + LAST_TS]!;
+          last = d[o + LAST]!;
         }
-        bytes += s.bytes[i]!;
-        if (fn === 'quantile_over_time' && s.vals) {
-          vals ??= [];
-          for (const v of s.vals[i]!) vals.push(v);
-        }
+        bytes += d[o + BYTES]!;
       }
       if (cnt === 0) continue;
       anyRecords = true;
@@ -367,7 +395,7 @@ export class RangeState {
           break;
         }
         case 'quantile_over_time':
-          v = quantile(param ?? 0.5, vals ?? []);
+          v = wantVals ? windowQuantile(param ?? 0.5, s, lo, hi, cnt) : quantile(param ?? 0.5, []);
           break;
       }
       out.push({ labels: s.labels, value: v });
@@ -382,6 +410,35 @@ export class RangeState {
     }
     return out;
   }
+}
+
+/** Quantile of the values in buckets lo..hi of `s` (cnt of them), sorted as a Float64Array. */
+function windowQuantile(q: number, s: SeriesState, lo: number, hi: number, cnt: number): number {
+  const xs = new Float64Array(cnt);
+  let n = 0;
+  let nan = false;
+  const d = s.d;
+  for (let o = 0, i = 0; o < d.length; o += FIELDS, i++) {
+    const b = d[o + IDX]!;
+    if (b < lo || b > hi || d[o + CNT] === 0) continue;
+    const vs = s.vals![i]!;
+    for (let j = 0; j < vs.length; j++) {
+      const v = vs[j]!;
+      if (v !== v) nan = true;
+      xs[n++] = v;
+    }
+  }
+  // NaN values sort differently with a comparator; keep the generic path for them.
+  if (nan) return quantile(q, Array.from(xs.subarray(0, n)));
+  if (n === 0) return NaN;
+  if (q < 0) return -Infinity;
+  if (q > 1) return Infinity;
+  const v = xs.subarray(0, n).sort();
+  const rank = q * (n - 1);
+  const l = Math.floor(rank);
+  const h = Math.min(l + 1, n - 1);
+  const w = rank - l;
+  return v[l]! * (1 - w) + v[h]! * w;
 }
 
 /** Prometheus' quantile: linear interpolation between closest ranks; φ outside [0,1] → ±Inf. */

@@ -1,11 +1,9 @@
 // `mlscope pcap <file…> [--json] [--top N]`: capture summary — TCP health, HTTP, HTTP/2, TLS —
 // with Wireshark-comparable counts, and the worst connections.
 
-import { expandInputs } from '../../sources/files.js';
-import { badness, toWorst, type WorstConnection } from '../../analyzers/capture/worst.js';
 import type { Connection } from '../../model/records.js';
+import { expandInputs } from '../../sources/files.js';
 import { analyzeCapture } from '../../ingest/capture.js';
-import { analyzeCaptureParallel, parallelWorthIt } from '../../ingest/capture-parallel.js';
 import type { CaptureSummary } from '../../decoders/capture/engine.js';
 import { allRecognisers } from '../../decoders/proto/registry.js';
 import { fmtBytes, fmtCount, fmtMs, isoUs, renderTable, safeText } from '../../outputs/text.js';
@@ -19,6 +17,53 @@ import {
 } from '../command.js';
 import { UsageError, type InputError } from '../../util/errors.js';
 
+/** A score for "worst offenders": retransmissions and stalls weigh most. */
+function badness(c: Connection): number {
+  const r = c.retransmissions[0] + c.retransmissions[1];
+  return (
+    r * 10 +
+    c.maxRtoStallMs / 10 +
+    (c.duplicateAcks[0] + c.duplicateAcks[1]) +
+    (c.zeroWindows[0] + c.zeroWindows[1]) * 5 +
+    (c.resets[0] + c.resets[1]) * 3 +
+    (c.synCount > 1 ? 20 * (c.synCount - 1) : 0)
+  );
+}
+
+export interface WorstConnection {
+  id: number;
+  client: string;
+  server: string;
+  packets: number;
+  retransmissions: number;
+  duplicateAcks: number;
+  zeroWindows: number;
+  resets: number;
+  synRetries: number;
+  maxRtoStallMs: number;
+  handshakeRttMs: number | null;
+  appProtocol: string | null;
+  retransmissionFrames: number[];
+}
+
+function toWorst(c: Connection): WorstConnection {
+  return {
+    id: c.id,
+    client: `${c.client.ip}:${c.client.port}`,
+    server: `${c.server.ip}:${c.server.port}`,
+    packets: c.packets[0] + c.packets[1],
+    retransmissions: c.retransmissions[0] + c.retransmissions[1],
+    duplicateAcks: c.duplicateAcks[0] + c.duplicateAcks[1],
+    zeroWindows: c.zeroWindows[0] + c.zeroWindows[1],
+    resets: c.resets[0] + c.resets[1],
+    synRetries: Math.max(0, c.synCount - 1),
+    maxRtoStallMs: Math.round(c.maxRtoStallMs * 1000) / 1000,
+    handshakeRttMs: c.handshakeRttMs === null ? null : Math.round(c.handshakeRttMs * 1000) / 1000,
+    appProtocol: c.appProtocol,
+    retransmissionFrames: c.retransmissionFrames.slice(0, 8),
+  };
+}
+
 interface FileResult {
   file: string;
   format: string | null;
@@ -30,12 +75,11 @@ interface FileResult {
 export const pcapCommand: Command = {
   name: 'pcap',
   summary: 'capture summary: TCP health, HTTP, HTTP/2, TLS, worst connections',
-  usage: 'mlscope pcap <capture…> [--json] [--top N] [--one-thread]',
+  usage: 'mlscope pcap <capture…> [--json] [--top N]',
   async run(argv: string[], io: Io): Promise<number> {
     const { values, positionals } = parseCommandArgs('pcap', argv, {
       json: { type: 'boolean' },
       top: { type: 'string' },
-      'one-thread': { type: 'boolean' },
     });
     if (positionals.length === 0)
       throw new UsageError('pcap: give a capture file (or - for stdin)');
@@ -44,18 +88,6 @@ export const pcapCommand: Command = {
     const refs = await expandInputs(positionals, (e) => errors.push(e));
     const results: FileResult[] = [];
     for (const ref of refs) {
-      if (parallelWorthIt(ref) && !values['one-thread']) {
-        const r = await analyzeCaptureParallel(ref, top);
-        if (r.error) errors.push(r.error);
-        results.push({
-          file: ref.name,
-          format: r.format,
-          summary: r.summary,
-          worst: r.worst,
-          error: r.error ? r.error.message : null,
-        });
-        continue;
-      }
       const worst: Connection[] = [];
       const run = await analyzeCapture(ref, {
         recognisers: allRecognisers(),

@@ -25,7 +25,6 @@ import {
   A_SPURIOUS_RETRANSMISSION,
   A_ZERO_WINDOW,
   TcpEngine,
-  hashTuple,
   type TcpLimits,
   type TcpSink,
 } from './tcp.js';
@@ -71,12 +70,6 @@ export interface CaptureEngineOptions {
   recognisers?: ProtoRecogniser[];
   protoLimits?: Partial<ProtoLimits>;
   tcpLimits?: TcpLimits;
-  /**
-   * Process only the TCP conversations whose hash falls in this partition (index of count), for
-   * several engines reading the same capture in parallel. Frame-level counts (packets, bytes,
-   * linktypes, UDP, frame skips) are kept by partition 0 only.
-   */
-  partition?: { index: number; count: number };
 }
 
 /** Skip reasons that mean "not for us", not "damaged": counted as decoded. */
@@ -122,12 +115,7 @@ export class CaptureEngine implements FrameSink {
     exchanges: 0,
   };
 
-  private readonly partIndex: number;
-  private readonly partCount: number;
-
   constructor(opts: CaptureEngineOptions) {
-    this.partIndex = opts.partition?.index ?? 0;
-    this.partCount = opts.partition?.count ?? 1;
     this.quality = new Quality(opts.source, 'capture');
     this.sink = opts.sink ?? {};
     this.reader = new CaptureReader(this, this.quality);
@@ -205,14 +193,11 @@ export class CaptureEngine implements FrameSink {
     origLen: number,
   ): void {
     const s = this.s;
-    const lead = this.partIndex === 0;
-    if (lead) {
-      s.packets++;
-      s.bytes += origLen;
-      if (s.firstUs === null) s.firstUs = tsUs;
-      s.lastUs = tsUs;
-      if (!this.linktypes.has(linktype)) this.linktypes.add(linktype);
-    }
+    s.packets++;
+    s.bytes += origLen;
+    if (s.firstUs === null) s.firstUs = tsUs;
+    s.lastUs = tsUs;
+    if (!this.linktypes.has(linktype)) this.linktypes.add(linktype);
     if (buf !== this.dvBuf) {
       this.dvBuf = buf;
       this.dv = new DataView(buf.buffer, buf.byteOffset, buf.length);
@@ -220,7 +205,6 @@ export class CaptureEngine implements FrameSink {
     const p = this.pkt;
     const why = decodeFrame(p, linktype, buf, this.dv, off, capLen, tsUs, this.defrag);
     if (why !== null) {
-      if (!lead) return;
       if (BENIGN.has(why)) {
         this.quality.ok();
         return;
@@ -228,9 +212,8 @@ export class CaptureEngine implements FrameSink {
       this.quality.skip(why, `frame ${frameNo}`);
       return;
     }
-    if (lead) this.quality.ok();
+    this.quality.ok();
     if (p.proto === IPPROTO_TCP) {
-      if (this.partCount > 1 && hashTuple(p) % this.partCount !== this.partIndex) return;
       s.tcpPackets++;
       if (p.flags & TH_RST) s.resets++;
       const ta = this.tcp.segment(p, tsUs, frameNo);
@@ -242,7 +225,7 @@ export class CaptureEngine implements FrameSink {
       if (ta & A_DUPLICATE_ACK) s.dupAcks++;
       if (ta & A_ZERO_WINDOW) s.zeroWindows++;
       if (ta & A_OUT_OF_ORDER) s.ooo++;
-    } else if (p.proto === IPPROTO_UDP && lead) {
+    } else if (p.proto === IPPROTO_UDP) {
       s.udpPackets++;
       if (p.capPayloadLen > 0) this.quic(p);
       this.sink.udp?.(p, tsUs, frameNo);
@@ -311,11 +294,6 @@ export class CaptureEngine implements FrameSink {
       if (hello.sni && this.sni.size < MAX_SNI) this.sni.add(hello.sni);
       this.quicFlows.set(key, null);
     }
-  }
-
-  /** Handshake RTT samples (ms) of the finished connections, for merging partitions. */
-  rttSamples(): number[] {
-    return this.rtts.slice();
   }
 
   /** Other protocol counters reported by parsers (e.g. 'grpc.calls'). */

@@ -248,8 +248,7 @@ function looksLikeServerPort(port: number, other: number): boolean {
   return false;
 }
 
-/** A symmetric hash of a packet's addresses and ports: the same for both directions. */
-export function hashTuple(p: Packet): number {
+function hashTuple(p: Packet): number {
   // Symmetric: the same for both directions.
   const x = (p.src0 ^ p.src1 ^ p.src2 ^ p.src3) >>> 0;
   const y = (p.dst0 ^ p.dst1 ^ p.dst2 ^ p.dst3) >>> 0;

@@ -3,16 +3,7 @@
 // and errors; `--requests` lists each request. The numbers come from the HTTP/1 and HTTP/2
 // decoders' on-the-fly analysis (decoders/proto/llm.ts) attached to each exchange as `llm`.
 
-import type {
-  Exchange,
-  ExchangeGrpc,
-  ExchangeHttp2,
-  ExchangeLlmRequest,
-  ExchangeLlmStream,
-} from '../../model/records.js';
-import type { LlmStreamStats, MlRequestInfo } from '../../decoders/proto/llm.js';
-import type { GrpcCallInfo } from '../../decoders/proto/grpc.js';
-import type { Http2StreamInfo } from '../../decoders/proto/http2.js';
+import type { Exchange, ExchangeLlmStream } from '../../model/records.js';
 import { expandInputs } from '../../sources/files.js';
 import { analyzeCapture } from '../../ingest/capture.js';
 import { allRecognisers } from '../../decoders/proto/registry.js';
@@ -20,17 +11,6 @@ import { fmtMs, renderTable, safeText } from '../../outputs/text.js';
 import { ExitCode, parseCommandArgs, writeJson, type Command, type Io } from '../command.js';
 import { UsageError, type InputError } from '../../util/errors.js';
 import { isoMicro } from './http.js';
-
-// The model restates the decoders' analysis types (it may not import decoders): fail the build
-// when the two drift apart.
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const typesInStep: [
-  Same<ExchangeLlmRequest, MlRequestInfo>,
-  Same<ExchangeLlmStream, LlmStreamStats>,
-  Same<ExchangeGrpc, GrpcCallInfo>,
-  Same<ExchangeHttp2, Http2StreamInfo>,
-] = [true, true, true, true];
-void typesInStep;
 
 /** One ML request as `--requests` and `--json` list it. */
 export interface LlmRequestRow {

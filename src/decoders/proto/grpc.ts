@@ -8,6 +8,8 @@
 // A message may span DATA frames (and TCP segments); the framer keeps only counters and the
 // 5-byte prefix between chunks, never the message bytes.
 
+import type { ExchangeGrpc } from '../../model/records.js';
+
 export const GRPC_STATUS_NAMES: readonly string[] = [
   'OK',
   'CANCELLED',
@@ -34,26 +36,7 @@ export const GRPC_MAX_SANE_MESSAGE_BYTES = 1 << 30;
 export type GrpcCallKind = 'unary' | 'client-streaming' | 'server-streaming' | 'bidi-streaming';
 
 /** Proposed `Exchange.grpc` (see the report): what one call looked like on the wire. */
-export interface GrpcCallInfo {
-  service: string | null;
-  method: string | null;
-  /** Heuristic from message counts (the wire does not say): >1 message in a direction = streaming. */
-  kind: GrpcCallKind;
-  reqMessages: number;
-  respMessages: number;
-  reqMessageBytes: number;
-  respMessageBytes: number;
-  reqMaxMessageBytes: number;
-  respMaxMessageBytes: number;
-  compressedMessages: number;
-  /** A message was cut by the end of the stream (or its length was absurd). */
-  malformed: boolean;
-  timeoutMs: number | null;
-  encoding: string | null;
-  statusName: string | null;
-  /** The response carried no DATA and the status came in the HEADERS (trailers-only). */
-  trailersOnly: boolean;
-}
+export type GrpcCallInfo = ExchangeGrpc;
 
 export function isGrpcContentType(ct: string | null | undefined): boolean {
   return ct !== null && ct !== undefined && /^application\/grpc(?:$|[+;])/i.test(ct.trim());

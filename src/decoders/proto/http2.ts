@@ -18,7 +18,7 @@
 // control/header frames are copied; DATA payloads are streamed (counted, framed for gRPC, fed to
 // the SSE analyser) without buffering, so a 16 MiB DATA frame costs no memory.
 
-import type { Dir, Exchange } from '../../model/records.js';
+import type { Dir, Exchange, ExchangeHttp2 } from '../../model/records.js';
 import {
   GRPC_STATUS_NAMES,
   GrpcMessageFramer,
@@ -110,23 +110,7 @@ const REQUEST_ID_HEADERS = [
 ];
 
 /** Proposed `Exchange.http2` (see the report). */
-export interface Http2StreamInfo {
-  /** RST_STREAM error code name, and who sent it. */
-  rstError: string | null;
-  rstBy: 'client' | 'server' | null;
-  /** GOAWAY seen on the connection before the stream ended (error name). */
-  goaway: string | null;
-  /** The sender ran out of flow-control window (stream or connection) before the stream ended. */
-  flowControlStalled: boolean;
-  /** Time from the window reaching zero to the WINDOW_UPDATE that reopened it, summed, ms. */
-  flowControlStallMs: number;
-  /** Header fields that referenced an unknown HPACK entry (capture started mid-connection). */
-  unknownHeaderFields: number;
-  /** A server push (PUSH_PROMISE). */
-  pushed: boolean;
-  /** Upgraded from HTTP/1.1 (`Upgrade: h2c`). */
-  upgraded: boolean;
-}
+export type Http2StreamInfo = ExchangeHttp2;
 
 /** What the engine receives: the Exchange plus proposed extension fields. */
 export type Http2Exchange = Omit<Exchange, 'id'> & {

@@ -11,6 +11,7 @@
 // chunk (OpenAI-style servers send one token per chunk; TGI always does) or, for servers sending
 // text runs (Gemini), chars/4. `tokensSource` says which.
 
+import type { ExchangeLlmRequest, ExchangeLlmStream } from '../../model/records.js';
 import { SseParser, type SseEvent } from './sse.js';
 
 export type MlEndpointKind =
@@ -38,23 +39,7 @@ export interface MlEndpoint {
   streamPath: boolean;
 }
 
-export interface MlRequestInfo {
-  kind: MlEndpointKind;
-  operation: string | null;
-  model: string | null;
-  /** Characters of prompt text (messages, prompt, input, inputs…), summed. */
-  promptChars: number;
-  /** ≈ promptChars / 4 (the usual rule of thumb for English BPE vocabularies). */
-  estPromptTokens: number;
-  /** Chat messages / prompt items / tensor inputs counted. */
-  items: number;
-  maxTokens: number | null;
-  stream: boolean;
-  /** The body was cut before it ended (counts are then lower bounds). */
-  bodyTruncated: boolean;
-  /** The body was not JSON (or not complete JSON): fields were found by pattern instead. */
-  parseError: boolean;
-}
+export type MlRequestInfo = ExchangeLlmRequest;
 
 const utf8 = new TextDecoder('utf-8');
 
@@ -260,46 +245,7 @@ export type LlmStreamFormat =
   | 'anthropic'
   | 'unknown';
 
-export interface LlmStreamStats {
-  format: LlmStreamFormat;
-  /** SSE events dispatched (all kinds), and those carrying generated content. */
-  events: number;
-  contentChunks: number;
-  /** Completion tokens: `usage` when sent, else estimated (see tokensSource). */
-  tokens: number;
-  tokensSource: 'usage' | 'chunks' | 'chars';
-  usage: {
-    promptTokens: number | null;
-    completionTokens: number | null;
-    totalTokens: number | null;
-  } | null;
-  model: string | null;
-  finishReason: string | null;
-  /** `data: [DONE]` or a terminal event (response.completed, message_stop, TGI final) was seen. */
-  done: boolean;
-  /** Request last byte → first content chunk, ms (null when the request end is unknown). */
-  ttftMs: number | null;
-  /** Request last byte → first event of any kind, ms. */
-  firstEventMs: number | null;
-  /** First → last content chunk, ms. */
-  generationMs: number | null;
-  /** Request last byte (else first event) → last event, ms. */
-  totalMs: number | null;
-  gapP50Ms: number | null;
-  gapP95Ms: number | null;
-  gapMaxMs: number | null;
-  /** Gaps between content chunks far above this stream's own median (see STALL_*). */
-  stalls: number;
-  stallMaxMs: number;
-  /** tokens / generation seconds (decode rate, TTFT excluded); null if under 2 chunks. */
-  tokensPerSec: number | null;
-  /** An error object in the stream (`error.message`), or null. */
-  error: string | null;
-  /** Events whose data was not JSON (besides [DONE]). */
-  malformedEvents: number;
-  /** The body ended inside an event. */
-  incompleteEvent: boolean;
-}
+export type LlmStreamStats = ExchangeLlmStream;
 
 /** A gap is a stall when ≥ STALL_FACTOR × the median gap and ≥ STALL_MIN_MS. */
 export const STALL_FACTOR = 8;

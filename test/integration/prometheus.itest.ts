@@ -7,102 +7,20 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import {
+  ensureBinary,
+  freePort,
+  start,
+  startServe,
+  waitFor,
+  type Proc,
+} from './helpers/serve-harness.js';
 
 const PROMETHEUS = '/usr/bin/prometheus';
-const ROOT = join(import.meta.dirname, '../..');
-
-function ensureBinary(bin: string, pkg: string): string | false {
-  if (!existsSync(bin) && process.getuid?.() === 0 && existsSync('/usr/bin/apt-get'))
-    spawnSync('apt-get', ['install', '-y', '--no-install-recommends', pkg], {
-      stdio: 'ignore',
-      timeout: 300_000,
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    });
-  if (existsSync(bin)) return false;
-  const why = `${bin} missing (apt-get install -y ${pkg})`;
-  if (process.env['CI']) throw new Error(`prometheus integration test cannot run in CI: ${why}`);
-  return why;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-interface Proc {
-  child: ChildProcess;
-  output: () => string;
-  stop: () => Promise<void>;
-}
-
-function start(cmd: string, args: string[]): Proc {
-  const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (b: Buffer) => (out = (out + b.toString()).slice(-20_000)));
-  child.stderr.on('data', (b: Buffer) => (out = (out + b.toString()).slice(-20_000)));
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  return {
-    child,
-    output: () => out,
-    async stop() {
-      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null)
-        process.kill(child.pid, 'SIGTERM');
-      await Promise.race([exited, sleep(5000)]);
-      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null)
-        process.kill(child.pid, 'SIGKILL');
-    },
-  };
-}
-
-/** `mlscope serve ARGS` from the sources (no build needed). */
-function startServe(args: string[]): Proc {
-  return start(process.execPath, [
-    '--import',
-    'tsx',
-    '--input-type=module',
-    '-e',
-    "import { main } from './src/cli/main.ts'; main(process.argv.slice(1)).then((c) => process.exit(c));",
-    'serve',
-    ...args,
-  ]);
-}
-
-async function waitFor<T>(
-  what: string,
-  fn: () => Promise<T | null>,
-  ms: number,
-  diag: () => string,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown = null;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== null) return v;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(250);
-  }
-  throw new Error(
-    `${what} did not happen within ${ms} ms (${String(last)})\n${diag().slice(-3000)}`,
-  );
-}
 
 const hex = (n: number): string => randomBytes(n).toString('hex');
 
@@ -153,7 +71,7 @@ async function query(base: string, q: string): Promise<PromResult[]> {
   return doc.data.result;
 }
 
-const skip = ensureBinary(PROMETHEUS, 'prometheus');
+const skip = ensureBinary(PROMETHEUS, 'prometheus', 'prometheus');
 
 test(
   'a real Prometheus scrapes serve: latency histogram from OTLP spans, counters from tailed logs',

@@ -125,10 +125,8 @@ export interface Exchange {
   http2?: ExchangeHttp2;
 }
 
-// The shapes below are those of the decoders' analyses (decoders/proto/llm.ts MlRequestInfo and
-// LlmStreamStats, grpc.ts GrpcCallInfo, http2.ts Http2StreamInfo), restated here because the model
-// may not import from decoders. The compiler keeps them in step: the decoders assign their values
-// to these fields, and cli/commands/llm.ts asserts the types are identical.
+// The analyses protocol decoders attach to exchanges (decoders/proto/llm.ts, grpc.ts, http2.ts
+// use these types as theirs: the model is the one definition, since it may not import decoders).
 
 export type MlEndpointKindName =
   | 'openai-chat'

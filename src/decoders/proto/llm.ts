@@ -11,23 +11,14 @@
 // chunk (OpenAI-style servers send one token per chunk; TGI always does) or, for servers sending
 // text runs (Gemini), chars/4. `tokensSource` says which.
 
-import type { ExchangeLlmRequest, ExchangeLlmStream } from '../../model/records.js';
+import type {
+  ExchangeLlmRequest,
+  ExchangeLlmStream,
+  MlEndpointKindName,
+} from '../../model/records.js';
 import { SseParser, type SseEvent } from './sse.js';
 
-export type MlEndpointKind =
-  | 'openai-chat'
-  | 'openai-completions'
-  | 'openai-embeddings'
-  | 'openai-responses'
-  | 'anthropic-messages'
-  | 'gemini-generate'
-  | 'kserve-v1'
-  | 'kserve-v2'
-  | 'torchserve'
-  | 'sagemaker'
-  | 'tgi'
-  | 'ollama'
-  | 'unknown';
+export type MlEndpointKind = MlEndpointKindName;
 
 export interface MlEndpoint {
   kind: MlEndpointKind;

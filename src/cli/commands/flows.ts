@@ -1,5 +1,8 @@
 // `mlscope flows <inputs…> [--json] [--top N] [--aws-format FMT] [--no-sampling]`: flow records from
 // NetFlow v5/v9/IPFIX (captures or payload files) and AWS/GCP/Azure flow logs, summarised.
+// `mlscope flows --listen PORT [--bind ADDR] [--duration S]`: a live NetFlow v5/v9/IPFIX collector on
+// UDP (default 127.0.0.1; PORT 0 = any free port, printed on stderr) until --duration elapses or
+// SIGINT/SIGTERM, then the same summary, plus the collector's counters.
 
 import {
   ExitCode,
@@ -9,15 +12,19 @@ import {
   type Command,
   type Io,
 } from '../command.js';
-import { UsageError, type InputError } from '../../util/errors.js';
+import { UsageError, errorMessage, type InputError } from '../../util/errors.js';
 import { expandInputs } from '../../sources/files.js';
 import { FlowIngest } from '../../ingest/flows.js';
-import { flowToJson, isoTime, type FlowJson } from '../../model/flow.js';
-import type { QualityReport } from '../../model/quality.js';
+import { flowToJson, isoTime, type FlowJson, type FlowSink } from '../../model/flow.js';
+import { Quality, type QualityReport } from '../../model/quality.js';
 import { FlowSummary, type FlowSummaryReport } from '../../analyzers/flows/summary.js';
 import { parseAwsFormat } from '../../decoders/flow/aws-vpc.js';
+import { NetflowState, decodeNetflowPacket } from '../../decoders/flow/netflow.js';
+import { UdpSource } from '../../sources/udp.js';
 
-const USAGE = 'mlscope flows <inputs…> [--json] [--top N] [--aws-format "FIELDS"] [--no-sampling]';
+const USAGE =
+  'mlscope flows <inputs…> [--json] [--top N] [--aws-format "FIELDS"] [--no-sampling]\n' +
+  '       mlscope flows --listen PORT [--bind ADDR] [--duration S] [--json] [--top N] [--no-sampling]';
 const MAX_MINUTE_ROWS = 60;
 
 /** Strip terminal control sequences from text that came from input. */
@@ -130,6 +137,151 @@ function render(sum: FlowSummaryReport, reports: QualityReport[], top: number): 
   return out.join('\n') + '\n';
 }
 
+export interface CollectorReport {
+  address: string;
+  port: number;
+  /** Kernel receive buffer in effect, bytes. */
+  recvBufferBytes: number;
+  seconds: number;
+  /** Datagrams and payload bytes read from the socket. */
+  datagrams: number;
+  bytes: number;
+  /** Datagrams decoded as NetFlow v5/v9/IPFIX (their records may still be skipped, see dataQuality). */
+  decoded: number;
+  /** Datagrams not decoded, by reason. */
+  skipped: Record<string, number>;
+  /** Datagrams the kernel dropped for the socket (receive buffer full); null where unknown. */
+  kernelDrops: number | null;
+  socketErrors: number;
+}
+
+interface ListenOptions {
+  host: string;
+  port: number;
+  durationS: number | null;
+  json: boolean;
+  top: number;
+  applySampling: boolean;
+}
+
+/** After the stop signal, keep reading until the socket has been quiet this long (at most 1 s). */
+const DRAIN_QUIET_MS = 50;
+const DRAIN_MAX_MS = 1000;
+
+function renderCollector(c: CollectorReport): string {
+  const skipped = Object.entries(c.skipped)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+  return (
+    `\ncollector udp ${c.address}:${c.port}   ${c.seconds.toFixed(1)} s   ` +
+    `receive buffer ${c.recvBufferBytes} B\n` +
+    `datagrams received ${c.datagrams} (${c.bytes} bytes)   decoded ${c.decoded}   ` +
+    `skipped ${c.datagrams - c.decoded}${skipped ? ` (${skipped})` : ''}   ` +
+    `kernel drops ${c.kernelDrops ?? 'unknown'}\n`
+  );
+}
+
+async function listen(o: ListenOptions, io: Io): Promise<number> {
+  const summary = new FlowSummary();
+  const flows: FlowJson[] = [];
+  const q = new Quality(`udp:${o.host}:${o.port}`, 'netflow-udp');
+  const sink: FlowSink = {
+    flow(f) {
+      q.ok();
+      summary.add(f);
+      if (o.json) flows.push(flowToJson(f));
+    },
+    skip(reason, detail) {
+      q.skip(reason, `record ${q.seen + 1}`, detail);
+    },
+    note(reason, detail) {
+      q.note(reason, undefined, detail);
+    },
+  };
+  const state = new NetflowState(sink);
+  state.applySampling = o.applySampling;
+  let received = 0;
+  let decoded = 0;
+  const skipped: Record<string, number> = {};
+  const onDatagram = (buf: Buffer, info: { address: string; tsUs: number }): void => {
+    received++;
+    const used = decodeNetflowPacket(info.address, info.tsUs, buf, 0, buf.length, state);
+    if (used > 0) {
+      decoded++;
+      return;
+    }
+    const sflow = buf.length >= 4 && buf[0] === 0 && buf[1] === 0 && buf[2] === 0 && buf[3] === 5;
+    const reason = sflow ? 'sflow-unsupported' : buf.length === 0 ? 'empty' : 'not-netflow';
+    skipped[reason] = (skipped[reason] ?? 0) + 1;
+    q.skip(reason, `datagram ${received}`, `from ${info.address}, ${buf.length} bytes`);
+  };
+  let src: UdpSource;
+  try {
+    src = await UdpSource.listen({ host: o.host, port: o.port }, onDatagram);
+  } catch (err) {
+    io.stderr.write(
+      `mlscope: flows: cannot listen on udp ${o.host}:${o.port}: ${errorMessage(err)}\n`,
+    );
+    return ExitCode.INPUT_ERROR;
+  }
+  q.source = `udp:${src.address}:${src.port}`;
+  io.stderr.write(
+    `mlscope: flows: listening on udp ${src.address}:${src.port} ` +
+      `(receive buffer ${src.recvBufferSize} B)\n`,
+  );
+  const t0 = performance.now();
+  await new Promise<void>((resolve) => {
+    let timer: NodeJS.Timeout | null = null;
+    const stop = (): void => {
+      if (timer) clearTimeout(timer);
+      process.removeListener('SIGINT', stop);
+      process.removeListener('SIGTERM', stop);
+      resolve();
+    };
+    if (o.durationS !== null) timer = setTimeout(stop, o.durationS * 1000);
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  // Datagrams already queued in the socket are still read: wait for a quiet moment.
+  const drainEnd = performance.now() + DRAIN_MAX_MS;
+  for (let last = -1; received !== last && performance.now() < drainEnd;) {
+    last = received;
+    await new Promise((r) => setTimeout(r, DRAIN_QUIET_MS));
+  }
+  const collector: CollectorReport = {
+    address: src.address,
+    port: src.port,
+    recvBufferBytes: src.recvBufferSize,
+    seconds: (performance.now() - t0) / 1000,
+    datagrams: src.datagrams,
+    bytes: src.bytes,
+    decoded,
+    skipped,
+    kernelDrops: src.kernelDrops(),
+    socketErrors: src.errors,
+  };
+  await src.close();
+  state.flush();
+  const reports = [q.report()];
+  const rep = summary.report(o.top);
+  if (o.json) {
+    writeJson(io, {
+      records: rep.records,
+      bytes: rep.bytes,
+      packets: rep.packets,
+      flows,
+      skipped: reports[0]!.skippedByReason,
+      summary: rep,
+      netflow: state.stats,
+      collector,
+      dataQuality: reports,
+    });
+  } else {
+    io.stdout.write(render(rep, reports, o.top) + renderCollector(collector));
+  }
+  return ExitCode.OK;
+}
+
 export const flowsCommand: Command = {
   name: 'flows',
   summary: 'flow records (NetFlow v5/v9, IPFIX, AWS/GCP/Azure flow logs): talkers, ports, rejects',
@@ -140,9 +292,35 @@ export const flowsCommand: Command = {
       top: { type: 'string' },
       'aws-format': { type: 'string' },
       'no-sampling': { type: 'boolean' },
+      listen: { type: 'string' },
+      bind: { type: 'string' },
+      duration: { type: 'string' },
     });
-    if (positionals.length === 0) throw new UsageError('flows: no inputs given');
     const top = numberFlag('flows', 'top', values.top) ?? 10;
+    if (values.listen !== undefined) {
+      if (positionals.length > 0)
+        throw new UsageError('flows: --listen takes no inputs (files and a live port do not mix)');
+      if (values['aws-format'] !== undefined)
+        throw new UsageError('flows: --aws-format does not apply to --listen');
+      const port = numberFlag('flows', 'listen', values.listen)!;
+      if (!Number.isInteger(port) || port > 65535)
+        throw new UsageError(`flows: --listen expects a UDP port 0–65535, got '${values.listen}'`);
+      const durationS = numberFlag('flows', 'duration', values.duration) ?? null;
+      return listen(
+        {
+          host: values.bind ?? '127.0.0.1',
+          port,
+          durationS,
+          json: values.json === true,
+          top: Math.max(1, Math.floor(top)),
+          applySampling: values['no-sampling'] !== true,
+        },
+        io,
+      );
+    }
+    if (values.duration !== undefined || values.bind !== undefined)
+      throw new UsageError('flows: --duration and --bind need --listen');
+    if (positionals.length === 0) throw new UsageError('flows: no inputs given');
     const awsFormat = values['aws-format'] ? parseAwsFormat(values['aws-format']) : null;
     const errors: InputError[] = [];
     const refs = await expandInputs(positionals, (e) => errors.push(e));

@@ -56,6 +56,8 @@ def worker(host, port, jobs, out, lock):
                          headers={"content-type": "application/json",
                                   "x-request-id": job["request_id"],
                                   "accept": "text/event-stream"})
+            # The request left between these two stamps (http.client writes it synchronously).
+            rec["t_sent_after_us"] = now_us()
             resp = conn.getresponse()
             rec["status"] = resp.status
             t_first = None

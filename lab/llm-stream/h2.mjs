@@ -168,7 +168,10 @@ async function client(addr, port, n, seed, conc, out) {
         appendFileSync(out, JSON.stringify(rec) + '\n');
         resolve();
       });
-      req.end(body);
+      // The request left between t_sent_us and this flush callback.
+      req.end(body, () => {
+        rec.t_sent_after_us = nowUs();
+      });
     });
   let next = 0;
   // Lanes start 40 ms apart: streams still overlap on the connection, but no two requests are

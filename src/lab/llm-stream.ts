@@ -70,7 +70,9 @@ export interface LlmServerRecord {
 /** What a client logged for one request (client.py / h2.mjs), client clock. */
 export interface LlmClientRecord {
   request_id: string;
+  /** Client clock before and after the request was written. */
   t_sent_us: number;
+  t_sent_after_us?: number;
   status?: number;
   error?: string;
 }
@@ -233,6 +235,7 @@ export async function runLlmStream(
 
   const clients = [...readJsonl<LlmClientRecord>(client1), ...readJsonl<LlmClientRecord>(client2)];
   const sentAt = new Map(clients.map((c) => [c.request_id, c.t_sent_us]));
+  const sentAfter = new Map(clients.map((c) => [c.request_id, c.t_sent_after_us ?? c.t_sent_us]));
   // Each server record, with the client's clock for when it sent the request (same host, same
   // clock): `ttft_sent_ms` is request sent → first token sent, the TTFT the capture measures
   // (the server's own `ttft_ms` starts when its app got the request, after any accept/dispatch
@@ -248,7 +251,7 @@ export async function runLlmStream(
         ...r,
         t_sent_us: sent,
         ttft_sent_ms: sent !== null && first !== undefined ? (first - sent) / 1000 : null,
-        ...brackets(r, sent),
+        ...brackets(r, sent, sentAfter.get(r.request_id) ?? sent),
       };
     })
     .sort((a, b) => a.t_request_us - b.t_request_us);
@@ -293,6 +296,7 @@ export async function runLlmStream(
 function brackets(
   r: LlmServerRecord,
   sent: number | null,
+  sentAfter: number | null,
 ): { ttft_range_ms?: [number, number]; gaps_range_ms?: [number, number][] } {
   const b = r.t_tokens_before_us;
   const a = r.t_tokens_after_us;
@@ -302,7 +306,13 @@ function brackets(
     gaps.push([(b[i]! - a[i - 1]!) / 1000, (a[i]! - b[i - 1]!) / 1000]);
   return {
     ...(sent !== null
-      ? { ttft_range_ms: [(b[0]! - sent) / 1000, (a[0]! - sent) / 1000] as [number, number] }
+      ? {
+          // The request left in [sent, sentAfter], the first token in [b0, a0].
+          ttft_range_ms: [(b[0]! - (sentAfter ?? sent)) / 1000, (a[0]! - sent) / 1000] as [
+            number,
+            number,
+          ],
+        }
       : {}),
     gaps_range_ms: gaps,
   };

@@ -16,7 +16,7 @@ import { run, sleep } from './exec.js';
 import { LAB_ASSETS, PYTHON } from './env.js';
 import { LabError } from './errors.js';
 import { inNs } from './netns.js';
-import { LabSession, readTail, type Progress } from './session.js';
+import { LabSession, type Progress } from './session.js';
 
 export interface LlmStreamOptions {
   outDir: string;
@@ -178,30 +178,7 @@ export async function runLlmStream(
       s.waitListening(uv, 'server', LLM_ADDR.http1, LLM_ADDR.http1Port),
       s.waitListening(h2, 'server', LLM_ADDR.h2, LLM_ADDR.h2Port),
     ]);
-    const tcpdumpErr = join(work, 'tcpdump.err');
-    const td = s.start(
-      'tcpdump',
-      'hub',
-      '/usr/bin/tcpdump',
-      [
-        '-i',
-        'br0',
-        '-n',
-        '-s',
-        '0',
-        '-B',
-        '8192',
-        '--immediate-mode',
-        '-Z',
-        'root',
-        '-w',
-        pcap,
-        'tcp',
-      ],
-      { stdout: join(work, 'tcpdump.out'), stderr: tcpdumpErr },
-    );
-    await s.waitText(td, tcpdumpErr, 'listening on');
-    await sleep(200);
+    const capture = await s.captureBridge(pcap, 'tcp');
     progress('lab: clients streaming');
     const [c1, a1] = inNs(s.ns('client'), PYTHON, [
       join(assets, 'client.py'),
@@ -227,8 +204,7 @@ export async function runLlmStream(
       opts.h2Requests > 0 ? run(c2, a2, { timeoutMs: 180_000 }) : Promise.resolve(),
     ]);
     await sleep(500);
-    await s.stop(td, 'SIGINT');
-    tcpdumpStats = readTail(tcpdumpErr, 3);
+    tcpdumpStats = await capture.stop();
   } finally {
     await s.cleanup();
   }

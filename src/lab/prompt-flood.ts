@@ -17,7 +17,7 @@ import { run, sleep } from './exec.js';
 import { LAB_ASSETS, PYTHON, preflight } from './env.js';
 import { LabError } from './errors.js';
 import { inNs } from './netns.js';
-import { LabSession, readTail, type Progress } from './session.js';
+import { LabSession, type Progress } from './session.js';
 import { ExitCode, numberFlag, parseCommandArgs, type Io } from '../cli/command.js';
 import { UsageError } from '../util/errors.js';
 
@@ -196,30 +196,11 @@ export async function runPromptFlood(
     ]);
     progress(`lab: servers up after ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
-    const tcpdumpErr = join(work, 'tcpdump.err');
-    const td = s.start(
-      'tcpdump',
-      'hub',
-      '/usr/bin/tcpdump',
-      [
-        '-i',
-        'br0',
-        '-n',
-        '-s',
-        '0',
-        '-B',
-        '16384',
-        '--immediate-mode',
-        '-Z',
-        'root',
-        '-w',
-        pcap,
-        `tcp port ${PF_ADDR.lbPort} and host ${PF_ADDR.lb} and not host ${PF_ADDR.edge}`,
-      ],
-      { stdout: join(work, 'tcpdump.out'), stderr: tcpdumpErr },
+    const capture = await s.captureBridge(
+      pcap,
+      `tcp port ${PF_ADDR.lbPort} and host ${PF_ADDR.lb} and not host ${PF_ADDR.edge}`,
+      16384,
     );
-    await s.waitText(td, tcpdumpErr, 'listening on');
-    await sleep(200);
 
     const cfgPath = s.writeWork(
       'client.json',
@@ -244,8 +225,7 @@ export async function runPromptFlood(
     progress('lab: clients running');
     await run(cc, ca, { timeoutMs: (opts.durationS + 90) * 1000 });
     await sleep(1000);
-    await s.stop(td, 'SIGINT');
-    tcpdumpStats = readTail(tcpdumpErr, 3);
+    tcpdumpStats = await capture.stop();
     await s.stop(lb, 'SIGQUIT');
     await s.stop(edge, 'SIGQUIT');
   } finally {

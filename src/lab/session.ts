@@ -12,6 +12,7 @@ import {
   waitFor,
   fileHas,
   isRunning,
+  sleep,
   type Daemon,
 } from './exec.js';
 import { LabError } from './errors.js';
@@ -117,6 +118,54 @@ export class LabSession {
       },
       timeoutMs,
     );
+  }
+
+  /**
+   * tcpdump on the hub bridge, which sees every hop; resolves once it is listening. `stop()` ends
+   * it and returns its closing statistics, warning when it dropped packets. `--immediate-mode`:
+   * with TPACKET_V3, libpcap holds packets in a buffer block and loses them at exit.
+   */
+  async captureBridge(
+    pcap: string,
+    filter: string,
+    bufferKiB = 8192,
+  ): Promise<{ stop: () => Promise<string> }> {
+    const err = join(this.workDir, 'tcpdump.err');
+    const td = this.start(
+      'tcpdump',
+      'hub',
+      '/usr/bin/tcpdump',
+      [
+        '-i',
+        'br0',
+        '-n',
+        '-s',
+        '0',
+        '-B',
+        String(bufferKiB),
+        '--immediate-mode',
+        '-Z',
+        'root',
+        '-w',
+        pcap,
+        filter,
+      ],
+      { stdout: join(this.workDir, 'tcpdump.out'), stderr: err },
+    );
+    await this.waitText(td, err, 'listening on');
+    await sleep(200);
+    return {
+      stop: async () => {
+        await this.stop(td, 'SIGINT');
+        const stats = readTail(err, 3);
+        const cap = /(\d+) packets? captured[\s\S]*?(\d+) packets? received by filter/.exec(stats);
+        if (cap && Number(cap[2]) > Number(cap[1]))
+          this.progress(
+            `lab: warning: tcpdump captured ${cap[1]} of ${cap[2]} packets received by its filter`,
+          );
+        return stats;
+      },
+    };
   }
 
   async stop(d: Daemon, signal: NodeJS.Signals = 'SIGTERM', graceMs = 4000): Promise<void> {

@@ -19,7 +19,7 @@ import { LAB_ASSETS, PYTHON, preflight } from './env.js';
 import { LabError } from './errors.js';
 import { inNs, type RoleSpec } from './netns.js';
 import { makePlan, routesFor, type Fault } from './plan.js';
-import { LabSession, readTail, type Progress } from './session.js';
+import { LabSession, type Progress } from './session.js';
 import {
   buildTruth,
   parseNginxLine,
@@ -451,32 +451,7 @@ export async function runSlowEndpoint(
     await Promise.all(waits);
     progress(`lab: servers up after ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
-    const tcpdumpErr = join(work, 'tcpdump.err');
-    const td = s.start(
-      'tcpdump',
-      'hub',
-      '/usr/bin/tcpdump',
-      // --immediate-mode: with TPACKET_V3, libpcap holds packets in a buffer block until its
-      // timeout and loses them at exit; the last responses of a run must reach the file.
-      [
-        '-i',
-        'br0',
-        '-n',
-        '-s',
-        '0',
-        '-B',
-        '8192',
-        '--immediate-mode',
-        '-Z',
-        'root',
-        '-w',
-        pcap,
-        'tcp',
-      ],
-      { stdout: join(work, 'tcpdump.out'), stderr: tcpdumpErr },
-    );
-    await s.waitText(td, tcpdumpErr, 'listening on');
-    await sleep(200);
+    const capture = await s.captureBridge(pcap, 'tcp');
 
     const planPath = s.writeWork(
       'plan.json',
@@ -498,16 +473,7 @@ export async function runSlowEndpoint(
     await run(cc, ca, { timeoutMs: 150_000 });
     // Let hung requests finish server-side and the last ACKs/FINs reach the capture.
     await sleep(faults.includes('errors') ? 2000 : 1200);
-    await s.stop(td, 'SIGINT');
-    tcpdumpStats = readTail(tcpdumpErr, 3);
-    const cap = /(\d+) packets? captured[\s\S]*?(\d+) packets? received by filter/.exec(
-      tcpdumpStats,
-    );
-    if (cap && Number(cap[2]) > Number(cap[1])) {
-      progress(
-        `lab: warning: tcpdump captured ${cap[1]} of ${cap[2]} packets received by its filter`,
-      );
-    }
+    tcpdumpStats = await capture.stop();
     if (faults.includes('loss'))
       drops = { ...(await nftDrops(s.ns('apps'))), ...(await nftDrops(s.ns('proxy'))) };
     await s.stop(ngx, 'SIGQUIT');

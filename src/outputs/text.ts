@@ -15,6 +15,11 @@ export function safeText(s: string, max = 200): string {
 
 export type Align = 'left' | 'right';
 
+/** Column alignments from a compact spec, one letter a column: 'l' left, 'r' right ('llrr'). */
+export function aligns(spec: string): Align[] {
+  return [...spec].map((c) => (c === 'r' ? 'right' : 'left'));
+}
+
 /** Render rows as an aligned table with a header row. */
 export function renderTable(
   headers: string[],

@@ -4,7 +4,7 @@ import type { Exchange } from '../../model/records.js';
 import { expandInputs } from '../../sources/files.js';
 import { analyzeCapture } from '../../ingest/capture.js';
 import { allRecognisers } from '../../decoders/proto/registry.js';
-import { fmtMs, renderTable, safeText } from '../../outputs/text.js';
+import { fmtMs, renderTable, safeText, aligns } from '../../outputs/text.js';
 import {
   ExitCode,
   numberFlag,
@@ -195,20 +195,7 @@ export const httpCommand: Command = {
             safeText(r.requestId ?? '-', 36),
             r.state,
           ]),
-          [
-            'left',
-            'left',
-            'left',
-            'left',
-            'left',
-            'right',
-            'right',
-            'right',
-            'right',
-            'right',
-            'left',
-            'left',
-          ],
+          aligns('lllllrrrrrll'),
         ) + '\n',
       );
       if (total > rows.length)

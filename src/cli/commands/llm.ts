@@ -7,7 +7,7 @@ import type { Exchange, ExchangeLlmStream } from '../../model/records.js';
 import { expandInputs } from '../../sources/files.js';
 import { analyzeCapture } from '../../ingest/capture.js';
 import { allRecognisers } from '../../decoders/proto/registry.js';
-import { fmtMs, renderTable, safeText } from '../../outputs/text.js';
+import { fmtMs, renderTable, safeText, aligns } from '../../outputs/text.js';
 import { ExitCode, parseCommandArgs, writeJson, type Command, type Io } from '../command.js';
 import { UsageError, type InputError } from '../../util/errors.js';
 import { isoMicro } from './http.js';
@@ -298,20 +298,7 @@ function renderGroups(groups: LlmGroup[]): string {
       g.stalls,
       g.errors,
     ]),
-    [
-      'left',
-      'left',
-      'right',
-      'right',
-      'right',
-      'right',
-      'right',
-      'right',
-      'right',
-      'right',
-      'right',
-      'right',
-    ],
+    aligns('llrrrrrrrrrr'),
   );
 }
 
@@ -345,19 +332,6 @@ function renderRequests(rows: LlmRequestRow[]): string {
       r.stalls,
       safeText(errorOf(r) ?? '-', 40),
     ]),
-    [
-      'left',
-      'left',
-      'left',
-      'right',
-      'right',
-      'right',
-      'right',
-      'right',
-      'right',
-      'right',
-      'right',
-      'left',
-    ],
+    aligns('lllrrrrrrrrl'),
   );
 }

@@ -6,7 +6,15 @@ import { expandInputs } from '../../sources/files.js';
 import { analyzeCapture } from '../../ingest/capture.js';
 import type { CaptureSummary } from '../../decoders/capture/engine.js';
 import { allRecognisers } from '../../decoders/proto/registry.js';
-import { fmtBytes, fmtCount, fmtMs, isoUs, renderTable, safeText } from '../../outputs/text.js';
+import {
+  fmtBytes,
+  fmtCount,
+  fmtMs,
+  isoUs,
+  renderTable,
+  safeText,
+  aligns,
+} from '../../outputs/text.js';
 import {
   ExitCode,
   numberFlag,
@@ -226,19 +234,7 @@ function renderPcap(r: FileResult): string {
           w.synRetries,
           fmtMs(w.handshakeRttMs, 3),
         ]),
-        [
-          'right',
-          'left',
-          'left',
-          'right',
-          'right',
-          'right',
-          'right',
-          'right',
-          'right',
-          'right',
-          'right',
-        ],
+        aligns('rllrrrrrrrr'),
       ),
     );
   }

@@ -278,11 +278,12 @@ export class CaptureEngine implements FrameSink {
    * like TLS over TCP. One observer per UDP flow, bounded in number.
    */
   private quic(p: Packet): void {
+    // Only Initial packets carry the ClientHello: other UDP costs one header check, no key.
+    if (!looksLikeQuicInitial(p.buf, p.payloadOff, p.payloadOff + p.capPayloadLen)) return;
     const key = `${p.ipVersion}|${p.src0}|${p.src1}|${p.src2}|${p.src3}|${p.sport}|${p.dst0}|${p.dst1}|${p.dst2}|${p.dst3}|${p.dport}`;
     let o = this.quicFlows.get(key);
     if (o === undefined) {
       if (this.quicFlows.size >= MAX_QUIC_FLOWS) return;
-      if (!looksLikeQuicInitial(p.buf, p.payloadOff, p.payloadOff + p.capPayloadLen)) return;
       o = new QuicInitialObserver();
       this.quicFlows.set(key, o);
     }

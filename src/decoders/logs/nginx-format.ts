@@ -3,7 +3,7 @@
 //
 // A format is literals and variables (`$name`, `${name}`). A variable's value ends where the next
 // literal starts (searched from the value start); a variable at the end takes the rest of the
-// line. With `escape=json` values are JSON-string-escaped (`\"`, `\\`, `\uXXXX`); with the
+// line. With `escape=json` values are JSON-string-escaped (quotes, backslashes, \u escapes); with the
 // default escaping nginx writes `"`, `\` and bytes < 0x20 / > 0x7e as `\xHH`.
 // Values go through the same field mapping as JSON logs (fields.ts): `$request_time` → duration
 // in ms, `$time_local`/`$time_iso8601`/`$msec` → timestamp, `$http_x_request_id` → request id…

@@ -22,17 +22,21 @@ import { isAscii } from 'node:buffer';
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
 
-function decodeLine(buf: Uint8Array): { text: string; invalid: boolean } {
-  // Fast path: pure ASCII (checked natively) needs no UTF-8 validation.
-  if (isAscii(buf))
-    return {
-      text: Buffer.from(buf.buffer, buf.byteOffset, buf.length).toString('latin1'),
-      invalid: false,
-    };
+let decodedInvalid = false;
+
+/** Decode a line; sets `decodedInvalid` when it held bytes that are not valid UTF-8. */
+function decodeLine(buf: Buffer, start: number, end: number, ascii: boolean): string {
+  decodedInvalid = false;
+  // Fast path: pure ASCII (checked natively, once per chunk or per line) needs no validation;
+  // latin1 copies the bytes into a one-byte string, without a Buffer view per line.
+  if (ascii) return buf.toString('latin1', start, end);
+  const sub = buf.subarray(start, end);
+  if (isAscii(sub)) return buf.toString('latin1', start, end);
   try {
-    return { text: utf8Strict.decode(buf), invalid: false };
+    return utf8Strict.decode(sub);
   } catch {
-    return { text: utf8.decode(buf), invalid: true };
+    decodedInvalid = true;
+    return utf8.decode(sub);
   }
 }
 
@@ -59,11 +63,13 @@ export class LineSplitter {
       this.tail = null;
     }
     this.offset += chunk.length;
+    // Most logs are ASCII: one native check for the whole chunk spares one per line.
+    const ascii = isAscii(buf);
     let start = 0;
     for (;;) {
       const nl = buf.indexOf(10, start);
       if (nl < 0) break;
-      this.emit(buf, start, nl, base, onLine);
+      this.emit(buf, start, nl, base, onLine, ascii);
       start = nl + 1;
     }
     if (start < buf.length) {
@@ -72,13 +78,13 @@ export class LineSplitter {
         // Emit the first maxLineBytes as a truncated line now; drop the rest of it as it streams.
         if (!this.skippingLong) {
           this.lineNo++;
-          const d = decodeLine(buf.subarray(start, start + this.maxLineBytes));
+          const text = decodeLine(buf, start, start + this.maxLineBytes, ascii);
           onLine({
             lineNo: this.lineNo,
             offset: base + start,
-            text: d.text,
+            text,
             truncated: true,
-            invalidUtf8: d.invalid,
+            invalidUtf8: decodedInvalid,
           });
           this.skippingLong = true;
         }
@@ -96,6 +102,7 @@ export class LineSplitter {
     nl: number,
     base: number,
     onLine: (l: Line) => void,
+    ascii: boolean,
   ): void {
     if (this.skippingLong) {
       // End of an over-long line already reported.
@@ -106,13 +113,13 @@ export class LineSplitter {
     if (end > start && buf[end - 1] === 13) end--;
     this.lineNo++;
     const truncated = end - start > this.maxLineBytes;
-    const d = decodeLine(buf.subarray(start, truncated ? start + this.maxLineBytes : end));
+    const text = decodeLine(buf, start, truncated ? start + this.maxLineBytes : end, ascii);
     onLine({
       lineNo: this.lineNo,
       offset: base + start,
-      text: d.text,
+      text,
       truncated,
-      invalidUtf8: d.invalid,
+      invalidUtf8: decodedInvalid,
     });
   }
 
@@ -122,13 +129,13 @@ export class LineSplitter {
       let end = this.tail.length;
       if (this.tail[end - 1] === 13) end--;
       this.lineNo++;
-      const d = decodeLine(this.tail.subarray(0, end));
+      const text = decodeLine(this.tail, 0, end, false);
       onLine({
         lineNo: this.lineNo,
         offset: this.tailOffset,
-        text: d.text,
+        text,
         truncated: false,
-        invalidUtf8: d.invalid,
+        invalidUtf8: decodedInvalid,
       });
     }
     this.tail = null;

@@ -9,12 +9,17 @@ export type ArithOp = '+' | '-' | '*' | '/' | '%' | '^';
 export type SetOp = 'and' | 'or' | 'unless';
 export type BinOp = ArithOp | CmpOp | SetOp;
 
+/** A compiled regular expression: a RegExp, or a set lookup for a plain `a|b|c` alternation. */
+export interface StringTest {
+  test(s: string): boolean;
+}
+
 export interface Matcher {
   name: string;
   op: MatchOp;
   value: string;
   /** Compiled for =~ / !~ (anchored, like Prometheus). */
-  re: RegExp | null;
+  re: StringTest | null;
 }
 
 export interface LineFilter {
@@ -32,7 +37,7 @@ export type LabelPredicate =
       op: MatchOp | CmpOp;
       /** Number for numeric comparisons (durations are converted to ms... see LANGUAGE.md). */
       value: string | number;
-      re: RegExp | null;
+      re: StringTest | null;
     }
   | { kind: 'and' | 'or'; left: LabelPredicate; right: LabelPredicate };
 

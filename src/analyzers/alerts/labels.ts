@@ -1,7 +1,17 @@
 // Labels of a log record, as the expression language sees them: every attribute by its own name,
 // then the well-known LogRecord fields under Loki/Prometheus-style names (LANGUAGE.md "Labels").
 
-import type { AttrValue, LogRecord } from '../../model/records.js';
+import type { AttrValue, LogRecord, Severity } from '../../model/records.js';
+
+/** Severities as label values (lower case), without a toLowerCase per record. */
+const LEVEL_LABEL: Record<Severity, string> = {
+  TRACE: 'trace',
+  DEBUG: 'debug',
+  INFO: 'info',
+  WARN: 'warn',
+  ERROR: 'error',
+  FATAL: 'fatal',
+};
 
 /** Raw value of label `name` on a record (attributes win over well-known fields), or null. */
 export function recordLabel(r: LogRecord, name: string): AttrValue {
@@ -11,7 +21,7 @@ export function recordLabel(r: LogRecord, name: string): AttrValue {
     case 'level':
     case 'severity':
     case 'detected_level':
-      return r.severity === null ? null : r.severity.toLowerCase();
+      return r.severity === null ? null : LEVEL_LABEL[r.severity];
     case 'service':
     case 'service_name':
       return r.service;

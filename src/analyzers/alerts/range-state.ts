@@ -158,6 +158,11 @@ export class RangeState {
   private only: SeriesState | null = null;
   private readonly keepValues: boolean;
   private readonly stages: Stage[];
+  /**
+   * The series labels that can differ between matched records: a label the selector pins with
+   * `name="value"` has that value on every record offered here, so it is left out of the key.
+   */
+  private readonly keyNames: string[];
 
   constructor(
     readonly range: LogRange,
@@ -176,6 +181,10 @@ export class RangeState {
       );
     this.keepValues = keepValues;
     this.stages = range.stages;
+    const pinned = new Set(
+      range.matchers.filter((m) => m.op === '=' && m.value !== '').map((m) => m.name),
+    );
+    this.keyNames = labelNames.filter((n) => !pinned.has(n));
   }
 
   /** Offer a record (ts in ms). Returns true if it matched. */
@@ -234,7 +243,7 @@ export class RangeState {
       this.late++;
       return;
     }
-    const names = this.labelNames;
+    const names = this.keyNames;
     let s: SeriesState | undefined;
     if (names.length === 0) s = this.only ?? undefined;
     else {
@@ -253,7 +262,8 @@ export class RangeState {
       this.series.set('', s);
       this.only = s;
     }
-    const slot = ((b % this.nb) + this.nb) % this.nb;
+    let slot = b % this.nb;
+    if (slot < 0) slot += this.nb;
     const d = s.d;
     const o = slot * FIELDS;
     if (d[o + IDX] !== b) {
@@ -433,12 +443,66 @@ function windowQuantile(q: number, s: SeriesState, lo: number, hi: number, cnt: 
   if (n === 0) return NaN;
   if (q < 0) return -Infinity;
   if (q > 1) return Infinity;
-  const v = xs.subarray(0, n).sort();
   const rank = q * (n - 1);
   const l = Math.floor(rank);
-  const h = Math.min(l + 1, n - 1);
   const w = rank - l;
-  return v[l]! * (1 - w) + v[h]! * w;
+  // Selection instead of a full sort: O(n) per window and tick (a 5m window holds thousands).
+  const lv = selectKth(xs, n, l);
+  if (w === 0 || l + 1 >= n) return lv;
+  // after selection every value right of l is ≥ lv: the next rank is their minimum
+  let hv = Infinity;
+  for (let i = l + 1; i < n; i++) if (xs[i]! < hv) hv = xs[i]!;
+  return lv * (1 - w) + hv * w;
+}
+
+/**
+ * The k-th smallest of xs[0..n) (no NaN), partially reordering xs so that xs[k] holds it, every
+ * value before k is ≤ it and every value after is ≥ it (Hoare partition, median-of-three pivot).
+ */
+export function selectKth(xs: Float64Array, n: number, k: number): number {
+  let lo = 0;
+  let hi = n - 1;
+  while (hi > lo) {
+    if (hi - lo < 16) {
+      // insertion sort for short ranges
+      for (let i = lo + 1; i <= hi; i++) {
+        const x = xs[i]!;
+        let j = i - 1;
+        while (j >= lo && xs[j]! > x) {
+          xs[j + 1] = xs[j]!;
+          j--;
+        }
+        xs[j + 1] = x;
+      }
+      break;
+    }
+    const mid = (lo + hi) >>> 1;
+    let a = xs[lo]!;
+    let b = xs[mid]!;
+    let c = xs[hi]!;
+    if (a > b) [a, b] = [b, a];
+    if (b > c) [b, c] = [c, b];
+    if (a > b) [a, b] = [b, a];
+    const pivot = b;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (xs[i]! < pivot) i++;
+      while (xs[j]! > pivot) j--;
+      if (i <= j) {
+        const t = xs[i]!;
+        xs[i] = xs[j]!;
+        xs[j] = t;
+        i++;
+        j--;
+      }
+    }
+    // [lo..j] ≤ pivot, [i..hi] ≥ pivot, and (j, i) equal to it
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else break;
+  }
+  return xs[k]!;
 }
 
 /** Prometheus' quantile: linear interpolation between closest ranks; φ outside [0,1] → ±Inf. */

@@ -6,7 +6,8 @@
 //   (c) evaluation alone: the same backtest loop over records parsed beforehand (first 300k).
 // Prints lines/s for each, peak RSS, and a checksum of the firing intervals of (b) so a change to
 // the evaluator can be checked to give identical results (same alerts, labels, activeAt,
-// startsAt, endsAt, maxValue). Run: node --import tsx bench/alerts.ts [lines]  (target ≥ 500k/s)
+// startsAt, endsAt, maxValue). Run: npm run bench:alerts [-- lines]  (target ≥ 500k/s); it runs
+// Node with the CLI's V8 flag (--max-semi-space-size=64, bin/mlscope.js's shebang).
 
 import { createHash } from 'node:crypto';
 import { Quality } from '../src/model/quality.js';

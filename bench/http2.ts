@@ -143,8 +143,8 @@ function timeMlscope(file: string): {
   for (let i = 0; i < 3; i++) {
     const t = process.hrtime.bigint();
     const r = spawnSync(
-      process.execPath,
-      [resolve(root, 'bin/mlscope.js'), 'http', '--csv', file],
+      resolve(root, 'bin/mlscope.js'),
+      ['http', '--csv', file],
       {
         maxBuffer: 1 << 30,
         encoding: 'utf8',
@@ -154,7 +154,7 @@ function timeMlscope(file: string): {
     if (r.status !== 0) throw new Error(r.stderr);
     stdout = r.stdout;
   }
-  const p = spawnSync(process.execPath, [resolve(root, 'bin/mlscope.js'), 'pcap', '--json', file], {
+  const p = spawnSync(resolve(root, 'bin/mlscope.js'), ['pcap', '--json', file], {
     encoding: 'utf8',
   });
   const doc = JSON.parse(p.stdout) as { packets: number; bytes: number };

@@ -35,8 +35,8 @@ function timed(cmd: string, argv: string[]): { seconds: number; maxRssMb: number
   return { seconds: sec!, maxRssMb: kb! / 1024, stdout: r.stdout };
 }
 
-const inv = timed(process.execPath, [
-  resolve(root, 'bin/mlscope.js'),
+// the bin through its shebang, as `npx mlscope` runs it (with the runtime's V8 flags)
+const inv = timed(resolve(root, 'bin/mlscope.js'), [
   'investigate',
   '--json',
   bundle,

@@ -30,13 +30,14 @@ if (jq.error || jq.status !== 0)
 
 // The built CLI, as users run it (`npm run bench:logs` builds first). No tsx fallback: its
 // start-up and transpiling would be measured as ingest time.
-function cliArgv(): { argv: string[]; how: string } {
+function cliArgv(): { cmd: string; how: string } {
   const bin = join(root, 'bin', 'mlscope.js');
   if (!existsSync(join(root, 'dist', 'cli', 'commands', 'ingest.js')))
     fail('dist/ is not built: run `npm run build` (or `npm run bench:logs`, which builds first)');
-  const probe = spawnSync(process.execPath, [bin, 'ingest', '--help'], { encoding: 'utf8' });
-  if (probe.status !== 0) fail(`node bin/mlscope.js ingest --help exited ${probe.status}`);
-  return { argv: [bin], how: 'node bin/mlscope.js (dist)' };
+  // Run through its shebang, as `npx mlscope` does (it carries the runtime's V8 flags).
+  const probe = spawnSync(bin, ['ingest', '--help'], { encoding: 'utf8' });
+  if (probe.status !== 0) fail(`bin/mlscope.js ingest --help exited ${probe.status}`);
+  return { cmd: bin, how: 'bin/mlscope.js (dist, through its shebang)' };
 }
 
 /** xorshift32: deterministic data without Math.random. */
@@ -135,7 +136,7 @@ try {
   let db = '';
   for (let run = 0; run < RUNS; run++) {
     db = join(dir, `bench-${run}.duckdb`);
-    const ing = timed(process.execPath, [...cli.argv, 'ingest', file, '--db', db, '--json']);
+    const ing = timed(cli.cmd, ['ingest', file, '--db', db, '--json']);
     if (ing.status !== 0) fail(`ingest exited ${ing.status}: ${ing.stderr.slice(0, 500)}`);
     doc = JSON.parse(ing.stdout) as { records: number; skipped: number };
     ingS = Math.min(ingS, ing.s);
@@ -146,8 +147,7 @@ try {
     jqS = Math.min(jqS, jqRun.s);
   }
 
-  const check = timed(process.execPath, [
-    ...cli.argv,
+  const check = timed(cli.cmd, [
     'sql',
     'SELECT count(*) AS n FROM logs WHERE http_status >= 500',
     '--db',

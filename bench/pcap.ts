@@ -66,7 +66,8 @@ function timed(cmd: string, argv: string[]): Timed {
 const bytes = statSync(capture).size;
 console.log(`capture: ${capture} (${(bytes / 1024 / 1024).toFixed(1)} MiB)`);
 
-const ours = timed(process.execPath, [resolve(root, 'bin/mlscope.js'), 'pcap', '--json', capture]);
+// the bin through its shebang, as `npx mlscope` runs it (with the runtime's V8 flags)
+const ours = timed(resolve(root, 'bin/mlscope.js'), ['pcap', '--json', capture]);
 const doc = JSON.parse(ours.stdout) as { packets: number; tcp: { retransmissions: number } };
 console.log(
   `mlscope pcap --json: ${ours.seconds.toFixed(2)} s, ${(doc.packets / ours.seconds / 1e6).toFixed(2)} M packets/s, peak RSS ${ours.maxRssMb.toFixed(0)} MiB, ${doc.packets} packets, ${doc.tcp.retransmissions} retransmissions`,

@@ -9,6 +9,7 @@
 // startsAt, endsAt, maxValue). Run: npm run bench:alerts [-- lines]  (target ≥ 500k/s); it runs
 // Node with the CLI's V8 flag (--max-semi-space-size=64, bin/mlscope.js's shebang).
 
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { Quality } from '../src/model/quality.js';
 import { LineSplitter } from '../src/util/lines.js';
@@ -18,7 +19,24 @@ import { parseRuleFile } from '../src/analyzers/alerts/rules.js';
 import { AlertEvaluator } from '../src/analyzers/alerts/engine.js';
 import { backtest, mergeByTime, type BacktestResult } from '../src/analyzers/alerts/backtest.js';
 
-const N = Number(process.argv[2] ?? 1_000_000);
+// Each measurement runs in its own process (`--part decode|e2e|eval`), as a user's backtest would:
+// a part run before another would leave it a grown heap and other type feedback.
+const partAt = process.argv.indexOf('--part');
+const PART = partAt >= 0 ? process.argv[partAt + 1]! : null;
+const N = Number(process.argv.find((a, i) => /^\d+$/.test(a) && i !== partAt + 1) ?? 1_000_000);
+if (PART === null) {
+  for (const part of ['decode', 'e2e', 'eval']) {
+    const r = spawnSync(
+      process.execPath,
+      [...process.execArgv, import.meta.filename, '--part', part, String(N)],
+      { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' },
+    );
+    // the input line is printed once
+    process.stdout.write(part === 'decode' ? r.stdout : r.stdout.replace(/^.*\n/, ''));
+    if (r.status !== 0) process.exit(r.status ?? 1);
+  }
+  process.exit(0);
+}
 const T0 = Date.UTC(2024, 4, 1);
 const JOBS = ['api', 'api', 'api', 'trainer', 'gateway'];
 const PATHS = ['/v1/chat/completions', '/v1/embeddings', '/healthz', '/v1/models'];
@@ -150,7 +168,7 @@ function checksum(res: BacktestResult): string {
 const fmt = (x: number): string => Math.round(x).toLocaleString('en');
 
 // (a) decoder alone: same chunks, records counted and dropped.
-{
+if (PART === 'decode') {
   const q = new Quality('bench', 'json');
   let n = 0;
   const t0 = performance.now();
@@ -161,7 +179,7 @@ const fmt = (x: number): string => Math.round(x).toLocaleString('en');
 
 // (b) end to end, streaming; nothing kept but the rules' windows.
 let rssStreaming = 0;
-{
+if (PART === 'e2e') {
   if (global.gc) global.gc();
   peakRss = process.memoryUsage().rss;
   const rssBefore = peakRss;
@@ -187,7 +205,7 @@ let rssStreaming = 0;
 }
 
 // (c) evaluation alone: the backtest loop over records parsed beforehand.
-{
+if (PART === 'eval') {
   const q = new Quality('bench', 'json');
   const records: LogRecord[] = [];
   const limit = Math.min(N, 300_000);
@@ -204,6 +222,7 @@ let rssStreaming = 0;
   );
 }
 
-console.log(
-  `peak RSS: ${(rssStreaming / 1048576).toFixed(0)} MiB during the streaming run (the generated input buffer is ${(bytes.length / 1048576).toFixed(0)} MiB of it); ${(peakRss / 1048576).toFixed(0)} MiB overall`,
-);
+if (PART === 'e2e')
+  console.log(
+    `peak RSS: ${(rssStreaming / 1048576).toFixed(0)} MiB during the streaming run (the generated input buffer is ${(bytes.length / 1048576).toFixed(0)} MiB of it)`,
+  );

@@ -142,14 +142,10 @@ function timeMlscope(file: string): {
   let stdout = '';
   for (let i = 0; i < 3; i++) {
     const t = process.hrtime.bigint();
-    const r = spawnSync(
-      resolve(root, 'bin/mlscope.js'),
-      ['http', '--csv', file],
-      {
-        maxBuffer: 1 << 30,
-        encoding: 'utf8',
-      },
-    );
+    const r = spawnSync(resolve(root, 'bin/mlscope.js'), ['http', '--csv', file], {
+      maxBuffer: 1 << 30,
+      encoding: 'utf8',
+    });
     seconds = Math.min(seconds, Number(process.hrtime.bigint() - t) / 1e9);
     if (r.status !== 0) throw new Error(r.stderr);
     stdout = r.stdout;

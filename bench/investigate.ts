@@ -36,11 +36,7 @@ function timed(cmd: string, argv: string[]): { seconds: number; maxRssMb: number
 }
 
 // the bin through its shebang, as `npx mlscope` runs it (with the runtime's V8 flags)
-const inv = timed(resolve(root, 'bin/mlscope.js'), [
-  'investigate',
-  '--json',
-  bundle,
-]);
+const inv = timed(resolve(root, 'bin/mlscope.js'), ['investigate', '--json', bundle]);
 const doc = JSON.parse(inv.stdout) as { requests: { total: number; slow: number } };
 console.log(
   `mlscope investigate: ${inv.seconds.toFixed(2)} s, peak RSS ${inv.maxRssMb.toFixed(0)} MiB, ${doc.requests.total} requests, ${doc.requests.slow} slow`,

@@ -88,3 +88,21 @@ export function recordLine(r: LogRecord): string {
   }
   return s;
 }
+
+/**
+ * Whether `recordLine(r)` contains `needle`, without building the line when the needle holds no
+ * space and no '=': such a needle cannot straddle the separators, so it is in the line exactly
+ * when it is in the body, an attribute name or an attribute value.
+ */
+export function lineIncludes(r: LogRecord, needle: string): boolean {
+  if (r.body.includes(needle)) return true;
+  if (needle.includes(' ') || needle.includes('=')) return recordLine(r).includes(needle);
+  const a = r.attributes;
+  for (const k in a) {
+    if (k.includes(needle)) return true;
+    const v = a[k];
+    if (v === null || v === undefined) continue;
+    if ((typeof v === 'string' ? v : String(v)).includes(needle)) return true;
+  }
+  return false;
+}

@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { matchSelector, quantile, selectKth } from './range-state.js';
 import { parseExpr } from './parser.js';
+import { lineIncludes, recordLine } from './labels.js';
+import fc from 'fast-check';
 import type { LogRecord } from '../../model/records.js';
 
 /** xorshift32, so a failure is reproducible from its seed. */
@@ -70,4 +72,23 @@ test('=~ and !~ with a plain alternation match whole values, like the anchored r
     for (const v of no)
       assert.equal(matchSelector(e.range.matchers, -1, rec(v)), false, `${sel} ${v}`);
   }
+});
+
+test('lineIncludes agrees with searching the built line', () => {
+  const alphabet = ['a', 'b', '=', ' ', 'ab', 'b a', 'a=b', '1'];
+  fc.assert(
+    fc.property(
+      fc.string({ maxLength: 8 }),
+      fc.dictionary(
+        fc.constantFrom('a', 'b', 'ab', 'k'),
+        fc.oneof(fc.string({ maxLength: 5 }), fc.integer(), fc.boolean(), fc.constant(null)),
+      ),
+      fc.constantFrom(...alphabet),
+      (body, attributes, needle) => {
+        const r = { body, attributes } as unknown as LogRecord;
+        assert.equal(lineIncludes(r, needle), recordLine(r).includes(needle));
+      },
+    ),
+    { numRuns: 3000 },
+  );
 });

@@ -6,7 +6,7 @@
 
 import type { LogRecord } from '../../model/records.js';
 import type { LabelPredicate, LogRange, Matcher, RangeFunc, Stage } from './ast.js';
-import { labelNumber, labelString, recordLabel, recordLine } from './labels.js';
+import { labelNumber, labelString, lineIncludes, recordLabel, recordLine } from './labels.js';
 import { parseBytes, parseValueDurationSeconds } from './duration.js';
 
 /** Per-record scratch shared by all ranges: the lazily built filter line. */
@@ -200,10 +200,20 @@ export class RangeState {
       if (s.kind === 'line') {
         switch (s.op) {
           case '|=':
-            if (!r.body.includes(s.value) && !lineOf(ctx, r).includes(s.value)) return false;
+            if (
+              !(ctx.rec === r && ctx.line !== null
+                ? ctx.line.includes(s.value)
+                : lineIncludes(r, s.value))
+            )
+              return false;
             break;
           case '!=':
-            if (r.body.includes(s.value) || lineOf(ctx, r).includes(s.value)) return false;
+            if (
+              ctx.rec === r && ctx.line !== null
+                ? ctx.line.includes(s.value)
+                : lineIncludes(r, s.value)
+            )
+              return false;
             break;
           case '|~':
             if (!s.re!.test(r.body) && !s.re!.test(lineOf(ctx, r))) return false;

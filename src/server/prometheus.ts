@@ -116,18 +116,43 @@ export class Histogram extends Family {
 
 export const LATENCY_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
+/**
+ * Families by name: asking again for a name already registered returns that family (so two
+ * producers can feed one family, e.g. server spans and captured exchanges into
+ * mlscope_observed_*), provided kind and label names agree; otherwise it throws (a programming
+ * error: one name must mean one thing on /metrics).
+ */
 export class Registry {
   private readonly families: Family[] = [];
+  private readonly byName = new Map<string, Family>();
   constructor(readonly maxValuesPerLabel = 100) {}
+  private existing<F extends Family>(
+    name: string,
+    labels: readonly string[],
+    kind: abstract new (...args: never[]) => F,
+  ): F | null {
+    const f = this.byName.get(name);
+    if (!f) return null;
+    if (!(f instanceof kind) || f.labelNames.join(',') !== labels.join(','))
+      throw new Error(`metric ${name} is already registered with another kind or labels`);
+    return f;
+  }
+  private add<F extends Family>(f: F): F {
+    this.families.push(f);
+    this.byName.set(f.name, f);
+    return f;
+  }
   counter(name: string, help: string, labels: readonly string[] = []): Counter {
-    const c = new Counter(name, help, labels, this.maxValuesPerLabel);
-    this.families.push(c);
-    return c;
+    return (
+      this.existing(name, labels, Counter) ??
+      this.add(new Counter(name, help, labels, this.maxValuesPerLabel))
+    );
   }
   gauge(name: string, help: string, labels: readonly string[] = []): Gauge {
-    const g = new Gauge(name, help, labels, this.maxValuesPerLabel);
-    this.families.push(g);
-    return g;
+    return (
+      this.existing(name, labels, Gauge) ??
+      this.add(new Gauge(name, help, labels, this.maxValuesPerLabel))
+    );
   }
   histogram(
     name: string,
@@ -135,9 +160,10 @@ export class Registry {
     labels: readonly string[],
     bounds = LATENCY_BUCKETS_S,
   ): Histogram {
-    const h = new Histogram(name, help, labels, this.maxValuesPerLabel, bounds);
-    this.families.push(h);
-    return h;
+    return (
+      this.existing(name, labels, Histogram) ??
+      this.add(new Histogram(name, help, labels, this.maxValuesPerLabel, bounds))
+    );
   }
   render(): string {
     const out: string[] = [];

@@ -302,7 +302,7 @@ test('/metrics: Prometheus text with ingest counters and observed RED by route',
   );
   assert.match(
     text,
-    /mlscope_observed_request_duration_seconds_bucket\{service="api",route="\/v1\/chat\/completions",le="0.05"\} 1/,
+    /mlscope_observed_request_duration_seconds_bucket\{service="api",route="\/v1\/chat\/completions",status="200",le="0.05"\} 1/,
   );
   assert.match(
     text,

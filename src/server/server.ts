@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
 import type { Span } from '../model/span.js';
 import type { LogRecord } from '../model/records.js';
-import { Registry } from './prometheus.js';
+import { Registry, type Counter, type Histogram } from './prometheus.js';
 import {
   DEFAULT_MAX_BODY_BYTES,
   SIGNAL_BY_PATH,
@@ -65,6 +65,25 @@ export function isLoopback(host: string): boolean {
 }
 
 const TRACE_ID_RE = /^[0-9a-f]{32}$/;
+
+/**
+ * RED of the observed service: fed by the server spans it exports to us (service = service.name)
+ * and by the HTTP exchanges live capture sees (service = the server's address, capture-metrics.ts).
+ */
+export function observedFamilies(reg: Registry): { requests: Counter; duration: Histogram } {
+  return {
+    requests: reg.counter(
+      'mlscope_observed_requests_total',
+      'Requests seen as server spans or captured HTTP exchanges, by service, route and status.',
+      ['service', 'route', 'status'],
+    ),
+    duration: reg.histogram(
+      'mlscope_observed_request_duration_seconds',
+      'Duration of server spans or captured exchanges (request first byte to response last byte), by service, route and status.',
+      ['service', 'route', 'status'],
+    ),
+  };
+}
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const host = opts.host ?? '127.0.0.1';
@@ -120,6 +139,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   stored.set({ signal: 'spans' }, () => queue.stats.stored.spans);
   stored.set({ signal: 'logs' }, () => queue.stats.stored.logs);
   stored.set({ signal: 'points' }, () => queue.stats.stored.points);
+  stored.set({ signal: 'connections' }, () => queue.stats.stored.connections);
+  stored.set({ signal: 'exchanges' }, () => queue.stats.stored.exchanges);
+  stored.set({ signal: 'flows' }, () => queue.stats.stored.flows);
   const flushMs = reg.gauge(
     'mlscope_store_last_flush_seconds',
     'Duration of the last store write.',
@@ -130,16 +152,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const rss = reg.gauge('process_resident_memory_bytes', 'Resident memory size in bytes.');
   rss.set({}, () => process.memoryUsage.rss());
   // RED of the service being observed, from the server spans it exported to us.
-  const obsReq = reg.counter(
-    'mlscope_observed_requests_total',
-    'Requests seen as server spans, by service, route and status.',
-    ['service', 'route', 'status'],
-  );
-  const obsDur = reg.histogram(
-    'mlscope_observed_request_duration_seconds',
-    'Duration of server spans, by service and route.',
-    ['service', 'route'],
-  );
+  const { requests: obsReq, duration: obsDur } = observedFamilies(reg);
 
   const observeSpans = (batch: Span[]): void => {
     for (const s of batch) {
@@ -158,7 +171,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
             : 'unset';
       const service = s.service ?? '';
       obsReq.inc({ service, route, status });
-      obsDur.observe({ service, route }, Math.max(0, s.endUs - s.startUs) / 1e6);
+      obsDur.observe({ service, route, status }, Math.max(0, s.endUs - s.startUs) / 1e6);
     }
   };
 
@@ -298,7 +311,19 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     await closeAll();
     throw err;
   }
-  for (const src of opts.sources ?? []) await src.start(queue);
+  const started: TelemetrySource[] = [];
+  try {
+    for (const src of opts.sources ?? []) {
+      await src.start(queue);
+      started.push(src);
+    }
+  } catch (err) {
+    // a source that cannot start (a UDP port taken…) fails the server: undo what was started
+    for (const src of started.reverse()) await src.stop().catch(() => undefined);
+    await closeAll();
+    await queue.drain().catch(() => undefined);
+    throw err;
+  }
 
   let closing: Promise<void> | null = null;
   return {

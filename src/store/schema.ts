@@ -9,9 +9,10 @@
 
 import type { AttrValue, Connection, Exchange, LogRecord } from '../model/records.js';
 import type { MetricPoint, Span } from '../model/span.js';
+import { protoName, type FlowRecord } from '../model/flow.js';
 
 /** Bump when a table or column changes. A database with another version is refused, not migrated. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /**
  * Portable column types. `bigint` and `ts` take a JS number (an integer count; `ts` is µs since the
@@ -266,5 +267,39 @@ export const POINTS: TableSpec<MetricPoint> = {
   ],
 };
 
+/** Flow records (VPC / NSG flow logs, NetFlow, IPFIX): model/flow.ts, one row per record. */
+export const FLOWS: TableSpec<FlowRecord> = {
+  name: 'flows',
+  columns: [
+    { name: 'ts', type: 'ts', get: (r) => r.startUs ?? r.endUs },
+    { name: 'start_us', type: 'bigint', get: (r) => r.startUs },
+    { name: 'end_us', type: 'bigint', get: (r) => r.endUs },
+    { name: 'source', type: 'text', get: (r) => r.source },
+    { name: 'src', type: 'text', get: (r) => r.src },
+    { name: 'dst', type: 'text', get: (r) => r.dst },
+    { name: 'src_port', type: 'int', get: (r) => r.srcPort },
+    { name: 'dst_port', type: 'int', get: (r) => r.dstPort },
+    { name: 'proto', type: 'text', get: (r) => (r.proto < 0 ? null : protoName(r.proto)) },
+    { name: 'proto_number', type: 'int', get: (r) => (r.proto < 0 ? null : r.proto) },
+    { name: 'bytes', type: 'bigint', get: (r) => r.bytes },
+    { name: 'packets', type: 'bigint', get: (r) => r.packets },
+    { name: 'exporter', type: 'text', get: (r) => r.exporter },
+    { name: 'action', type: 'text', get: (r) => r.action },
+    { name: 'tcp_flags', type: 'int', get: (r) => r.tcpFlags },
+    { name: 'sampling_rate', type: 'double', get: (r) => r.samplingRate },
+    { name: 'tos', type: 'int', get: (r) => r.tos },
+    { name: 'in_if', type: 'bigint', get: (r) => r.inIf },
+    { name: 'out_if', type: 'bigint', get: (r) => r.outIf },
+    { name: 'direction', type: 'text', get: (r) => r.direction },
+    { name: 'domain_id', type: 'bigint', get: (r) => r.domainId },
+    { name: 'interface_id', type: 'text', get: (r) => r.interfaceId },
+    { name: 'vpc_id', type: 'text', get: (r) => r.vpcId },
+    { name: 'account_id', type: 'text', get: (r) => r.accountId },
+    { name: 'log_status', type: 'text', get: (r) => r.logStatus },
+    { name: 'detail', type: 'text', get: (r) => r.detail },
+    { name: 'input_id', type: 'int', get: (_r, inputId) => inputId },
+  ],
+};
+
 /** The record tables (they carry `input_id`), in creation order. */
-export const RECORD_TABLES = [LOGS, CONNECTIONS, EXCHANGES, SPANS, POINTS] as const;
+export const RECORD_TABLES = [LOGS, CONNECTIONS, EXCHANGES, SPANS, POINTS, FLOWS] as const;

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Connection, Exchange, LogRecord } from '../model/records.js';
 import type { MetricPoint, Span } from '../model/span.js';
+import { emptyFlow, type FlowRecord } from '../model/flow.js';
 import { QueryError, type Cell, type Store } from './store.js';
 
 export function makeLog(over: Partial<LogRecord> = {}): LogRecord {
@@ -175,7 +176,7 @@ export function storeConformance(backend: string, open: () => Promise<Store>): v
       withStore(async (s) => {
         const t = await s.tables();
         const names = t.map((x) => x.name);
-        for (const n of ['connections', 'exchanges', 'inputs', 'logs', 'points', 'spans'])
+        for (const n of ['connections', 'exchanges', 'flows', 'inputs', 'logs', 'points', 'spans'])
           assert.ok(names.includes(n), n);
         assert.ok(t.every((x) => x.rows === 0));
       }));
@@ -329,6 +330,53 @@ export function storeConformance(backend: string, open: () => Promise<Store>): v
         ]);
         assert.deepEqual(JSON.parse(asText(e.rows[0]![10])), { 'x-request-id': 'abc' });
         assert.deepEqual(e.rows[1]!.slice(0, 5), [2, 3, 'POST', '/v1/completions', null]);
+      }));
+
+    void it('round-trips flow records (NetFlow and flow-log fields, unknown protocol as NULL)', () =>
+      withStore(async (s) => {
+        const f: FlowRecord = {
+          ...emptyFlow('ipfix'),
+          src: '10.0.0.7',
+          dst: '2001:db8::1',
+          srcPort: 51234,
+          dstPort: 443,
+          proto: 6,
+          bytes: 2 ** 40,
+          packets: 12,
+          startUs: 1_700_000_000_000_000,
+          endUs: 1_700_000_001_000_000,
+          exporter: '127.0.0.1',
+          tcpFlags: 0x1b,
+          samplingRate: 1,
+          inIf: 4_000_000_000,
+          domainId: 7,
+        };
+        const g: FlowRecord = { ...emptyFlow('aws-vpc'), action: 'REJECT', detail: "it's" };
+        await s.appendFlows([f, g], null);
+        const r = await s.query(
+          'SELECT source, src, dst, src_port, dst_port, proto, proto_number, bytes, packets, start_us, end_us, exporter, tcp_flags, in_if, domain_id, action, detail FROM flows ORDER BY source DESC',
+        );
+        assert.deepEqual(r.rows[0], [
+          'ipfix',
+          '10.0.0.7',
+          '2001:db8::1',
+          51234,
+          443,
+          'tcp',
+          6,
+          2 ** 40,
+          12,
+          1_700_000_000_000_000,
+          1_700_000_001_000_000,
+          '127.0.0.1',
+          0x1b,
+          4_000_000_000,
+          7,
+          null,
+          null,
+        ]);
+        assert.deepEqual(r.rows[1]!.slice(5, 7), [null, null]);
+        assert.deepEqual(r.rows[1]!.slice(15), ['REJECT', "it's"]);
       }));
 
     void it('tracks inputs and removes an input with its rows', () =>

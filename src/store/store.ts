@@ -4,6 +4,7 @@
 
 import type { Connection, Exchange, LogRecord } from '../model/records.js';
 import type { MetricPoint, Span } from '../model/span.js';
+import type { FlowRecord } from '../model/flow.js';
 import type { InputRow } from './schema.js';
 
 export type { InputRow } from './schema.js';
@@ -78,6 +79,7 @@ export interface Store {
   appendExchanges(batch: readonly Exchange[], inputId?: number | null): Promise<void>;
   appendSpans(batch: readonly Span[], inputId?: number | null): Promise<void>;
   appendPoints(batch: readonly MetricPoint[], inputId?: number | null): Promise<void>;
+  appendFlows(batch: readonly FlowRecord[], inputId?: number | null): Promise<void>;
   flush(): Promise<void>;
 
   /** Every stored span of one trace, by start time (then span id); [] for an unknown trace. */

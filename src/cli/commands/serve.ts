@@ -1,7 +1,14 @@
 // `mlscope serve [inputs…] [--db FILE] [--port 8686] [--otlp-port 4318] [--host 127.0.0.1]
 // [--token T] [--max-body-bytes N] [--max-label-values N] [--format F] [--from-end]
-// [--rules FILE] [--eval-interval 15s] [--alertmanager URL]… [--webhook URL]…`: the live service
-// (server/server.ts).
+// [--rules FILE] [--eval-interval 15s] [--alertmanager URL]… [--webhook URL]…
+// [--capture IFACE]… [--capture-filter BPF] [--snaplen N] [--netflow PORT] [--netflow-host ADDR]`:
+// the live service (server/server.ts).
+//
+// --capture runs tcpdump on each interface and feeds the pcap stream through the capture engine
+// (server/capture.ts): connections and exchanges to the store, request RED, TCP retransmissions,
+// handshake RTT and LLM stream metrics to /metrics. A tcpdump that fails is reported and the rest
+// keeps running. --netflow runs the NetFlow v5/v9/IPFIX collector of `flows --listen`
+// (server/flow-collector.ts) on UDP (default 127.0.0.1): records to the `flows` table and /metrics.
 //
 // Inputs: OTLP files (JSON, JSON lines, protobuf; compressed or not) are loaded once; plain log
 // files are tailed (server/tail.ts: appends, rotation, truncation) — a path that does not exist
@@ -19,6 +26,9 @@ import { isLoopback } from '../../server/server.js';
 import { openTelemetryStore, type TelemetrySource } from '../../server/telemetry-store.js';
 import { Registry } from '../../server/prometheus.js';
 import { TailSource } from '../../server/tail.js';
+import { LiveCaptureSource } from '../../server/capture.js';
+import { FlowCollectorSource } from '../../server/flow-collector.js';
+import { DEFAULT_SNAPLEN, MAX_FILTER_CHARS, checkInterfaceName } from '../../sources/tcpdump.js';
 import { LiveLogs } from '../../server/live.js';
 import {
   expandInputs,
@@ -36,7 +46,7 @@ import { sanitizeCell } from './render.js';
 import { loadTelemetry } from './traces.js';
 
 const USAGE =
-  'mlscope serve [inputs…] [--db FILE] [--port 8686] [--otlp-port 4318] [--host 127.0.0.1] [--token T] [--max-body-bytes N] [--max-label-values N] [--format F] [--from-end] [--rules FILE] [--eval-interval 15s] [--alertmanager URL]… [--webhook URL]…';
+  'mlscope serve [inputs…] [--db FILE] [--port 8686] [--otlp-port 4318] [--host 127.0.0.1] [--token T] [--max-body-bytes N] [--max-label-values N] [--format F] [--from-end] [--rules FILE] [--eval-interval 15s] [--alertmanager URL]… [--webhook URL]… [--capture IFACE]… [--capture-filter BPF] [--snaplen N] [--netflow PORT] [--netflow-host ADDR]';
 const MAX_RULE_FILE_BYTES = 8 << 20;
 const OTLP_KEYS = /"resource(?:Spans|Logs|Metrics)"|"resource_(?:spans|logs|metrics)"/;
 
@@ -57,6 +67,45 @@ function httpUrl(flag: string, v: string): string {
   if (u.protocol !== 'http:' && u.protocol !== 'https:')
     throw new UsageError(`serve: --${flag} expects an http(s) URL, got '${v}'`);
   return v;
+}
+
+export interface CaptureFlags {
+  interfaces: string[];
+  filter: string | null;
+  snaplen: number;
+}
+
+/** Check --capture / --capture-filter / --snaplen (usage errors, one line each). */
+export function parseCaptureFlags(
+  ifaces: readonly string[],
+  filter: string | undefined,
+  snaplen: string | undefined,
+): CaptureFlags {
+  if (ifaces.length === 0 && (filter !== undefined || snaplen !== undefined))
+    throw new UsageError('serve: --capture-filter and --snaplen need --capture IFACE');
+  for (const i of ifaces) {
+    const why = checkInterfaceName(i);
+    if (why) throw new UsageError(`serve: --capture: ${why}`);
+  }
+  if (new Set(ifaces).size !== ifaces.length)
+    throw new UsageError('serve: --capture names the same interface twice');
+  if (filter !== undefined) {
+    if (filter.length > MAX_FILTER_CHARS)
+      throw new UsageError(`serve: --capture-filter is longer than ${MAX_FILTER_CHARS} characters`);
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u0008\u000b-\u001f\u007f]/.test(filter))
+      throw new UsageError('serve: --capture-filter contains control characters');
+  }
+  const n = snaplen === undefined ? DEFAULT_SNAPLEN : Number(snaplen);
+  if (!Number.isInteger(n) || n < 64 || n > DEFAULT_SNAPLEN)
+    throw new UsageError(
+      `serve: --snaplen expects bytes per packet, 64–${DEFAULT_SNAPLEN}, got '${snaplen}'`,
+    );
+  return {
+    interfaces: [...ifaces],
+    filter: filter === undefined || filter.trim() === '' ? null : filter,
+    snaplen: n,
+  };
 }
 
 export interface ServeInputs {
@@ -153,7 +202,8 @@ async function loadRules(file: string, stepMs: number, io: Io): Promise<AlertEva
 
 export const serveCommand: Command = {
   name: 'serve',
-  summary: 'run the OTLP/HTTP receiver, log tailing, live alert rules and Prometheus /metrics',
+  summary:
+    'run the OTLP/HTTP receiver, log tailing, live capture, the NetFlow/IPFIX collector, live alert rules and Prometheus /metrics',
   usage: USAGE,
   async run(argv: string[], io: Io): Promise<number> {
     const { values, positionals } = parseCommandArgs('serve', argv, {
@@ -170,6 +220,11 @@ export const serveCommand: Command = {
       'eval-interval': { type: 'string' },
       alertmanager: { type: 'string', multiple: true },
       webhook: { type: 'string', multiple: true },
+      capture: { type: 'string', multiple: true },
+      'capture-filter': { type: 'string' },
+      snaplen: { type: 'string' },
+      netflow: { type: 'string' },
+      'netflow-host': { type: 'string' },
     });
     const host = values.host ?? '127.0.0.1';
     const token = values.token ?? process.env['MLSCOPE_TOKEN'] ?? null;
@@ -189,6 +244,14 @@ export const serveCommand: Command = {
     const webhooks = (values.webhook ?? []).map((u) => httpUrl('webhook', u));
     if ((alertmanagers.length > 0 || webhooks.length > 0) && !values.rules)
       throw new UsageError('serve: --alertmanager and --webhook need --rules FILE');
+    const capture = parseCaptureFlags(
+      values.capture ?? [],
+      values['capture-filter'],
+      values.snaplen,
+    );
+    if (values['netflow-host'] !== undefined && values.netflow === undefined)
+      throw new UsageError('serve: --netflow-host needs --netflow PORT');
+    const netflowPort = values.netflow !== undefined ? port('netflow', values.netflow, 0) : null;
     const evaluator = values.rules ? await loadRules(values.rules, stepMs, io) : null;
 
     const log = (line: string): void =>
@@ -224,6 +287,28 @@ export const serveCommand: Command = {
       });
       tail.register(registry);
       sources.push(tail);
+    }
+
+    const captures = capture.interfaces.map(
+      (iface) =>
+        new LiveCaptureSource({
+          iface,
+          filter: capture.filter,
+          snaplen: capture.snaplen,
+          registry,
+          log,
+        }),
+    );
+    sources.push(...captures);
+    let collector: FlowCollectorSource | null = null;
+    if (netflowPort !== null) {
+      collector = new FlowCollectorSource({
+        host: values['netflow-host'] ?? '127.0.0.1',
+        port: netflowPort,
+        registry,
+        log,
+      });
+      sources.push(collector);
     }
 
     const store = await openTelemetryStore(values.db ?? ':memory:');
@@ -275,6 +360,10 @@ export const serveCommand: Command = {
           ? `, OTLP/HTTP ${where}:${srv.otlpPort} (/v1/traces, /v1/logs, /v1/metrics)`
           : '') +
         (inputs.tail.length ? `, tailing ${inputs.tail.length} file(s)` : '') +
+        (captures.length
+          ? `, capturing on ${capture.interfaces.join(', ')}${capture.filter !== null ? ` (filter ${JSON.stringify(capture.filter)})` : ''}`
+          : '') +
+        (collector ? `, NetFlow/IPFIX udp ${collector.address}:${collector.port}` : '') +
         (evaluator
           ? `, ${evaluator.rules.length} alert rule(s) every ${stepMs / 1000}s → ${alertmanagers.length} alertmanager(s), ${webhooks.length} webhook(s)`
           : '') +
@@ -304,6 +393,8 @@ export const serveCommand: Command = {
         log(
           `tailed ${f.file}: ${f.lines} lines, ${f.records} records, ${f.quality.skipped} skipped, ${f.rotations} rotations, ${f.truncations} truncations`,
         );
+    // a capture that failed is an input that could not be read: exit 1, like an unreadable file
+    for (const c of captures) failed += c.errors;
     log(
       `stopped; acknowledged ${srv.acknowledged.spans} spans, ${srv.acknowledged.logs} logs, ${srv.acknowledged.points} points`,
     );

@@ -178,3 +178,31 @@ decoderConformance(
   fixtures,
   { maxPrefixes: 400 },
 );
+
+test('maxOpenConnections: past the bound the least recently active are finalised, noted', async () => {
+  const { pcapFile, tcpFrame } = await import('./frames.test-util.js');
+  const frames = [];
+  for (let i = 0; i < 12; i++)
+    frames.push({
+      tsUs: 1_700_000_000_000_000 + i * 1000,
+      data: tcpFrame({ sport: 40000 + i, dport: 80, seq: 1000 * i, flags: 'S' }),
+    });
+  const closed: number[] = [];
+  const e = new CaptureEngine({
+    source: 'flood',
+    tcpLimits: {
+      maxBufferedBytes: 1 << 20,
+      maxUnackedSegments: 1024,
+      maxRecogniseAttempts: 16,
+      maxOpenConnections: 10,
+    },
+    sink: { connection: (c) => closed.push(c.client.port) },
+  });
+  e.push(pcapFile(frames));
+  // the 11th SYN evicts the oldest tenth (1), the 12th another
+  assert.equal(e.openConnections, 10);
+  assert.deepEqual(closed, [40000, 40001]);
+  assert.equal(e.quality.report().skippedByReason['connection-evicted'], 2);
+  e.end();
+  assert.equal(closed.length, 12);
+});

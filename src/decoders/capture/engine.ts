@@ -59,7 +59,9 @@ export interface CaptureSummary {
 export interface CaptureSink {
   connection?(c: Connection): void;
   exchange?(x: Exchange): void;
-  retransmission?(e: RetransmissionEvent): void;
+  retransmission?(e: RetransmissionEvent, c: Connection): void;
+  /** The handshake RTT of a connection was just measured (the connection is still open). */
+  handshake?(c: Connection): void;
   /** A UDP datagram (e.g. NetFlow/IPFIX export packets); `p.buf[p.payloadOff…]` during the call. */
   udp?(p: Packet, tsUs: number, frame: number): void;
 }
@@ -140,8 +142,12 @@ export class CaptureEngine implements FrameSink {
         this.quality.note(reason, `frame ${frame}`, detail);
       },
       ...(this.sink.retransmission
-        ? { retransmission: (e: RetransmissionEvent) => this.sink.retransmission?.(e) }
+        ? {
+            retransmission: (e: RetransmissionEvent, c: Connection) =>
+              this.sink.retransmission?.(e, c),
+          }
         : {}),
+      ...(this.sink.handshake ? { handshake: (c: Connection) => this.sink.handshake?.(c) } : {}),
     };
     this.tcp = new TcpEngine(tcpSink, {
       recognisers: opts.recognisers ?? [http1Recogniser],
@@ -171,6 +177,16 @@ export class CaptureEngine implements FrameSink {
   end(): void {
     this.reader.end();
     this.tcp.endAll();
+  }
+
+  /** Finalise connections idle as of `nowUs` (see TcpEngine.sweep); live capture's timer. */
+  sweep(nowUs: number): void {
+    this.tcp.sweep(nowUs);
+  }
+
+  /** TCP conversations open now. */
+  get openConnections(): number {
+    return this.tcp.openCount;
   }
 
   /** Structural damage that stopped reading (file offset and message), or null. */

@@ -38,6 +38,12 @@ export interface TcpLimits {
   maxUnackedSegments: number;
   /** Recognition attempts on a connection's data before giving up on finding a protocol. */
   maxRecogniseAttempts: number;
+  /**
+   * Open conversations kept (default: no limit; live capture sets one). Past it the least
+   * recently active tenth is finalised at once (emitted with close 'open', noted as
+   * 'connection-evicted'), so a SYN flood cannot grow memory without bound.
+   */
+  maxOpenConnections?: number;
 }
 
 export const DEFAULT_TCP_LIMITS: TcpLimits = {
@@ -86,8 +92,10 @@ export interface TcpSink {
   count(key: string, n: number): void;
   fact(key: string, value: string): void;
   skip(reason: string, frame: number, detail?: string): void;
-  /** Optional: every retransmitted segment, as it is seen. */
-  retransmission?(e: RetransmissionEvent): void;
+  /** Optional: every retransmitted segment, as it is seen, with its (still open) connection. */
+  retransmission?(e: RetransmissionEvent, c: Connection): void;
+  /** Optional: the handshake RTT of a connection was just measured (it is still open). */
+  handshake?(c: Connection): void;
 }
 
 export class TcpConversation implements ProtoContext {
@@ -345,6 +353,8 @@ export class TcpEngine {
       }
     }
     if (!found) {
+      const max = this.tcpLimits.maxOpenConnections;
+      if (max !== undefined && this.openCount >= max) this.evict(Math.max(1, Math.ceil(max / 10)));
       const c = new TcpConversation(this, this.nextConnId++, p, tsUs, frame);
       this.insert(h, c);
       found = { c, fromA: true };
@@ -382,6 +392,7 @@ export class TcpEngine {
         conn.synToSynAckMs = (c.synAckUs - c.tsMruSynUs) / 1000;
         conn.synAckToAckMs = (tsUs - c.synAckUs) / 1000;
       }
+      this.sink.handshake?.(conn);
     }
 
     const ta = this.analyze(c, fwd, rev, p, tsUs, frame);
@@ -391,20 +402,23 @@ export class TcpEngine {
       if (conn.retransmissionFrames.length < 32) conn.retransmissionFrames.push(frame);
       if (ta & A_FAST_RETRANSMISSION) conn.fastRetransmissions[dir]++;
       if (ta & A_SPURIOUS_RETRANSMISSION) conn.spuriousRetransmissions[dir]++;
-      this.sink.retransmission?.({
-        connId: conn.id,
-        dir,
-        tsUs,
-        frame,
-        kind:
-          ta & A_FAST_RETRANSMISSION
-            ? 'fast'
-            : ta & A_SPURIOUS_RETRANSMISSION
-              ? 'spurious'
-              : 'retransmission',
-        stallMs: ta & A_RETRANSMISSION ? this.lastStallMs : 0,
-        syn: (p.flags & TH_SYN) !== 0,
-      });
+      this.sink.retransmission?.(
+        {
+          connId: conn.id,
+          dir,
+          tsUs,
+          frame,
+          kind:
+            ta & A_FAST_RETRANSMISSION
+              ? 'fast'
+              : ta & A_SPURIOUS_RETRANSMISSION
+                ? 'spurious'
+                : 'retransmission',
+          stallMs: ta & A_RETRANSMISSION ? this.lastStallMs : 0,
+          syn: (p.flags & TH_SYN) !== 0,
+        },
+        conn,
+      );
     }
     if (ta & A_DUPLICATE_ACK) conn.duplicateAcks[dir]++;
     if (ta & A_ZERO_WINDOW) conn.zeroWindows[dir]++;
@@ -795,8 +809,26 @@ export class TcpEngine {
     this.sink.connection(c.conn);
   }
 
-  /** Finalise conversations idle long enough (closed ones sooner). */
-  private sweep(nowUs: number): void {
+  /** Finalise the `n` least recently active conversations (the open-connection bound). */
+  private evict(n: number): void {
+    const all: { c: TcpConversation; h: number }[] = [];
+    for (const [h, e] of this.table) {
+      if (Array.isArray(e)) for (const c of e) all.push({ c, h });
+      else all.push({ c: e, h });
+    }
+    all.sort((x, y) => x.c.conn.lastUs - y.c.conn.lastUs);
+    for (const { c, h } of all.slice(0, n)) {
+      this.sink.skip('connection-evicted', c.curFrame, 'too many open connections');
+      this.finish(c, h);
+    }
+  }
+
+  /**
+   * Finalise conversations idle long enough (closed ones after a minute, open ones after an
+   * hour) as of `nowUs`. Packets call it as they pass; a live capture also calls it on a timer
+   * with the wall clock, so closed connections surface while the link is quiet.
+   */
+  sweep(nowUs: number): void {
     for (const [h, e] of this.table) {
       const list = Array.isArray(e) ? e.slice() : [e];
       for (const c of list) {

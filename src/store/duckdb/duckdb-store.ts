@@ -21,9 +21,11 @@ import type {
   SpanLink,
   SpanStatus,
 } from '../../model/span.js';
+import type { FlowRecord } from '../../model/flow.js';
 import {
   CONNECTIONS,
   EXCHANGES,
+  FLOWS,
   INPUTS,
   LOGS,
   POINTS,
@@ -321,6 +323,7 @@ export class DuckDbStore implements Store {
   private readonly exchanges: TableWriter<Exchange>;
   private readonly spans: TableWriter<Span>;
   private readonly points: TableWriter<MetricPoint>;
+  private readonly flows: TableWriter<FlowRecord>;
   private mover: Promise<DuckDBConnection> | null = null;
   private closed = false;
 
@@ -336,6 +339,7 @@ export class DuckDbStore implements Store {
     this.exchanges = new TableWriter(conn, EXCHANGES);
     this.spans = new TableWriter(conn, SPANS, mover);
     this.points = new TableWriter(conn, POINTS, mover);
+    this.flows = new TableWriter(conn, FLOWS, mover);
   }
 
   private get writers(): TableWriter<never>[] {
@@ -345,6 +349,7 @@ export class DuckDbStore implements Store {
       this.exchanges,
       this.spans,
       this.points,
+      this.flows,
     ] as TableWriter<never>[];
   }
 
@@ -362,6 +367,10 @@ export class DuckDbStore implements Store {
   }
   appendPoints(batch: readonly MetricPoint[], inputId: number | null = null): Promise<void> {
     return this.points.append(batch, inputId);
+  }
+
+  appendFlows(batch: readonly FlowRecord[], inputId: number | null = null): Promise<void> {
+    return this.flows.append(batch, inputId);
   }
 
   async flush(): Promise<void> {

@@ -38,7 +38,7 @@ describe('duckdb file store', () => {
     await s.close();
     await assert.rejects(openDuckDbStore(path), (err: unknown) => {
       assert.ok(err instanceof StoreError);
-      assert.match(err.message, /schema version 1, this mlscope writes version 2/);
+      assert.match(err.message, /schema version 1, this mlscope writes version 3/);
       assert.match(err.message, /new --db file/);
       return true;
     });
@@ -62,7 +62,7 @@ describe('duckdb file store', () => {
     assert.deepEqual(r.rows, [[n, n, true, true]]);
     assert.deepEqual(
       (await b.tables()).map((t) => t.name),
-      ['connections', 'exchanges', 'inputs', 'logs', 'points', 'spans'],
+      ['connections', 'exchanges', 'flows', 'inputs', 'logs', 'points', 'spans'],
     );
     await b.close();
   });

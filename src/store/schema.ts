@@ -11,7 +11,10 @@ import type { AttrValue, Connection, Exchange, LogRecord } from '../model/record
 import type { MetricPoint, Span } from '../model/span.js';
 import { protoName, type FlowRecord } from '../model/flow.js';
 
-/** Bump when a table or column changes. A database with another version is refused, not migrated. */
+/**
+ * Bump when a table or column changes. A database of an older version is upgraded in place when
+ * the versions since only added tables (TABLES_ADDED_IN); any other difference is refused.
+ */
 export const SCHEMA_VERSION = 3;
 
 /**
@@ -303,3 +306,8 @@ export const FLOWS: TableSpec<FlowRecord> = {
 
 /** The record tables (they carry `input_id`), in creation order. */
 export const RECORD_TABLES = [LOGS, CONNECTIONS, EXCHANGES, SPANS, POINTS, FLOWS] as const;
+
+/** Schema versions that only added tables, with the tables they added (older files upgrade). */
+export const TABLES_ADDED_IN: Readonly<Record<number, readonly TableSpec<never>[]>> = {
+  3: [FLOWS],
+};

@@ -32,6 +32,7 @@ import {
   RECORD_TABLES,
   SPANS,
   SCHEMA_VERSION,
+  TABLES_ADDED_IN,
   type ColumnType,
   type ColumnValue,
   type InputRow,
@@ -115,10 +116,31 @@ async function ensureSchema(conn: DuckDBConnection, path: string): Promise<void>
       `SELECT value FROM ${META_TABLE} WHERE key = 'schema_version'`,
     );
     const v = r.getRows()[0]?.[0];
-    if (String(v) !== String(SCHEMA_VERSION))
+    if (String(v) === String(SCHEMA_VERSION)) return;
+    // An older file whose later versions only added tables: add them and move it forward.
+    const from = Number(v);
+    const added: TableSpec<never>[] = [];
+    let upgradable = Number.isInteger(from) && from >= 2 && from < SCHEMA_VERSION;
+    for (let k = from + 1; upgradable && k <= SCHEMA_VERSION; k++) {
+      const t = TABLES_ADDED_IN[k];
+      if (t === undefined) upgradable = false;
+      else added.push(...t.filter((x) => !existing.has(x.name)));
+    }
+    if (!upgradable)
       throw new StoreError(
         `${path} has store schema version ${String(v)}, this mlscope writes version ${SCHEMA_VERSION}; ingest into a new --db file`,
       );
+    const ddl = [
+      ...added.map(createTableSql),
+      `UPDATE ${META_TABLE} SET value = '${SCHEMA_VERSION}' WHERE key = 'schema_version'`,
+    ];
+    try {
+      await conn.run(`BEGIN TRANSACTION; ${ddl.join(';\n')}; COMMIT`);
+    } catch (err) {
+      throw new StoreError(
+        `${path} has store schema version ${String(v)} and could not be upgraded to ${SCHEMA_VERSION}: ${firstLine(err)}`,
+      );
+    }
     return;
   }
   const ours = [...RECORD_TABLES, INPUTS].map((t) => t.name).filter((n) => existing.has(n));

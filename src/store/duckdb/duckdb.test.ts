@@ -44,6 +44,23 @@ describe('duckdb file store', () => {
     });
   });
 
+  it('upgrades a version-2 database (before flows) in place, keeping its rows', async () => {
+    const path = join(dir, 'v2.duckdb');
+    const s = await openDuckDbStore(path);
+    await s.appendLogs([makeLog()]);
+    await s.query('DROP TABLE flows');
+    await s.query(`UPDATE mlscope_meta SET value = '2' WHERE key = 'schema_version'`);
+    await s.close();
+    const b = await openDuckDbStore(path);
+    assert.deepEqual((await b.query('SELECT count(*) FROM logs')).rows, [[1]]);
+    assert.deepEqual((await b.query('SELECT count(*) FROM flows')).rows, [[0]]);
+    assert.deepEqual(
+      (await b.query(`SELECT value FROM mlscope_meta WHERE key = 'schema_version'`)).rows,
+      [['3']],
+    );
+    await b.close();
+  });
+
   it('moves staged rows into the file in order, across stages, and leaves no stage tables', async () => {
     // More than one stage (122,880 rows), appended in uneven batches, some before a query.
     const path = join(dir, 'staged.duckdb');

@@ -8,7 +8,7 @@
 // NetFlow template state is shared across inputs (a template file, then data files, works),
 // keyed by exporter address: payload files (no address) share the key ''.
 
-import { LineSplitter, type Line } from '../util/lines.js';
+import { ByteLineSplitter, LineSplitter, type ByteLineHandler, type Line } from '../util/lines.js';
 import { readChunks, type InputRef } from '../sources/files.js';
 import { ErrorCode, InputError, errorMessage } from '../util/errors.js';
 import { Quality, type QualityReport } from '../model/quality.js';
@@ -249,13 +249,11 @@ export class FlowIngest {
 
   private async aws(q: Quality, chunks: AsyncIterable<Buffer>): Promise<void> {
     const parser = new AwsVpcParser(this.sink, this.opts.awsFormat ?? null);
-    const split = new LineSplitter(MAX_TEXT_LINE_BYTES);
-    const onLine = (l: Line): void => {
-      if (l.truncated) {
-        q.skip('line-too-long', `line ${l.lineNo}`);
-        return;
-      }
-      parser.parseLine(l.text);
+    // Bytes, not strings: ~2× the records/s of decoding each line first (bench/flows.ts).
+    const split = new ByteLineSplitter(MAX_TEXT_LINE_BYTES);
+    const onLine: ByteLineHandler = (buf, start, end, lineNo, truncated) => {
+      if (truncated) q.skip('line-too-long', `line ${lineNo}`);
+      else parser.parseBytes(buf, start, end);
     };
     for await (const c of chunks) split.push(c, onLine);
     split.end(onLine);

@@ -10,6 +10,9 @@
 //   apps     10.10.2.20:8000 uvicorn lab/prompt-flood/llm_app.py, bundle/logs/llm-app.jsonl
 // tcpdump on the bridge keeps the client ↔ LB hop (what an edge capture sees): bundle/cap.pcap.
 // truth/truth.jsonl: one line per client request (source, role, label, times, status, sizes).
+// With softflowd and nfdump installed, the capture is also exported as NetFlow v9 by softflowd to
+// mlscope's collector and to nfcapd (netflow-export.ts): DIR/netflow.json, DIR/flows.nfcapd/, and
+// both sides' totals in truth/netflow.json (nfdump's are the reference).
 
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -18,6 +21,7 @@ import { LAB_ASSETS, PYTHON, preflight } from './env.js';
 import { LabError } from './errors.js';
 import { inNs } from './netns.js';
 import { LabSession, type Progress } from './session.js';
+import { exportNetflow, missingNetflowTools, type NetflowExportResult } from './netflow-export.js';
 import { ExitCode, numberFlag, parseCommandArgs, type Io } from '../cli/command.js';
 import { UsageError } from '../util/errors.js';
 
@@ -247,6 +251,18 @@ export async function runPromptFlood(
   for (const c of clients)
     status[String(c.status ?? c.error)] = (status[String(c.status ?? c.error)] ?? 0) + 1;
   const byRole = (role: string) => clients.filter((c) => c.role === role);
+  let netflow: NetflowExportResult | { skipped: string } | null = null;
+  const missingTools = missingNetflowTools();
+  if (missingTools.length) {
+    netflow = { skipped: `not installed: ${missingTools.join(', ')}` };
+    progress(
+      `lab: no NetFlow export (apt-get install -y softflowd nfdump; missing ${missingTools.join(', ')})`,
+    );
+  } else {
+    mkdirSync(work, { recursive: true });
+    netflow = await exportNetflow(pcap, out, work, progress);
+    writeFileSync(join(truthDir, 'netflow.json'), JSON.stringify(netflow, null, 2) + '\n');
+  }
   if (opts.gzip) {
     await run('/usr/bin/gzip', ['-9', '-f', pcap]);
   }
@@ -260,6 +276,7 @@ export async function runPromptFlood(
     benign_requests: byRole('benign').length,
     status_counts: status,
     oom_lines: oom,
+    netflow,
     capture: {
       file: `bundle/${opts.gzip ? 'cap.pcap.gz' : 'cap.pcap'}`,
       size_bytes: statSync(capFile).size,
@@ -325,6 +342,7 @@ export async function labMain(argv: string[], io: Io): Promise<number> {
             'benign_requests',
             'status_counts',
             'oom_lines',
+            'netflow',
             'capture',
             'duration_s',
           ].map((k) => `  ${k}: ${JSON.stringify(s[k])}`),

@@ -1,10 +1,24 @@
-// The flow record (DESIGN.md "flows" table): one row per VPC / NSG flow-log record or NetFlow /
-// IPFIX data record, whatever the source. Times are UTC µs; the JSON contract form (ISO times,
+// The flow record (DESIGN.md "flows" table): one row per VPC / NSG flow-log record, NetFlow /
+// IPFIX data record, or flow built from captured packets, whatever the source. Records built from
+// packets are bidirectional (RFC 5103 biflow): bytes/packets count the initiator → responder
+// direction, reverseBytes/reversePackets the other one. Times are UTC µs; the JSON contract form (ISO times,
 // protocol names) is made by `flowToJson` at the output edge only.
 
 /** Where a flow record came from. */
 export type FlowSource =
-  'aws-vpc' | 'gcp-vpc' | 'azure-nsg' | 'azure-vnet' | 'netflow-v5' | 'netflow-v9' | 'ipfix';
+  | 'aws-vpc'
+  | 'gcp-vpc'
+  | 'azure-nsg'
+  | 'azure-vnet'
+  | 'netflow-v5'
+  | 'netflow-v9'
+  | 'ipfix'
+  /** Built from the packets of a capture (decoders/flow/packet-flows.ts). */
+  | 'capture';
+
+/** Why a flow record ended: IANA IPFIX flowEndReason (IE 136) names. */
+export type FlowEndReason =
+  'idle-timeout' | 'active-timeout' | 'end-of-flow' | 'forced-end' | 'lack-of-resources';
 
 export type FlowAction = 'ACCEPT' | 'REJECT';
 
@@ -48,6 +62,14 @@ export interface FlowRecord {
   logStatus: string | null;
   /** AWS/Azure rule or reject reason, GCP reporter: free text, bounded. */
   detail: string | null;
+  /**
+   * Bidirectional records: the responder → initiator direction (null for one-way records, which
+   * is every export and flow-log record). Totals count both directions.
+   */
+  reverseBytes: number | null;
+  reversePackets: number | null;
+  /** Why the record ended, when the source says (packet flows: always). */
+  endReason: FlowEndReason | null;
 }
 
 /** A record with every field at its empty value; decoders fill a copy. */
@@ -77,6 +99,9 @@ export function emptyFlow(source: FlowSource): FlowRecord {
     accountId: null,
     logStatus: null,
     detail: null,
+    reverseBytes: null,
+    reversePackets: null,
+    endReason: null,
   };
 }
 
@@ -159,6 +184,9 @@ export interface FlowJson {
   accountId: string | null;
   logStatus: string | null;
   detail: string | null;
+  reverseBytes: number | null;
+  reversePackets: number | null;
+  endReason: FlowEndReason | null;
 }
 
 export function flowToJson(f: FlowRecord): FlowJson {
@@ -187,6 +215,9 @@ export function flowToJson(f: FlowRecord): FlowJson {
     accountId: f.accountId,
     logStatus: f.logStatus,
     detail: f.detail,
+    reverseBytes: f.reverseBytes,
+    reversePackets: f.reversePackets,
+    endReason: f.endReason,
   };
 }
 

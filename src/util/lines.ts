@@ -142,3 +142,88 @@ export class LineSplitter {
     this.skippingLong = false;
   }
 }
+
+/**
+ * Receives one line as bytes: `buf[start, end)` without its terminator, valid during the call only.
+ * `truncated`: the line was longer than the limit; only its first `maxLineBytes` are given.
+ */
+export type ByteLineHandler = (
+  buf: Buffer,
+  start: number,
+  end: number,
+  lineNo: number,
+  truncated: boolean,
+) => void;
+
+/**
+ * Splits chunks into lines without decoding them (for parsers that read bytes). Copies only a line
+ * that straddles two chunks, never the whole chunk; a line over `maxLineBytes` is given cut to that
+ * length and flagged, and the rest of it is dropped as it streams.
+ */
+export class ByteLineSplitter {
+  private tail: Buffer | null = null;
+  private lineNo = 0;
+  private skippingLong = false;
+  private readonly maxLineBytes: number;
+
+  constructor(maxLineBytes = DEFAULT_MAX_LINE_BYTES) {
+    this.maxLineBytes = maxLineBytes;
+  }
+
+  push(chunk: Buffer, onLine: ByteLineHandler): void {
+    let start = 0;
+    if (this.tail !== null || this.skippingLong) {
+      const nl = chunk.indexOf(10);
+      if (nl < 0) {
+        this.hold(chunk, 0, onLine);
+        return;
+      }
+      if (this.skippingLong) this.skippingLong = false;
+      else {
+        const line = Buffer.concat([this.tail!, chunk.subarray(0, nl)]);
+        this.tail = null;
+        this.emit(line, 0, line.length, onLine);
+      }
+      start = nl + 1;
+    }
+    for (;;) {
+      const nl = chunk.indexOf(10, start);
+      if (nl < 0) break;
+      this.emit(chunk, start, nl, onLine);
+      start = nl + 1;
+    }
+    if (start < chunk.length) this.hold(chunk, start, onLine);
+  }
+
+  /** Flush the last line if the input did not end with a newline. */
+  end(onLine: ByteLineHandler): void {
+    if (this.tail !== null && this.tail.length > 0 && !this.skippingLong)
+      this.emit(this.tail, 0, this.tail.length, onLine);
+    this.tail = null;
+    this.skippingLong = false;
+  }
+
+  private hold(chunk: Buffer, start: number, onLine: ByteLineHandler): void {
+    if (this.skippingLong) return;
+    const rest = chunk.subarray(start);
+    const held = this.tail === null ? rest.length : this.tail.length + rest.length;
+    if (held > this.maxLineBytes) {
+      const line = this.tail === null ? rest : Buffer.concat([this.tail, rest]);
+      this.lineNo++;
+      onLine(line, 0, this.maxLineBytes, this.lineNo, true);
+      this.tail = null;
+      this.skippingLong = true;
+      return;
+    }
+    this.tail = this.tail === null ? Buffer.from(rest) : Buffer.concat([this.tail, rest]);
+  }
+
+  private emit(buf: Buffer, start: number, nl: number, onLine: ByteLineHandler): void {
+    let end = nl;
+    if (end > start && buf[end - 1] === 13) end--;
+    this.lineNo++;
+    if (end - start > this.maxLineBytes)
+      onLine(buf, start, start + this.maxLineBytes, this.lineNo, true);
+    else onLine(buf, start, end, this.lineNo, false);
+  }
+}

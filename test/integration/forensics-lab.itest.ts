@@ -2,6 +2,9 @@
 // network namespaces, then `forensics` on the bundle: attackers rank above benign sources, the
 // emitted nginx rules (replayed over the truth) block ≥95% of attack and ≤1% of benign requests,
 // the OOM/5xx correlation is named, and the nginx / nftables artifacts pass `nginx -t` / `nft -c`.
+// With softflowd and nfdump installed, the lab also exports its capture as NetFlow v9: mlscope's
+// collector totals must equal nfdump's, and `mlscope flows cap.pcap` (flows built from the packets)
+// must count the same packets and bytes (its records are bidirectional: about half as many).
 // Needs root, iproute2, nginx, tcpdump, nftables, python3-fastapi, python3-uvicorn; skipped otherwise.
 
 import { test } from 'node:test';
@@ -11,6 +14,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runPromptFlood } from '../../src/lab/prompt-flood.js';
+import { missingNetflowTools, type NetflowExportResult } from '../../src/lab/netflow-export.js';
+import { FlowIngest } from '../../src/ingest/flows.js';
+import { FlowSummary } from '../../src/analyzers/flows/summary.js';
 import { runForensics } from '../../src/cli/commands/forensics.js';
 import {
   evaluateRules,
@@ -22,10 +28,56 @@ const canRun =
   process.getuid?.() === 0 &&
   ['/usr/sbin/ip', '/usr/sbin/nginx', '/usr/bin/tcpdump'].every((p) => existsSync(p));
 
-test('prompt-flood lab → forensics acceptance', { skip: !canRun, timeout: 240_000 }, async () => {
+test('prompt-flood lab → forensics acceptance', { skip: !canRun, timeout: 240_000 }, async (t) => {
   const out = mkdtempSync(join(tmpdir(), 'mlscope-pf-'));
   try {
-    await runPromptFlood({ outDir: out, seed: 11, durationS: 30, keepWork: false }, () => {});
+    const t0 = Date.now();
+    await runPromptFlood({ outDir: out, seed: 11, durationS: 30, keepWork: false }, (m) => {
+      if (/NetFlow/.test(m)) t.diagnostic(m);
+    });
+    t.diagnostic(`lab ran in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    if (missingNetflowTools().length === 0) {
+      const nf = JSON.parse(
+        readFileSync(join(out, 'truth', 'netflow.json'), 'utf8'),
+      ) as NetflowExportResult;
+      const ml = nf.mlscope;
+      assert.deepEqual(
+        { records: ml.records, bytes: ml.bytes, packets: ml.packets },
+        nf.nfdump,
+        'mlscope collector totals = nfdump totals',
+      );
+      assert.ok(nf.nfdump.records >= 10, `nfdump saw ${nf.nfdump.records} records`);
+      assert.equal(ml.decoded, ml.datagrams);
+      assert.equal(ml.kernelDrops, 0);
+      assert.ok(nf.seconds < 20, `NetFlow export took ${nf.seconds} s`);
+      const doc = JSON.parse(readFileSync(join(out, 'netflow.json'), 'utf8')) as {
+        records: number;
+        flows: unknown[];
+      };
+      assert.equal(doc.flows.length, doc.records);
+
+      // Flows built from the same capture's packets: the same packets and IP bytes.
+      const sum = new FlowSummary();
+      const ingest = new FlowIngest((f) => sum.add(f));
+      await ingest.ingest({ name: 'cap.pcap', path: join(out, 'bundle', 'cap.pcap') });
+      const [q] = ingest.finish();
+      const rep = sum.report(5);
+      t.diagnostic(
+        `nfdump ${JSON.stringify(nf.nfdump)}; mlscope flows cap.pcap: records ${rep.records} ` +
+          `packets ${rep.packets} bytes ${rep.bytes}`,
+      );
+      assert.equal(q!.format, 'capture');
+      assert.equal(q!.skipped, 0);
+      assert.equal(rep.packets, nf.nfdump.packets, 'packets: flows from packets = nfdump');
+      assert.equal(rep.bytes, nf.nfdump.bytes, 'bytes: flows from packets = nfdump');
+      // softflowd exports one record per direction; ours are bidirectional. Timeouts differ
+      // (softflowd: 3600 s TCP, 300 s after FIN; ours 15 s idle, 2 s after FIN/RST), which can
+      // split a record on one side only: allow 5 %.
+      assert.ok(
+        Math.abs(rep.records * 2 - nf.nfdump.records) <= nf.nfdump.records * 0.05,
+        `records: 2 × ${rep.records} vs nfdump ${nf.nfdump.records}`,
+      );
+    }
     const truth = readFileSync(join(out, 'truth', 'truth.jsonl'), 'utf8')
       .split('\n')
       .filter(Boolean)

@@ -3,6 +3,8 @@
 // this process) is exported by softflowd (`-r CAPTURE`) as NetFlow v9 and as IPFIX, once to
 // mlscope's collector (a child process, stopped with SIGTERM) and once to nfdump's nfcapd; record
 // count, total bytes and total packets must be equal (nfdump -R DIR -o csv, cross-checked with -I).
+// Then `mlscope flows CAPTURE` builds flows from the same capture's packets: same packets and IP
+// bytes as nfdump, and one bidirectional record per pair of softflowd's one-way records.
 // Needs root (tcpdump on lo) and the Debian packages softflowd, nfdump, tcpdump; installs the first
 // two with apt-get when missing and root. Outside CI a missing tool skips; in CI it fails.
 
@@ -313,3 +315,49 @@ for (const [version, source] of [
     },
   );
 }
+
+test(
+  'mlscope flows CAPTURE (flows built from packets) counts what softflowd → nfcapd → nfdump counts',
+  { skip },
+  async (t) => {
+    const nfDir = join(dir, 'nfcapd-packets');
+    mkdirSync(nfDir);
+    const nfPort = await freeUdpPort();
+    const nfcapd = started('nfcapd', ['-b', '127.0.0.1', '-p', String(nfPort), '-w', nfDir]);
+    await until('nfcapd to bind', () => readSocketDrops('127.0.0.1', nfPort) !== null);
+    assert.equal(await softflowd('9', nfPort), 0, 'softflowd → nfcapd');
+    await stopped(nfcapd, 'SIGTERM');
+    const nf = nfdumpTotals(nfDir).csv;
+
+    const ml = started(process.execPath, [
+      '--import',
+      'tsx',
+      '--input-type=module',
+      '-e',
+      CLI,
+      'flows',
+      capture,
+      '--json',
+    ]);
+    assert.equal(await stopped(ml, null, 60000), 0, `mlscope: ${ml.err}`);
+    const doc = JSON.parse(ml.out) as CollectorDoc & {
+      flows: { source: string; proto: string; reversePackets: number | null }[];
+      captures: { content: string; packetFlows: { packets: number } }[];
+    };
+    t.diagnostic(
+      `nfdump ${JSON.stringify(nf)}; mlscope records ${doc.records} bytes ${doc.bytes} ` +
+        `packets ${doc.packets}`,
+    );
+    // Every packet and IP byte in one record or another, on both sides.
+    assert.equal(doc.packets, nf.packets);
+    assert.equal(doc.bytes, nf.bytes);
+    assert.equal(doc.captures[0]!.content, 'packets');
+    assert.ok(doc.flows.every((f) => f.source === 'capture'));
+    assert.ok(doc.flows.some((f) => f.proto === 'udp'));
+    // softflowd exports each direction as its own record; every conversation here has replies, and
+    // no timeout splits one (the capture lasts seconds): exactly two of nfdump's per biflow.
+    assert.ok(doc.flows.every((f) => (f.reversePackets ?? 0) > 0));
+    assert.equal(doc.records * 2, nf.records);
+    assert.deepEqual(doc.skipped, {});
+  },
+);

@@ -1,5 +1,6 @@
 // Flow summary: totals, top talkers (src → dst by bytes), top destination ports, rejected flows
-// and a per-minute time series. Incremental (`add` per record); memory grows with distinct talker
+// and a per-minute time series. Bidirectional records (flows built from packets) count both
+// directions in totals, ports and minutes; in talkers the reverse direction is its own dst → src row. Incremental (`add` per record); memory grows with distinct talker
 // pairs, ports and minutes, each table capped (beyond the cap new keys fold into an "other" row).
 
 import { protoName, type FlowRecord } from '../../model/flow.js';
@@ -58,7 +59,13 @@ interface Acc {
   records: number;
 }
 
-function bump(m: Map<string, Acc>, key: string, f: FlowRecord): void {
+function bump(
+  m: Map<string, Acc>,
+  key: string,
+  bytes: number,
+  packets: number,
+  records: number,
+): void {
   let a = m.get(key);
   if (!a) {
     if (m.size >= MAX_KEYS) key = OTHER;
@@ -68,9 +75,9 @@ function bump(m: Map<string, Acc>, key: string, f: FlowRecord): void {
       m.set(key, a);
     }
   }
-  a.bytes += f.bytes;
-  a.packets += f.packets;
-  a.records++;
+  a.bytes += bytes;
+  a.packets += packets;
+  a.records += records;
 }
 
 export class FlowSummary {
@@ -91,12 +98,16 @@ export class FlowSummary {
   >();
 
   add(f: FlowRecord): void {
+    const bytes = f.bytes + (f.reverseBytes ?? 0);
+    const packets = f.packets + (f.reversePackets ?? 0);
     this.records++;
-    this.bytes += f.bytes;
-    this.packets += f.packets;
+    this.bytes += bytes;
+    this.packets += packets;
     this.bySource.set(f.source, (this.bySource.get(f.source) ?? 0) + 1);
-    bump(this.talkers, `${f.src}\u0000${f.dst}`, f);
-    bump(this.ports, `${protoName(f.proto)}\u0000${f.dstPort}`, f);
+    bump(this.talkers, `${f.src}\u0000${f.dst}`, f.bytes, f.packets, 1);
+    if (f.reversePackets)
+      bump(this.talkers, `${f.dst}\u0000${f.src}`, f.reverseBytes ?? 0, f.reversePackets, 0);
+    bump(this.ports, `${protoName(f.proto)}\u0000${f.dstPort}`, bytes, packets, 1);
     const t = f.startUs ?? f.endUs;
     if (t !== null) {
       if (t < this.firstUs) this.firstUs = t;
@@ -116,14 +127,14 @@ export class FlowSummary {
       }
       if (row) {
         row.records++;
-        row.bytes += f.bytes;
-        row.packets += f.packets;
+        row.bytes += bytes;
+        row.packets += packets;
         if (f.action === 'REJECT') row.rejected++;
       }
     }
     if (f.action === 'REJECT') {
       this.rejectedRecords++;
-      this.rejectedBytes += f.bytes;
+      this.rejectedBytes += bytes;
       let r = this.rejectedBySrc.get(f.src);
       if (!r && this.rejectedBySrc.size < MAX_KEYS) {
         r = { records: 0, bytes: 0, ports: new Set() };
@@ -131,7 +142,7 @@ export class FlowSummary {
       }
       if (r) {
         r.records++;
-        r.bytes += f.bytes;
+        r.bytes += bytes;
         if (r.ports.size < 32) r.ports.add(f.dstPort);
       }
     }

@@ -1,5 +1,7 @@
-// `mlscope flows <inputs…> [--json] [--top N] [--aws-format FMT] [--no-sampling]`: flow records from
-// NetFlow v5/v9/IPFIX (captures or payload files) and AWS/GCP/Azure flow logs, summarised.
+// `mlscope flows <inputs…> [--json] [--top N] [--aws-format FMT] [--no-sampling] [--capture-mode M]
+// [--active-timeout S] [--idle-timeout S] [--tcp-end-timeout S] [--max-flows N]`: flow records from
+// NetFlow v5/v9/IPFIX (captures or payload files), AWS/GCP/Azure flow logs, and packet captures
+// (bidirectional flows built from the packets), summarised.
 // `mlscope flows --listen PORT [--bind ADDR] [--duration S]`: a live NetFlow v5/v9/IPFIX collector on
 // UDP (default 127.0.0.1; PORT 0 = any free port, printed on stderr) until --duration elapses or
 // SIGINT/SIGTERM, then the same summary, plus the collector's counters.
@@ -21,9 +23,80 @@ import { FlowSummary, type FlowSummaryReport } from '../../analyzers/flows/summa
 import { parseAwsFormat } from '../../decoders/flow/aws-vpc.js';
 import { NetflowState, decodeNetflowPacket } from '../../decoders/flow/netflow.js';
 import { UdpSource } from '../../sources/udp.js';
+import type { CaptureFlowMode, CaptureFlowReport } from '../../decoders/flow/capture-flows.js';
+import {
+  DEFAULT_PACKET_FLOW_OPTIONS,
+  MAX_FLOW_TABLE,
+  type PacketFlowOptions,
+} from '../../decoders/flow/packet-flows.js';
+
+const CAPTURE_MODES: readonly CaptureFlowMode[] = ['auto', 'packets', 'exports'];
+const PACKET_FLAGS = [
+  'capture-mode',
+  'active-timeout',
+  'idle-timeout',
+  'tcp-end-timeout',
+  'max-flows',
+] as const;
+
+/** Timeouts and table size for packet flows from the flags (usage errors name the flag). */
+function packetFlowOptions(v: Record<string, string | boolean | undefined>): PacketFlowOptions {
+  const secs = (flag: string, dflt: number): number => {
+    const n = numberFlag('flows', flag, v[flag] as string | undefined) ?? dflt;
+    if (n > 365 * 86400)
+      throw new UsageError(`flows: --${flag} expects seconds up to one year, got '${v[flag]}'`);
+    return n;
+  };
+  const active = secs('active-timeout', DEFAULT_PACKET_FLOW_OPTIONS.activeTimeoutS);
+  if (active === 0) throw new UsageError('flows: --active-timeout must be more than 0 s');
+  const maxFlows =
+    numberFlag('flows', 'max-flows', v['max-flows'] as string | undefined) ??
+    DEFAULT_PACKET_FLOW_OPTIONS.maxFlows;
+  if (!Number.isInteger(maxFlows) || maxFlows < 1 || maxFlows > MAX_FLOW_TABLE)
+    throw new UsageError(
+      `flows: --max-flows expects a whole number from 1 to ${MAX_FLOW_TABLE}, got '${v['max-flows']}'`,
+    );
+  return {
+    activeTimeoutS: active,
+    idleTimeoutS: secs('idle-timeout', DEFAULT_PACKET_FLOW_OPTIONS.idleTimeoutS),
+    tcpEndTimeoutS: secs('tcp-end-timeout', DEFAULT_PACKET_FLOW_OPTIONS.tcpEndTimeoutS),
+    maxFlows,
+  };
+}
+
+function renderCaptures(caps: CaptureFlowReport[]): string {
+  if (caps.length === 0) return '';
+  const rows = caps.map((c) => {
+    const pf = c.packetFlows;
+    const ended = Object.entries(pf.ended)
+      .filter(([, n]) => n > 0)
+      .map(([k, n]) => `${k}=${n}`)
+      .join(' ');
+    return [
+      clean(c.source),
+      c.content,
+      String(c.frames),
+      String(c.exportDatagrams),
+      String(pf.packets),
+      String(pf.records),
+      String(pf.maxLive),
+      ended,
+    ];
+  });
+  return (
+    '\ncaptures\n' +
+    table(
+      ['input', 'holds', 'frames', 'export datagrams', 'packets', 'flows', 'peak live', 'ended'],
+      rows,
+    ) +
+    '\n'
+  );
+}
 
 const USAGE =
   'mlscope flows <inputs…> [--json] [--top N] [--aws-format "FIELDS"] [--no-sampling]\n' +
+  '       [--capture-mode auto|packets|exports] [--active-timeout S] [--idle-timeout S]\n' +
+  '       [--tcp-end-timeout S] [--max-flows N]\n' +
   '       mlscope flows --listen PORT [--bind ADDR] [--duration S] [--json] [--top N] [--no-sampling]';
 const MAX_MINUTE_ROWS = 60;
 
@@ -284,7 +357,8 @@ async function listen(o: ListenOptions, io: Io): Promise<number> {
 
 export const flowsCommand: Command = {
   name: 'flows',
-  summary: 'flow records (NetFlow v5/v9, IPFIX, AWS/GCP/Azure flow logs): talkers, ports, rejects',
+  summary:
+    'flow records (NetFlow v5/v9, IPFIX, AWS/GCP/Azure flow logs, packet captures): talkers, ports, rejects',
   usage: USAGE,
   async run(argv: string[], io: Io): Promise<number> {
     const { values, positionals } = parseCommandArgs('flows', argv, {
@@ -295,6 +369,11 @@ export const flowsCommand: Command = {
       listen: { type: 'string' },
       bind: { type: 'string' },
       duration: { type: 'string' },
+      'capture-mode': { type: 'string' },
+      'active-timeout': { type: 'string' },
+      'idle-timeout': { type: 'string' },
+      'tcp-end-timeout': { type: 'string' },
+      'max-flows': { type: 'string' },
     });
     const top = numberFlag('flows', 'top', values.top) ?? 10;
     if (values.listen !== undefined) {
@@ -302,6 +381,9 @@ export const flowsCommand: Command = {
         throw new UsageError('flows: --listen takes no inputs (files and a live port do not mix)');
       if (values['aws-format'] !== undefined)
         throw new UsageError('flows: --aws-format does not apply to --listen');
+      for (const f of PACKET_FLAGS)
+        if (values[f] !== undefined)
+          throw new UsageError(`flows: --${f} applies to captures, not to --listen`);
       const port = numberFlag('flows', 'listen', values.listen)!;
       if (!Number.isInteger(port) || port > 65535)
         throw new UsageError(`flows: --listen expects a UDP port 0–65535, got '${values.listen}'`);
@@ -322,6 +404,12 @@ export const flowsCommand: Command = {
       throw new UsageError('flows: --duration and --bind need --listen');
     if (positionals.length === 0) throw new UsageError('flows: no inputs given');
     const awsFormat = values['aws-format'] ? parseAwsFormat(values['aws-format']) : null;
+    const captureMode = (values['capture-mode'] ?? 'auto') as CaptureFlowMode;
+    if (!CAPTURE_MODES.includes(captureMode))
+      throw new UsageError(
+        `flows: --capture-mode expects auto, packets or exports, got '${values['capture-mode']}'`,
+      );
+    const packetFlows = packetFlowOptions(values);
     const errors: InputError[] = [];
     const refs = await expandInputs(positionals, (e) => errors.push(e));
     const json = values.json === true;
@@ -332,13 +420,20 @@ export const flowsCommand: Command = {
         summary.add(f);
         if (json) flows.push(flowToJson(f));
       },
-      { awsFormat, applySampling: values['no-sampling'] !== true },
+      { awsFormat, applySampling: values['no-sampling'] !== true, captureMode, packetFlows },
     );
     for (const ref of refs) await ingest.ingest(ref);
     const reports = ingest.finish();
     const failed = errors.length + reports.filter((r) => r.error !== null).length;
     for (const e of errors) io.stderr.write(`mlscope: ${e.message}\n`);
     for (const r of reports) if (r.error) io.stderr.write(`mlscope: ${r.error}\n`);
+    for (const c of ingest.captures)
+      if (c.content === 'mixed')
+        io.stderr.write(
+          `mlscope: flows: ${clean(c.source)} holds NetFlow/IPFIX exports and other traffic: ` +
+            `${c.exportDatagrams} export datagrams decoded as exports, ${c.packetFlows.packets} ` +
+            `other packets built into ${c.packetFlows.records} flows (--capture-mode to choose one)\n`,
+        );
     const rep = summary.report(Math.max(1, Math.floor(top)));
     if (json) {
       const skipped: Record<string, number> = {};
@@ -352,6 +447,8 @@ export const flowsCommand: Command = {
         skipped,
         summary: rep,
         netflow: ingest.netflow.stats,
+        captures: ingest.captures,
+        packetFlowOptions: ingest.captures.length ? packetFlows : null,
         dataQuality: [
           ...reports,
           ...errors.map((e) => ({
@@ -365,7 +462,9 @@ export const flowsCommand: Command = {
         ],
       });
     } else {
-      io.stdout.write(render(rep, reports, Math.max(1, Math.floor(top))));
+      io.stdout.write(
+        render(rep, reports, Math.max(1, Math.floor(top))) + renderCaptures(ingest.captures),
+      );
     }
     return failed > 0 ? ExitCode.INPUT_ERROR : ExitCode.OK;
   },

@@ -8,11 +8,13 @@ import type { FlowRecord, FlowSink } from '../../model/flow.js';
 class Collect implements FlowSink {
   flows: FlowRecord[] = [];
   skips: string[] = [];
+  details: string[] = [];
   flow(f: FlowRecord): void {
     this.flows.push(f);
   }
-  skip(reason: string): void {
+  skip(reason: string, detail?: string): void {
     this.skips.push(reason);
+    this.details.push(detail ?? '');
   }
   note(): void {}
 }
@@ -108,6 +110,45 @@ test('aws malformed values are skipped, never thrown', () => {
       },
     ),
     { numRuns: 2000, interruptAfterTimeLimit: 3000 },
+  );
+});
+
+test('aws: parseBytes and parseLine agree on every line (differential)', () => {
+  const field = fc.oneof(
+    fc.constantFrom('-', 'OK', 'NODATA', 'SKIPDATA', 'ACCEPT', 'REJECT', 'reject', 'ingress'),
+    fc.constantFrom('egress', '10.0.0.1', '2001:db8::1', 'eni-1', 'vpc-9', 'tcp', '6', '443'),
+    fc.constantFrom('1e3', '0x10', '1.5', '-4', '99999999999999999999', '65536', '007', 'x'),
+    fc.nat().map(String),
+    fc.string({ maxLength: 6 }),
+  );
+  const header =
+    'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status vpc-id tcp-flags flow-direction reject-reason';
+  fc.assert(
+    fc.property(
+      fc.array(fc.array(field, { minLength: 1, maxLength: 20 }), { minLength: 1, maxLength: 6 }),
+      fc.constantFrom(null, header, '${srcaddr} ${dstaddr} ${bytes}'),
+      (lines, fmt) => {
+        const run = (bytes: boolean): Collect => {
+          const c = new Collect();
+          const p = new AwsVpcParser(c, fmt && fmt.startsWith('$') ? parseAwsFormat(fmt) : null);
+          const all = fmt === header ? [header, ...lines.map((l) => ['2', ...l].join(' '))] : [];
+          if (fmt !== header) for (const l of lines) all.push(['2', ...l].join(' '));
+          for (const l of all) {
+            if (bytes) {
+              const b = Buffer.from(`xx${l}yy`, 'utf8');
+              p.parseBytes(b, 2, b.length - 2, 5e15);
+            } else p.parseLine(l, 5e15);
+          }
+          return c;
+        };
+        const a = run(false);
+        const b = run(true);
+        assert.deepEqual(b.flows, a.flows);
+        assert.deepEqual(b.skips, a.skips);
+        assert.deepEqual(b.details, a.details);
+      },
+    ),
+    { numRuns: 1500, interruptAfterTimeLimit: 4000 },
   );
 });
 

@@ -257,6 +257,48 @@ function ntpUs(dv: DataView, off: number): number {
 }
 
 /**
+ * Whether a UDP payload is plausibly one NetFlow v5/v9 or IPFIX export datagram, judged by its
+ * structure, not only its first two bytes (a DNS id of 5, 9 or 10 must not pass): v5 a count of
+ * 1–30 records that fit; IPFIX a message length equal to the datagram's; v9/IPFIX sets whose ids
+ * are template (0/1, 2/3) or data (≥ 256) ids and whose lengths chain to the end of the captured
+ * bytes. `end` is the captured end, `declaredEnd` the end the UDP/IP lengths state (≥ `end`
+ * when the capture cut the datagram short).
+ */
+export function looksLikeExportDatagram(
+  buf: Uint8Array,
+  off: number,
+  end: number,
+  declaredEnd: number,
+): boolean {
+  if (end - off < 4) return false;
+  const version = (buf[off]! << 8) | buf[off + 1]!;
+  const len = declaredEnd - off;
+  if (version === V5) {
+    const count = (buf[off + 2]! << 8) | buf[off + 3]!;
+    return count >= 1 && count <= 30 && len >= 24 + 48 * count;
+  }
+  let p: number;
+  if (version === IPFIX) {
+    if (len < 20 || ((buf[off + 2]! << 8) | buf[off + 3]!) !== len) return false;
+    p = off + 16;
+  } else if (version === V9) {
+    if (len < 24) return false;
+    p = off + 20;
+  } else return false;
+  let sets = 0;
+  while (p + 4 <= end) {
+    const id = (buf[p]! << 8) | buf[p + 1]!;
+    const slen = (buf[p + 2]! << 8) | buf[p + 3]!;
+    const templateId = version === V9 ? id === 0 || id === 1 : id === 2 || id === 3;
+    if ((!templateId && id < 256) || slen < 4) return false;
+    sets++;
+    p += slen;
+  }
+  // The sets end at the datagram's end (up to 3 bytes of padding), or the capture cut it short.
+  return sets > 0 && p <= declaredEnd && (declaredEnd - p < 4 || end < declaredEnd);
+}
+
+/**
  * Decode one export datagram `buf[off, end)` (NetFlow v5/v9 or IPFIX; a UDP payload).
  * `exporterIp` is the datagram's source address (null when unknown, e.g. a raw payload file);
  * `tsUs` its receive/capture time (0 when unknown). Returns the bytes the datagram used (v5 and

@@ -340,7 +340,7 @@ test(
       '--json',
     ]);
     assert.equal(await stopped(ml, null, 60000), 0, `mlscope: ${ml.err}`);
-    const doc = JSON.parse(ml.out) as CollectorDoc & {
+    const doc = JSON.parse(ml.out) as Omit<CollectorDoc, 'flows'> & {
       flows: { source: string; proto: string; reversePackets: number | null }[];
       captures: { content: string; packetFlows: { packets: number } }[];
     };

@@ -137,14 +137,27 @@ function scanFlat(s: string, r: LogRecord, ctx: Ctx): number {
       i += 4;
     } else {
       const ns = i;
+      // Plain non-negative integers (status codes, sizes, counts) are read as they are scanned;
+      // anything else (sign, fraction, exponent, 16+ digits) goes through Number().
+      let n = 0;
+      let plain = true;
       for (;;) {
         const d = s.charCodeAt(i);
-        if ((d >= 48 && d <= 57) || d === 45 || d === 43 || d === 46 || d === 101 || d === 69) i++;
-        else break;
+        if (d >= 48 && d <= 57) {
+          n = n * 10 + (d - 48);
+          i++;
+        } else if (d === 45 || d === 43 || d === 46 || d === 101 || d === 69) {
+          plain = false;
+          i++;
+        } else break;
       }
       if (i === ns) return -1;
-      v = Number(s.slice(ns, i));
-      if (Number.isNaN(v)) return -1;
+      // JSON forbids leading zeros ("007"); Number() decides what such a value is, as before
+      if (plain && i - ns < 16 && (s.charCodeAt(ns) !== 48 || i - ns === 1)) v = n;
+      else {
+        v = Number(s.slice(ns, i));
+        if (Number.isNaN(v)) return -1;
+      }
     }
     applyFieldCls(r, key, cls, v, ctx);
     let sep = s.charCodeAt(i);

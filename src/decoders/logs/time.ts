@@ -56,10 +56,16 @@ function compose(
   offsetMin: number,
 ): number {
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 || y < 0) return NaN;
-  return (
-    (daysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offsetMin * 60) * 1e6 + fracUs
-  );
+  // consecutive lines share their date
+  const ymd = (y * 100 + mo) * 100 + d;
+  if (ymd !== lastYmd) {
+    lastYmd = ymd;
+    lastDays = daysFromCivil(y, mo, d);
+  }
+  return (lastDays * 86400 + h * 3600 + mi * 60 + sec - offsetMin * 60) * 1e6 + fracUs;
 }
+let lastYmd = -1;
+let lastDays = 0;
 
 /** Reads `.fff…` or `,fff…` at i (separator included); returns µs and sets `fracEnd`. */
 let fracEnd = 0;

@@ -147,6 +147,21 @@ try {
     jqS = Math.min(jqS, jqRun.s);
   }
 
+  // The ceiling for any ingest into a DuckDB file here: DuckDB's own multi-threaded NDJSON reader
+  // loading the same file into a table (no field mapping, no typing beyond its own inference).
+  const ceilingDb = join(dir, 'ceiling.duckdb');
+  const ceilingSql = `CREATE TABLE t AS SELECT * FROM read_ndjson(${JSON.stringify(file).replace(/"/g, "'")})`;
+  const ceiling = timed(process.execPath, [
+    '--input-type=module',
+    '-e',
+    `import { DuckDBInstance } from '@duckdb/node-api';
+     const db = await DuckDBInstance.create(${JSON.stringify(ceilingDb)});
+     const c = await db.connect();
+     await c.run(${JSON.stringify(ceilingSql)});
+     c.closeSync();`,
+  ]);
+  if (ceiling.status !== 0) fail(`duckdb read_ndjson: ${ceiling.stderr.slice(0, 500)}`);
+
   const check = timed(cli.cmd, [
     'sql',
     'SELECT count(*) AS n FROM logs WHERE http_status >= 500',
@@ -164,6 +179,7 @@ try {
       `mlscope ingest: ${ingS.toFixed(2)} s  ${Math.round(ingRate).toLocaleString('en')} lines/s${best}  (records ${doc.records}, skipped ${doc.skipped})`,
       `jq select:      ${jqS.toFixed(2)} s  ${Math.round(jqRate).toLocaleString('en')} lines/s${best}  (${jqHits} lines out)`,
       `ratio:          ${(ingRate / jqRate).toFixed(2)}× jq  (target ≥ 10×)`,
+      `DuckDB alone:   ${ceiling.s.toFixed(2)} s  ${Math.round(LINES / ceiling.s).toLocaleString('en')} lines/s = ${(LINES / ceiling.s / jqRate).toFixed(2)}× jq  (read_ndjson into a table: the ceiling for a DuckDB-file ingest here)`,
       `5xx agree:      store ${storeHits}, jq ${jqHits}, generated ${errors}${storeHits === jqHits ? '' : '  MISMATCH'}`,
       `load average:   ${loadavg()
         .map((x) => x.toFixed(2))

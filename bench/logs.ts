@@ -12,6 +12,7 @@ import { createWriteStream, existsSync, mkdtempSync, rmSync, statSync } from 'no
 import { once } from 'node:events';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { xorshift32 as rng } from '../src/util/rng.js';
 
 const args = process.argv.slice(2);
 const runsAt = args.indexOf('--runs');
@@ -38,17 +39,6 @@ function cliArgv(): { cmd: string; how: string } {
   const probe = spawnSync(bin, ['ingest', '--help'], { encoding: 'utf8' });
   if (probe.status !== 0) fail(`bin/mlscope.js ingest --help exited ${probe.status}`);
   return { cmd: bin, how: 'bin/mlscope.js (dist, through its shebang)' };
-}
-
-/** xorshift32: deterministic data without Math.random. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 0x1_0000_0000;
-  };
 }
 
 async function generate(path: string, n: number): Promise<number> {

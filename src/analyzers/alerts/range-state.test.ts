@@ -5,17 +5,7 @@ import { parseExpr } from './parser.js';
 import { lineIncludes, recordLine } from './labels.js';
 import fc from 'fast-check';
 import type { LogRecord } from '../../model/records.js';
-
-/** xorshift32, so a failure is reproducible from its seed. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 0x1_0000_0000;
-  };
-}
+import { xorshift32 as rng } from '../../util/rng.js';
 
 test('selectKth returns the k-th smallest and partitions around it, for every k', () => {
   for (let seed = 1; seed <= 60; seed++) {

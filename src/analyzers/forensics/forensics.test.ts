@@ -14,6 +14,7 @@ import {
   simulateLimitReq,
   type BacktestRequest,
 } from './remediation.js';
+import { xorshift32 as rng } from '../../util/rng.js';
 
 const SHIPPED = fileURLToPath(new URL('../../../rules/forensics.yaml', import.meta.url));
 
@@ -22,17 +23,6 @@ function shipped(): SignatureSet {
   const set = parseSignatureFile(readFileSync(SHIPPED, 'utf8'), SHIPPED, null, problems);
   assert.deepEqual(problems, []);
   return set;
-}
-
-// A deterministic generator (no Math.random): xorshift.
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 0x100000000;
-  };
 }
 
 const T0 = Date.UTC(2025, 2, 4, 10, 0, 0);

@@ -14,7 +14,7 @@ import { createSocket } from 'node:dgram';
 import { join } from 'node:path';
 import { run, sleep, startDaemon, stopDaemon, waitFor } from './exec.js';
 import type { Progress } from './session.js';
-import { UdpSource, readSocketDrops } from '../sources/udp.js';
+import { UdpSource, readSocketDrops, readSocketRxQueue } from '../sources/udp.js';
 import { NetflowState, decodeNetflowPacket } from '../decoders/flow/netflow.js';
 import { Quality } from '../model/quality.js';
 import { flowToJson, type FlowJson, type FlowSink } from '../model/flow.js';
@@ -143,6 +143,13 @@ export async function exportNetflow(
       await sleep(100);
     }
     kernelDrops = src.kernelDrops();
+    // …and in nfcapd's: it writes what it has read when it stops, not what is still queued.
+    await waitFor(
+      'nfcapd to read its socket',
+      () => readSocketRxQueue('127.0.0.1', nfPort) === 0,
+      10_000,
+      20,
+    );
   } finally {
     await src.close();
     // nfcapd writes its current file when it stops.

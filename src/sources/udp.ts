@@ -104,6 +104,26 @@ export class UdpSource {
  * the address for IPv4.
  */
 export function readSocketDrops(host: string, port: number): number | null {
+  const cols = procUdpColumns(host, port);
+  if (cols === null) return null;
+  const drops = Number(cols[cols.length - 1]);
+  return Number.isFinite(drops) ? drops : null;
+}
+
+/**
+ * Bytes waiting in the receive queue of the UDP socket bound to host:port (the `rx_queue` of
+ * /proc/net/udp), or null (not found, not Linux): 0 once its owner has read every datagram.
+ */
+export function readSocketRxQueue(host: string, port: number): number | null {
+  const cols = procUdpColumns(host, port);
+  const q = cols?.[4]?.split(':')[1];
+  if (q === undefined) return null;
+  const n = parseInt(q, 16);
+  return Number.isFinite(n) ? n : null;
+}
+
+/** The /proc/net/udp{,6} row of the socket bound to host:port, split into columns, or null. */
+function procUdpColumns(host: string, port: number): string[] | null {
   const v6 = isIPv6(host);
   let text: string;
   try {
@@ -127,8 +147,7 @@ export function readSocketDrops(host: string, port: number): number | null {
     const [addr, p] = cols[1]!.split(':');
     if (p !== portHex) continue;
     if (addrHex !== null && addr !== addrHex && addr !== '00000000') continue;
-    const drops = Number(cols[cols.length - 1]);
-    return Number.isFinite(drops) ? drops : null;
+    return cols;
   }
   return null;
 }

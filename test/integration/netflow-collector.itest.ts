@@ -17,7 +17,8 @@ import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readSocketDrops } from '../../src/sources/udp.js';
+import { readSocketDrops, readSocketRxQueue } from '../../src/sources/udp.js';
+import { freeUdpPort } from './helpers/serve-harness.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TOOLS = ['softflowd', 'nfcapd', 'nfdump', 'tcpdump'];
@@ -84,17 +85,6 @@ async function until(what: string, ok: () => boolean, ms = 10000): Promise<void>
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-}
-
-function freeUdpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createSocket('udp4');
-    s.once('error', reject);
-    s.bind(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
 }
 
 /** Traffic on lo while tcpdump records it: HTTP connections of varied sizes and UDP echo. */
@@ -285,6 +275,8 @@ for (const [version, source] of [
       assert.equal(await softflowd(version, nfPort), 0, 'softflowd → nfcapd');
 
       assert.equal(await stopped(ml, 'SIGTERM'), 0, `mlscope: ${ml.err}`);
+      // nfcapd writes what it has read when it stops, not what is still queued in its socket
+      await until('nfcapd to read its socket', () => readSocketRxQueue('127.0.0.1', nfPort) === 0);
       await stopped(nfcapd, 'SIGTERM');
       const doc = JSON.parse(ml.out) as CollectorDoc;
       const nf = nfdumpTotals(nfDir);
@@ -326,6 +318,7 @@ test(
     const nfcapd = started('nfcapd', ['-b', '127.0.0.1', '-p', String(nfPort), '-w', nfDir]);
     await until('nfcapd to bind', () => readSocketDrops('127.0.0.1', nfPort) !== null);
     assert.equal(await softflowd('9', nfPort), 0, 'softflowd → nfcapd');
+    await until('nfcapd to read its socket', () => readSocketRxQueue('127.0.0.1', nfPort) === 0);
     await stopped(nfcapd, 'SIGTERM');
     const nf = nfdumpTotals(nfDir).csv;
 

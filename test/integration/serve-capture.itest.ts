@@ -13,13 +13,19 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { createSocket } from 'node:dgram';
 import { createServer, type Server } from 'node:http';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, sleep, start, startServe, waitFor } from './helpers/serve-harness.js';
+import {
+  freePort,
+  freeUdpPort,
+  sleep,
+  start,
+  startServe,
+  waitFor,
+} from './helpers/serve-harness.js';
 import { readSocketDrops } from '../../src/sources/udp.js';
 
 const execFileAsync = promisify(execFile);
@@ -50,17 +56,6 @@ function cannotRun(): string | false {
   }
   if (why && process.env['CI']) throw new Error(`serve-capture test cannot run in CI: ${why}`);
   return why;
-}
-
-function freeUdpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createSocket('udp4');
-    s.once('error', reject);
-    s.bind(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
 }
 
 function mlscope(args: string[]): { status: number | null; stdout: string; stderr: string } {

@@ -448,6 +448,8 @@ export class FileTail {
         );
     }
     if (start > 0) {
+      // offsets count from the file start; lines from where reading starts (--from-end: here)
+      if (start !== g.splitter.consumed) g.splitter = this.newSplitter(start, 0);
       g.pos = g.safeOffset = start;
       g.head = await readAt(fh, 0, Math.min(HEAD_BYTES, st.size));
       g.sig = await readAt(fh, start - Math.min(SIG_BYTES, start), Math.min(SIG_BYTES, start));

@@ -17,14 +17,27 @@
 // parser holds the last record back for multi-line joining; after `idleFlushMs` without new data
 // it is flushed, so the last line written is not held until the next one. Lines are counted per
 // file (`stats()`); the parser's data-quality block counts records and skips per file.
+//
+// Resuming across restarts (`savedPositions`, serve with --db): every file a path names gets a
+// position — a line start with every line before it in a record already handed over, found by
+// asking the parser which line it still holds back (`heldFrom`) — and records go to the sink's
+// `tailed` together with the positions after them; the ingest queue stores both in one
+// transaction (telemetry-store.ts). Positions are keyed by absolute path and identify the file by
+// device, inode and SHA-256 of its first ≤ 1 KiB. At the first open of a path, `decideResume`
+// compares the file with its saved positions: same file, not shorter → resume at the offset (line
+// numbers continue); another file (rotated while down), shorter (truncated) or other first bytes
+// (rewritten) → read from the start, said on the log. At stop, an unfinished last line is left
+// for the next run instead of being taken as complete.
 
+import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import type { LogRecord } from '../model/records.js';
 import { Quality, type QualityReport } from '../model/quality.js';
 import { createLogParser, type LogParseOptions, type LogParser } from '../decoders/logs/index.js';
 import { DEFAULT_MAX_LINE_BYTES, LineSplitter, type Line } from '../util/lines.js';
+import type { TailPosition } from '../store/store.js';
 import type { TelemetrySink, TelemetrySource } from './telemetry-store.js';
 import type { Registry } from './prometheus.js';
 
@@ -39,8 +52,17 @@ export interface TailOptions {
   maxLineBytes?: number;
   /** Bytes read per file per poll before yielding (the rest follows immediately). Default 8 MiB. */
   maxReadPerPoll?: number;
-  /** Start at the current end of files that exist at start (default: read them from the start). */
+  /**
+   * Start at the current end of files that exist at start and have no saved position (default:
+   * read them from the start).
+   */
   fromEnd?: boolean;
+  /**
+   * Track positions across restarts: the positions the last run saved, by path, newest first
+   * (empty to ignore them). When set, records go to the sink's `tailed` with the positions after
+   * them, and at stop an unfinished last line is left for the next run.
+   */
+  savedPositions?: ReadonlyMap<string, readonly TailPosition[]>;
   /** Use fs.watch in addition to the timer. Default true. */
   watch?: boolean;
   /** Parser options (format, referenceYear, service…). */
@@ -68,6 +90,8 @@ export interface TailFileStats {
 const READ_BYTES = 256 * 1024;
 /** Bytes remembered before the read position to recognise a rewritten (copytruncated) file. */
 const SIG_BYTES = 64;
+/** Leading bytes that identify a file across restarts (with its device and inode). */
+const HEAD_BYTES = 1024;
 
 interface Generation {
   fh: FileHandle;
@@ -77,6 +101,15 @@ interface Generation {
   /** The last bytes read (ending at `pos`). */
   sig: Buffer;
   splitter: LineSplitter;
+  /** Each file gets its own parser: format detection and multi-line records stay per file. */
+  parser: LogParser;
+  /** The first ≤ HEAD_BYTES bytes of the file, and their SHA-256 (null until needed). */
+  head: Buffer;
+  headHash: string | null;
+  /** A line start with every line before it in a record already handed over. */
+  safeOffset: number;
+  /** Lines before `safeOffset` (as numbered by the splitter). */
+  safeLine: number;
   retireAtMs: number;
 }
 
@@ -84,12 +117,69 @@ function errCode(e: unknown): string {
   return (e as NodeJS.ErrnoException).code ?? '';
 }
 
+/** How a file found at start compares with its saved positions (see `decideResume`). */
+export type ResumeDecision =
+  | { action: 'resume'; offset: number; lineNo: number; message: string }
+  | { action: 'start'; message: string };
+
+/** What `decideResume` needs to know of the file the path names now. */
+export interface FileNow {
+  dev: number;
+  ino: number;
+  sizeBytes: number;
+  /** SHA-256 hex of the first `n` bytes (fewer if the file is shorter). */
+  headHash: (n: number) => Promise<string>;
+}
+
+/**
+ * Resume where the last run stopped if the path still names the file it read (same device and
+ * inode, same first bytes, not shorter than the saved offset); otherwise read it from the start
+ * and say why. `saved` holds the path's positions, newest first (one per file it was reading).
+ */
+export async function decideResume(
+  path: string,
+  saved: readonly TailPosition[],
+  now: FileNow,
+): Promise<ResumeDecision> {
+  const same = saved.find((p) => p.dev === String(now.dev) && p.ino === String(now.ino));
+  if (same === undefined) {
+    const last = saved[0];
+    return {
+      action: 'start',
+      message:
+        `tail ${path}: another file than at the last run (rotated while serve was down): reading it from the start` +
+        (last ? `; lines written to the old file after byte ${last.offset} may be missing` : ''),
+    };
+  }
+  if (now.sizeBytes < same.offset || now.sizeBytes < same.headBytes)
+    return {
+      action: 'start',
+      message: `tail ${path}: ${now.sizeBytes} bytes, shorter than the saved position ${same.offset} (truncated while serve was down): reading it from the start`,
+    };
+  if ((await now.headHash(same.headBytes)) !== same.headHash)
+    return {
+      action: 'start',
+      message: `tail ${path}: its first bytes changed since the last run (rewritten while serve was down): reading it from the start`,
+    };
+  return {
+    action: 'resume',
+    offset: same.offset,
+    lineNo: same.lineNo,
+    message: `tail ${path}: resuming at byte ${same.offset} (line ${same.lineNo}) where the last run stopped`,
+  };
+}
+
+const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
 /** Follows one path across rotations and truncations. */
 export class FileTail {
   readonly quality: Quality;
-  private readonly parser: LogParser;
+  /** The format of the file read last (each file is detected on its own). */
+  format = 'plain';
   private cur: Generation | null = null;
   private readonly retired: Generation[] = [];
+  /** The generation whose lines are being split (for onLine). */
+  private reading: Generation | null = null;
   private started = false;
   private linesSinceFlush = 0;
   private lastDataMs: number;
@@ -97,6 +187,10 @@ export class FileTail {
   private readonly buf = Buffer.allocUnsafe(READ_BYTES);
   private chain: Promise<void> = Promise.resolve();
   private missingLogged = false;
+  /** The positions handed over last (to hand over only changes when there are no records). */
+  private lastMarks = '';
+  /** The absolute path: positions are saved and looked up under it. */
+  private readonly key: string;
   /** More data was left unread by the per-poll bound. */
   backlog = false;
   bytes = 0;
@@ -109,27 +203,33 @@ export class FileTail {
     this.batch.push(r);
   };
   private readonly onLine = (l: Line): void => {
+    const g = this.reading!;
     this.lines++;
     this.linesSinceFlush++;
-    this.parser.push(l, this.emit);
+    g.parser.push(l, this.emit);
+    // Only this line is held back: every line before it is in an emitted record.
+    if (g.parser.heldFrom() === l.lineNo) {
+      g.safeOffset = l.offset;
+      g.safeLine = l.lineNo - 1;
+    }
   };
 
   constructor(
     readonly path: string,
     private readonly opts: TailOptions,
-    private readonly deliver: (records: LogRecord[]) => void,
+    private readonly deliver: (records: LogRecord[], positions: TailPosition[] | null) => void,
   ) {
     this.quality = new Quality(path, 'auto');
-    this.parser = createLogParser(path, this.quality, {
-      ...opts.parse,
-      referenceYear:
-        opts.parse?.referenceYear ?? new Date((opts.now ?? Date.now)()).getUTCFullYear(),
-    });
     this.lastDataMs = this.now();
+    this.key = resolve(path);
   }
 
   private now(): number {
     return (this.opts.now ?? Date.now)();
+  }
+
+  private get tracking(): boolean {
+    return this.opts.savedPositions !== undefined;
   }
 
   get isOpen(): boolean {
@@ -146,6 +246,22 @@ export class FileTail {
     return this.chain;
   }
 
+  private newSplitter(offset = 0, lineNo = 0): LineSplitter {
+    return new LineSplitter(this.opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES, offset, lineNo);
+  }
+
+  /** The rest of a generation's lines and records: its last line is complete by definition. */
+  private endGen(g: Generation, lastLine: boolean): void {
+    this.reading = g;
+    if (lastLine) g.splitter.end(this.onLine);
+    g.parser.end(this.emit);
+    const c = g.splitter.consumed;
+    if (c !== null) {
+      g.safeOffset = c;
+      g.safeLine = g.splitter.lines;
+    }
+  }
+
   private async pollOnce(final: boolean): Promise<void> {
     const now = this.now();
     let got = 0;
@@ -158,13 +274,13 @@ export class FileTail {
       got += n;
       budget -= n;
       if (final || (now >= g.retireAtMs && budget > 0)) {
-        g.splitter.end(this.onLine); // its last line, even without a newline, is complete
+        this.endGen(g, true); // its last line, even without a newline, is complete
         await this.close(g);
         this.retired.splice(i, 1);
       } else i++;
     }
     // open the path if nothing is open (first poll, after rotation or removal)
-    if (this.cur === null) this.cur = await this.openPath(!this.started && !!this.opts.fromEnd);
+    if (this.cur === null) this.cur = await this.openPath(!this.started);
     this.started = true;
     const g = this.cur;
     if (g !== null) {
@@ -173,10 +289,13 @@ export class FileTail {
       if (st.size < g.pos || (st.size > g.pos && !(await this.sameSig(g)))) {
         this.truncations++;
         this.quality.note('file-truncated', `offset ${g.pos}`);
-        g.splitter.end(this.onLine);
-        g.splitter = new LineSplitter(this.opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
+        this.endGen(g, true); // what was read before is complete
+        g.splitter = this.newSplitter();
         g.pos = 0;
         g.sig = Buffer.alloc(0);
+        g.head = Buffer.alloc(0);
+        g.safeOffset = 0;
+        g.safeLine = 0;
       }
       // 3. read to EOF
       const n = await this.drain(g, final ? Infinity : budget);
@@ -213,33 +332,63 @@ export class FileTail {
       (final || now - this.lastDataMs >= (this.opts.idleFlushMs ?? 1000))
     ) {
       this.linesSinceFlush = 0;
-      this.parser.end(this.emit);
+      for (const r of this.retired) this.endGen(r, false);
+      if (this.cur) this.endGen(this.cur, false);
     }
+    const gens = this.tracked();
     if (final) {
       for (const r of this.retired) {
-        r.splitter.end(this.onLine);
+        this.endGen(r, true);
         await this.close(r);
       }
       this.retired.length = 0;
       if (this.cur) {
-        this.cur.splitter.end(this.onLine);
+        // Resuming next time: an unfinished last line is left for the next run to read whole.
+        this.endGen(this.cur, !this.tracking);
         await this.close(this.cur);
         this.cur = null;
       }
-      this.parser.end(this.emit);
     }
-    this.flushBatch();
+    this.flushBatch(gens);
   }
 
-  private flushBatch(): void {
-    if (this.batch.length === 0) return;
+  /** The files the path names while tailed: rotated-away ones still read, and the current one. */
+  private tracked(): Generation[] {
+    return this.cur ? [...this.retired, this.cur] : [...this.retired];
+  }
+
+  /** Hand over the records read, with the positions of `gens` after them when tracking. */
+  private flushBatch(gens: readonly Generation[]): void {
+    let marks: TailPosition[] | null = null;
+    if (this.tracking) {
+      const at = this.now();
+      marks = gens.map((g) => this.position(g, at));
+      const key = marks.map((m) => `${m.dev}:${m.ino}:${m.offset}:${m.headBytes}`).join(' ');
+      if (this.batch.length === 0 && key === this.lastMarks) return;
+      this.lastMarks = key;
+    } else if (this.batch.length === 0) return;
     const b = this.batch;
     this.batch = [];
     this.records += b.length;
-    this.deliver(b);
+    this.deliver(b, marks);
   }
 
-  private async openPath(atEnd: boolean): Promise<Generation | null> {
+  private position(g: Generation, at: number): TailPosition {
+    if (g.headHash === null) g.headHash = sha256(g.head);
+    return {
+      path: this.key,
+      dev: String(g.dev),
+      ino: String(g.ino),
+      headBytes: g.head.length,
+      headHash: g.headHash,
+      offset: g.safeOffset,
+      lineNo: g.safeLine,
+      updatedMs: at,
+    };
+  }
+
+  /** Open the path; `first`: the first open of this run (resume or --from-end apply). */
+  private async openPath(first: boolean): Promise<Generation | null> {
     let fh: FileHandle;
     try {
       fh = await open(this.path, 'r');
@@ -258,22 +407,54 @@ export class FileTail {
       await fh.close();
       throw new Error('not a regular file');
     }
+    const parser = createLogParser(this.path, this.quality, {
+      ...this.opts.parse,
+      referenceYear: this.opts.parse?.referenceYear ?? new Date(this.now()).getUTCFullYear(),
+    });
     const g: Generation = {
       fh,
       dev: st.dev,
       ino: st.ino,
       pos: 0,
       sig: Buffer.alloc(0),
-      splitter: new LineSplitter(this.opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES),
+      splitter: this.newSplitter(),
+      parser,
+      head: Buffer.alloc(0),
+      headHash: null,
+      safeOffset: 0,
+      safeLine: 0,
       retireAtMs: Infinity,
     };
-    if (atEnd && st.size > 0) {
-      g.pos = st.size;
-      const k = Math.min(SIG_BYTES, st.size);
-      const sig = Buffer.alloc(k);
-      await fh.read(sig, 0, k, st.size - k);
-      g.sig = sig;
+    let start = 0;
+    const saved = first ? this.opts.savedPositions?.get(this.key) : undefined;
+    if (saved !== undefined && saved.length > 0) {
+      const d = await decideResume(this.path, saved, {
+        dev: st.dev,
+        ino: st.ino,
+        sizeBytes: st.size,
+        headHash: async (n) => sha256(await readAt(fh, 0, n)),
+      });
+      this.opts.log?.(d.message);
+      if (d.action === 'resume') {
+        start = d.offset;
+        g.splitter = this.newSplitter(d.offset, d.lineNo);
+        g.safeLine = d.lineNo;
+      }
+    } else {
+      if (first && this.opts.fromEnd) start = st.size;
+      if (first && this.tracking)
+        this.opts.log?.(
+          `tail ${this.path}: no saved position: reading from the ${start > 0 ? 'end (--from-end)' : 'start'}`,
+        );
     }
+    if (start > 0) {
+      // offsets count from the file start; lines from where reading starts (--from-end: here)
+      if (start !== g.splitter.consumed) g.splitter = this.newSplitter(start, 0);
+      g.pos = g.safeOffset = start;
+      g.head = await readAt(fh, 0, Math.min(HEAD_BYTES, st.size));
+      g.sig = await readAt(fh, start - Math.min(SIG_BYTES, start), Math.min(SIG_BYTES, start));
+    }
+    this.format = parser.format;
     return g;
   }
 
@@ -288,11 +469,16 @@ export class FileTail {
 
   private async drain(g: Generation, budget: number): Promise<number> {
     let total = 0;
+    this.reading = g;
     while (total < budget) {
       const want = Math.min(this.buf.length, budget - total);
       const { bytesRead } = await g.fh.read(this.buf, 0, want, g.pos);
       if (bytesRead === 0) break;
       const chunk = this.buf.subarray(0, bytesRead);
+      if (g.head.length < HEAD_BYTES && g.pos === g.head.length) {
+        g.head = Buffer.concat([g.head, chunk.subarray(0, HEAD_BYTES - g.head.length)]);
+        g.headHash = null;
+      }
       g.pos += bytesRead;
       total += bytesRead;
       this.bytes += bytesRead;
@@ -300,9 +486,11 @@ export class FileTail {
         bytesRead >= SIG_BYTES
           ? Buffer.from(chunk.subarray(bytesRead - SIG_BYTES))
           : Buffer.concat([g.sig, chunk]).subarray(-SIG_BYTES);
+      this.reading = g;
       g.splitter.push(chunk, this.onLine);
-      // hand over what a large read produced without waiting for EOF
-      if (this.batch.length >= 8192) this.flushBatch();
+      this.format = g.parser.format;
+      // hand over what a large read produced without waiting for EOF (with the position reached)
+      if (this.batch.length >= 8192) this.flushBatch(this.tracked());
     }
     return total;
   }
@@ -315,7 +503,7 @@ export class FileTail {
     const q = this.quality.report();
     return {
       file: this.path,
-      format: this.parser.format,
+      format: this.format,
       open: this.cur !== null,
       bytes: this.bytes,
       lines: this.lines,
@@ -325,6 +513,13 @@ export class FileTail {
       quality: q,
     };
   }
+}
+
+/** Up to `length` bytes at `offset` (fewer at the end of the file). */
+async function readAt(fh: FileHandle, offset: number, length: number): Promise<Buffer> {
+  const b = Buffer.alloc(length);
+  const { bytesRead } = await fh.read(b, 0, length, offset);
+  return b.subarray(0, bytesRead);
 }
 
 /** Tails a set of files into the server's ingest queue. */
@@ -344,9 +539,11 @@ export class TailSource implements TelemetrySource {
   ) {
     for (const p of paths)
       this.tails.push(
-        new FileTail(p, opts, (records) => {
-          this.sink?.logs(records);
-          opts.onRecords?.(records, p);
+        new FileTail(p, opts, (records, positions) => {
+          const sink = this.sink;
+          if (positions !== null && sink?.tailed) sink.tailed(p, records, positions);
+          else if (records.length > 0) sink?.logs(records);
+          if (records.length > 0) opts.onRecords?.(records, p);
         }),
       );
   }

@@ -11,17 +11,28 @@
 // in every engine, and (input_id, id) keeps them apart across interfaces and restarts. The row is
 // marked done at once (a crash must not make `mlscope ingest` remove it as unfinished) and its
 // counts are updated at shutdown; `window_bytes` 0 keeps it out of ingest's file fingerprinting.
+//
+// Tailed files resume across restarts (server/tail.ts): the tail hands over its records together
+// with its position after them (`tailed`), and the queue writes a batch that carries positions
+// with `commitWithPositions` — rows and positions in one store transaction — so a saved position
+// is never ahead of the stored rows, nor behind them.
 
 import type { Connection, Exchange, LogRecord } from '../model/records.js';
 import type { MetricPoint, Span } from '../model/span.js';
 import type { FlowRecord } from '../model/flow.js';
 import { openStore } from '../store/open.js';
-import type { InputStats, Store } from '../store/store.js';
+import type { InputStats, Store, TailPosition } from '../store/store.js';
 
 export interface TelemetrySink {
   spans(batch: Span[]): void;
   logs(batch: LogRecord[]): void;
   points(batch: MetricPoint[]): void;
+  /**
+   * Log records of the tailed `path` and the positions reached after them (they replace the
+   * path's saved positions), stored in the same transaction as the records. Optional: a sink
+   * without it gets `logs(batch)` and no positions.
+   */
+  tailed?(path: string, batch: LogRecord[], positions: readonly TailPosition[]): void;
 }
 
 /** The sink live capture and the flow collector write to: records tied to a live input. */
@@ -54,6 +65,12 @@ export interface TelemetryStore {
   beginLiveInput(path: string, kind: string, format: string): Promise<number>;
   finishInput(id: number, stats: InputStats): Promise<void>;
   flush(): Promise<void>;
+  /** See Store.commitWithPositions. */
+  commitWithPositions(
+    appends: () => Promise<void>,
+    positions: ReadonlyMap<string, readonly TailPosition[]>,
+  ): Promise<void>;
+  tailPositions(): Promise<TailPosition[]>;
   traceSpans(traceId: string): Promise<Span[]>;
   counts(): Promise<{ spans: number; logs: number; points: number }>;
   close(): Promise<void>;
@@ -104,6 +121,15 @@ class StoreTelemetry implements TelemetryStore {
   flush(): Promise<void> {
     return this.store.flush();
   }
+  commitWithPositions(
+    appends: () => Promise<void>,
+    positions: ReadonlyMap<string, readonly TailPosition[]>,
+  ): Promise<void> {
+    return this.store.commitWithPositions(appends, positions);
+  }
+  tailPositions(): Promise<TailPosition[]> {
+    return this.store.tailPositions();
+  }
   traceSpans(traceId: string): Promise<Span[]> {
     return this.store.traceSpans(traceId);
   }
@@ -149,6 +175,8 @@ export class IngestQueue implements RecordSink {
   private p: MetricPoint[] = [];
   private segs: Segment[] = [];
   private segRows = 0;
+  /** Tail positions to save with the next write, by path. */
+  private pos = new Map<string, readonly TailPosition[]>();
   private timer: NodeJS.Timeout | null = null;
   private writing: Promise<void> = Promise.resolve();
   readonly stats: QueueStats = {
@@ -183,6 +211,11 @@ export class IngestQueue implements RecordSink {
   }
   points(batch: MetricPoint[]): void {
     for (const x of batch) this.p.push(x);
+    this.added(batch.length);
+  }
+  tailed(path: string, batch: LogRecord[], positions: readonly TailPosition[]): void {
+    for (const x of batch) this.l.push(x);
+    this.pos.set(path, positions);
     this.added(batch.length);
   }
 
@@ -230,7 +263,7 @@ export class IngestQueue implements RecordSink {
     this.stats.pending += n;
     if (this.s.length + this.l.length + this.p.length + this.segRows >= this.maxBatch)
       void this.write();
-    else if (!this.timer && n > 0) {
+    else if (!this.timer && (n > 0 || this.pos.size > 0)) {
       this.timer = setTimeout(() => {
         this.timer = null;
         void this.write();
@@ -250,29 +283,35 @@ export class IngestQueue implements RecordSink {
     const p = this.p;
     const segs = this.segs;
     const segRows = this.segRows;
+    const pos = this.pos;
+    this.pos = new Map();
     this.s = [];
     this.l = [];
     this.p = [];
     this.segs = [];
     this.segRows = 0;
     this.writing = this.writing.then(async () => {
-      if (s.length + l.length + p.length + segRows === 0) return;
+      if (s.length + l.length + p.length + segRows === 0 && pos.size === 0) return;
       const t0 = performance.now();
-      try {
+      const appendAll = async (): Promise<void> => {
         await this.store.appendSpans(s);
         await this.store.appendLogs(l);
         await this.store.appendPoints(p);
-        this.stats.stored.spans += s.length;
-        this.stats.stored.logs += l.length;
-        this.stats.stored.points += p.length;
         for (const g of segs) {
           if (g.kind === 'connections')
             await this.store.appendConnections(g.rows as Connection[], g.inputId);
           else if (g.kind === 'exchanges')
             await this.store.appendExchanges(g.rows as Exchange[], g.inputId);
           else await this.store.appendFlows(g.rows as FlowRecord[], g.inputId);
-          this.stats.stored[g.kind] += g.rows.length;
         }
+      };
+      try {
+        if (pos.size > 0) await this.store.commitWithPositions(appendAll, pos);
+        else await appendAll();
+        this.stats.stored.spans += s.length;
+        this.stats.stored.logs += l.length;
+        this.stats.stored.points += p.length;
+        for (const g of segs) this.stats.stored[g.kind] += g.rows.length;
       } catch (err) {
         this.stats.errors++;
         this.onError(err);

@@ -15,7 +15,7 @@ import { protoName, type FlowRecord } from '../model/flow.js';
  * Bump when a table or column changes. A database of an older version is upgraded in place when
  * the versions since only added tables (TABLES_ADDED_IN); any other difference is refused.
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /**
  * Portable column types. `bigint` and `ts` take a JS number (an integer count; `ts` is µs since the
@@ -210,6 +210,44 @@ export const INPUTS: TableSpec<InputRow> = {
   ],
 };
 
+/**
+ * Where `mlscope serve` stands in one tailed file (server/tail.ts), saved in the same transaction
+ * as the rows read up to there, so a restart resumes exactly after them. One row per file the path
+ * names while it is tailed (the current file, and a rotated-away one still being drained).
+ * Identity is `dev`+`ino` plus SHA-256 of the first `headBytes` bytes (≤ 1 KiB), which tells a
+ * path reused by another file, or a file truncated and rewritten, from the file we read.
+ */
+export interface TailPosition {
+  /** The tailed path as given on the command line. */
+  path: string;
+  /** Device and inode numbers (decimal text: inode numbers can exceed BIGINT on some file systems). */
+  dev: string;
+  ino: string;
+  headBytes: number;
+  /** SHA-256 (hex) of the first `headBytes` bytes of the file. */
+  headHash: string;
+  /** Byte offset just after the last line whose records are in the store (a line start). */
+  offset: number;
+  /** Lines before `offset`, counted from where tailing this file began (0 there). */
+  lineNo: number;
+  /** When the position was saved, ms since the epoch. */
+  updatedMs: number;
+}
+
+export const TAIL_POSITIONS: TableSpec<TailPosition> = {
+  name: 'tail_positions',
+  columns: [
+    { name: 'path', type: 'text', get: (r) => r.path },
+    { name: 'dev', type: 'text', get: (r) => r.dev },
+    { name: 'ino', type: 'text', get: (r) => r.ino },
+    { name: 'head_bytes', type: 'int', get: (r) => r.headBytes },
+    { name: 'head_hash', type: 'text', get: (r) => r.headHash },
+    { name: 'byte_offset', type: 'bigint', get: (r) => r.offset },
+    { name: 'line_no', type: 'bigint', get: (r) => r.lineNo },
+    { name: 'updated', type: 'ts', get: (r) => Math.round(r.updatedMs * 1000) },
+  ],
+};
+
 /** Resource objects are shared by every span of a ResourceSpans: serialise each once. */
 const resourceJson = new WeakMap<object, string | null>();
 function resourceOf(r: Record<string, AttrValue>): string | null {
@@ -313,4 +351,5 @@ export const RECORD_TABLES = [LOGS, CONNECTIONS, EXCHANGES, SPANS, POINTS, FLOWS
 /** Schema versions that only added tables, with the tables they added (older files upgrade). */
 export const TABLES_ADDED_IN: Readonly<Record<number, readonly TableSpec<never>[]>> = {
   3: [FLOWS],
+  4: [TAIL_POSITIONS],
 };

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import type { Connection, Exchange, LogRecord } from '../model/records.js';
 import type { MetricPoint, Span } from '../model/span.js';
 import { emptyFlow, type FlowRecord } from '../model/flow.js';
-import { QueryError, type Cell, type Store } from './store.js';
+import { QueryError, type Cell, type Store, type TailPosition } from './store.js';
 
 export function makeLog(over: Partial<LogRecord> = {}): LogRecord {
   return {
@@ -176,7 +176,16 @@ export function storeConformance(backend: string, open: () => Promise<Store>): v
       withStore(async (s) => {
         const t = await s.tables();
         const names = t.map((x) => x.name);
-        for (const n of ['connections', 'exchanges', 'flows', 'inputs', 'logs', 'points', 'spans'])
+        for (const n of [
+          'connections',
+          'exchanges',
+          'flows',
+          'inputs',
+          'logs',
+          'points',
+          'spans',
+          'tail_positions',
+        ])
           assert.ok(names.includes(n), n);
         assert.ok(t.every((x) => x.rows === 0));
       }));
@@ -421,6 +430,57 @@ export function storeConformance(backend: string, open: () => Promise<Store>): v
           (await s.inputs()).map((r) => r.id),
           [b],
         );
+      }));
+
+    void it('commits rows with tail positions, and neither when the commit fails', () =>
+      withStore(async (s) => {
+        const pos = (over: Partial<TailPosition> = {}): TailPosition => ({
+          path: 'app.log',
+          dev: '2049',
+          ino: '18446744073709551557',
+          headBytes: 1024,
+          headHash: 'ab'.repeat(32),
+          offset: 4096,
+          lineNo: 40,
+          updatedMs: 1_700_000_000_000,
+          ...over,
+        });
+        await s.commitWithPositions(
+          () => s.appendLogs([makeLog(), makeLog({ lineNo: 2 })]),
+          new Map([
+            ['app.log', [pos()]],
+            ['b.log', [pos({ path: 'b.log', ino: '7' }), pos({ path: 'b.log', ino: '8' })]],
+          ]),
+        );
+        // a path's rows are replaced; other paths are kept
+        await s.commitWithPositions(
+          () => s.appendLogs([makeLog({ lineNo: 3 })]),
+          new Map([['b.log', [pos({ path: 'b.log', ino: '9', offset: 5000, lineNo: 50 })]]]),
+        );
+        // a failing commit keeps neither its rows nor its positions
+        await assert.rejects(
+          s.commitWithPositions(
+            () => s.appendLogs([makeLog({ lineNo: 4 })]),
+            new Map([['app.log', [pos({ headBytes: 2 ** 40 })]]]),
+          ),
+        );
+        await assert.rejects(
+          s.commitWithPositions(async () => {
+            await s.appendLogs([makeLog({ lineNo: 5 })]);
+            throw new Error('append failed');
+          }, new Map()),
+        );
+        const logs = await s.query('SELECT line_no FROM logs ORDER BY line_no');
+        assert.deepEqual(logs.rows, [[1], [2], [3]]);
+        const saved = await s.tailPositions();
+        assert.deepEqual(
+          saved.map((p) => [p.path, p.ino, p.offset, p.lineNo, p.headBytes, p.updatedMs]),
+          [
+            ['app.log', '18446744073709551557', 4096, 40, 1024, 1_700_000_000_000],
+            ['b.log', '9', 5000, 50, 1024, 1_700_000_000_000],
+          ],
+        );
+        assert.equal(saved[0]!.headHash, 'ab'.repeat(32));
       }));
 
     void it('surfaces SQL errors as one-line QueryErrors', () =>

@@ -5,9 +5,9 @@
 import type { Connection, Exchange, LogRecord } from '../model/records.js';
 import type { MetricPoint, Span } from '../model/span.js';
 import type { FlowRecord } from '../model/flow.js';
-import type { InputRow } from './schema.js';
+import type { InputRow, TailPosition } from './schema.js';
 
-export type { InputRow } from './schema.js';
+export type { InputRow, TailPosition } from './schema.js';
 
 /** A query result cell as JSON: BIGINTs become numbers when exact, else decimal strings. */
 export type Cell = string | number | boolean | null | Cell[] | { [key: string]: Cell };
@@ -103,6 +103,19 @@ export interface Store {
   finishInput(id: number, stats: InputStats): Promise<void>;
   /** Delete an input and every row it produced; returns the number of record rows deleted. */
   removeInput(id: number): Promise<number>;
+
+  /** Saved positions of files tailed by `mlscope serve` (schema.ts TailPosition), by path. */
+  tailPositions(): Promise<TailPosition[]>;
+  /**
+   * One transaction: run `appends` (append* calls), make every row appended so far durable, and
+   * replace the saved positions of each path in `positions` with the rows given. Rows and positions
+   * are kept together or not at all (then it throws StoreError), so a saved position is never
+   * ahead of the stored rows and no row is stored past its saved position.
+   */
+  commitWithPositions(
+    appends: () => Promise<void>,
+    positions: ReadonlyMap<string, readonly TailPosition[]>,
+  ): Promise<void>;
 
   close(): Promise<void>;
 }

@@ -49,8 +49,25 @@ export class LineSplitter {
   private skippingLong = false;
   private readonly maxLineBytes: number;
 
-  constructor(maxLineBytes = DEFAULT_MAX_LINE_BYTES) {
+  /** `startOffset`/`startLine`: where in the input the first chunk begins (resuming mid-file). */
+  constructor(maxLineBytes = DEFAULT_MAX_LINE_BYTES, startOffset = 0, startLine = 0) {
     this.maxLineBytes = maxLineBytes;
+    this.offset = startOffset;
+    this.lineNo = startLine;
+  }
+
+  /** Lines given so far (counting from `startLine`). */
+  get lines(): number {
+    return this.lineNo;
+  }
+
+  /**
+   * The offset of the first byte not yet given as part of a complete line (the start of the
+   * unfinished last line); null while the rest of an over-long line is being dropped.
+   */
+  get consumed(): number | null {
+    if (this.skippingLong) return null;
+    return this.tail ? this.tailOffset : this.offset;
   }
 
   /** Feed a chunk; calls `onLine` for each complete line. */

@@ -1,5 +1,5 @@
 // `mlscope serve [inputs…] [--db FILE] [--port 8686] [--otlp-port 4318] [--host 127.0.0.1]
-// [--token T] [--max-body-bytes N] [--max-label-values N] [--format F] [--from-end]
+// [--token T] [--max-body-bytes N] [--max-label-values N] [--format F] [--from-end] [--no-resume]
 // [--rules FILE] [--eval-interval 15s] [--alertmanager URL]… [--webhook URL]…
 // [--capture IFACE]… [--capture-filter BPF] [--snaplen N] [--netflow PORT] [--netflow-host ADDR]`:
 // the live service (server/server.ts).
@@ -12,7 +12,12 @@
 //
 // Inputs: OTLP files (JSON, JSON lines, protobuf; compressed or not) are loaded once; plain log
 // files are tailed (server/tail.ts: appends, rotation, truncation) — a path that does not exist
-// yet is waited for; compressed logs are read once. Directories are walked (files present at
+// yet is waited for; compressed logs are read once. With --db, each tailed file's position is saved
+// in the database (table tail_positions) in the same transaction as the rows read up to it, and a
+// restart resumes there: every line stored once across restarts. A file that is no longer the
+// one read last time (rotated, truncated or rewritten while serve was down) is read from the
+// start; --from-end applies only to files without a saved position; --no-resume ignores saved
+// positions (new ones are still saved). Without --db (an in-memory store) nothing is saved. Directories are walked (files present at
 // start). Log records — tailed and OTLP — feed the log-derived metrics on /metrics and, with
 // --rules, the alert rules, evaluated every --eval-interval and sent to Alertmanager (v2 API)
 // and webhooks (server/live.ts). Runs until SIGINT/SIGTERM, then writes everything acknowledged
@@ -25,6 +30,7 @@ import { startServer } from '../../server/server.js';
 import { isLoopback } from '../../server/server.js';
 import { openTelemetryStore, type TelemetrySource } from '../../server/telemetry-store.js';
 import { Registry } from '../../server/prometheus.js';
+import type { TailPosition } from '../../store/store.js';
 import { TailSource } from '../../server/tail.js';
 import { LiveCaptureSource } from '../../server/capture.js';
 import { FlowCollectorSource } from '../../server/flow-collector.js';
@@ -46,7 +52,7 @@ import { sanitizeCell } from './render.js';
 import { loadTelemetry } from './traces.js';
 
 const USAGE =
-  'mlscope serve [inputs…] [--db FILE] [--port 8686] [--otlp-port 4318] [--host 127.0.0.1] [--token T] [--max-body-bytes N] [--max-label-values N] [--format F] [--from-end] [--rules FILE] [--eval-interval 15s] [--alertmanager URL]… [--webhook URL]… [--capture IFACE]… [--capture-filter BPF] [--snaplen N] [--netflow PORT] [--netflow-host ADDR]';
+  'mlscope serve [inputs…] [--db FILE] [--port 8686] [--otlp-port 4318] [--host 127.0.0.1] [--token T] [--max-body-bytes N] [--max-label-values N] [--format F] [--from-end] [--no-resume] [--rules FILE] [--eval-interval 15s] [--alertmanager URL]… [--webhook URL]… [--capture IFACE]… [--capture-filter BPF] [--snaplen N] [--netflow PORT] [--netflow-host ADDR]';
 const MAX_RULE_FILE_BYTES = 8 << 20;
 const OTLP_KEYS = /"resource(?:Spans|Logs|Metrics)"|"resource_(?:spans|logs|metrics)"/;
 
@@ -216,6 +222,7 @@ export const serveCommand: Command = {
       'max-label-values': { type: 'string' },
       format: { type: 'string' },
       'from-end': { type: 'boolean' },
+      'no-resume': { type: 'boolean' },
       rules: { type: 'string' },
       'eval-interval': { type: 'string' },
       alertmanager: { type: 'string', multiple: true },
@@ -276,11 +283,31 @@ export const serveCommand: Command = {
       generatorURL: `${where}:${apiPort}/metrics`,
       log,
     });
+    const store = await openTelemetryStore(values.db ?? ':memory:');
     const sources: TelemetrySource[] = [];
     let tail: TailSource | null = null;
     if (inputs.tail.length > 0) {
+      // Positions persist only in a database file: an in-memory store forgets them at exit.
+      let savedPositions: Map<string, TailPosition[]> | undefined;
+      if (values.db !== undefined) {
+        savedPositions = new Map();
+        if (values['no-resume'] === true)
+          log('--no-resume: saved tail positions ignored (new ones are saved)');
+        else {
+          const saved = await store.tailPositions().catch(async (err: unknown) => {
+            await store.close();
+            throw err;
+          });
+          for (const p of saved) {
+            const list = savedPositions.get(p.path);
+            if (list) list.push(p);
+            else savedPositions.set(p.path, [p]);
+          }
+        }
+      }
       tail = new TailSource(inputs.tail, {
         fromEnd: values['from-end'] === true,
+        ...(savedPositions ? { savedPositions } : {}),
         parse: { format },
         onRecords: (records) => live.push(records),
         log,
@@ -311,7 +338,6 @@ export const serveCommand: Command = {
       sources.push(collector);
     }
 
-    const store = await openTelemetryStore(values.db ?? ':memory:');
     const srv = await startServer({
       store,
       host,

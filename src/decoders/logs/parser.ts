@@ -115,6 +115,13 @@ class Parser implements LogParser {
     this.line(line, emit);
   }
 
+  heldFrom(): number | null {
+    let n = this.buffered[0]?.lineNo ?? null;
+    if (this.pending !== null && (n === null || this.pending.lineNo < n)) n = this.pending.lineNo;
+    if (this.partial !== '' && (n === null || this.partialLine < n)) n = this.partialLine;
+    return n;
+  }
+
   end(emit: (r: LogRecord) => void): void {
     if (!this.detected) this.detectNow(emit);
     if (this.partial !== '') {

@@ -74,4 +74,10 @@ export interface LogParser {
   push(line: LogLine, emit: (r: LogRecord) => void): void;
   /** Flush the pending (possibly multi-line) record. */
   end(emit: (r: LogRecord) => void): void;
+  /**
+   * The line number of the first line pushed but not yet part of an emitted record (held for
+   * format detection, multi-line joining or a partial container line); null when none is held.
+   * Every line before it is in a record already emitted (or skipped).
+   */
+  heldFrom(): number | null;
 }

@@ -33,10 +33,12 @@ import {
   SPANS,
   SCHEMA_VERSION,
   TABLES_ADDED_IN,
+  TAIL_POSITIONS,
   type ColumnType,
   type ColumnValue,
   type InputRow,
   type TableSpec,
+  type TailPosition,
 } from '../schema.js';
 import {
   QueryError,
@@ -143,7 +145,9 @@ async function ensureSchema(conn: DuckDBConnection, path: string): Promise<void>
     }
     return;
   }
-  const ours = [...RECORD_TABLES, INPUTS].map((t) => t.name).filter((n) => existing.has(n));
+  const ours = [...RECORD_TABLES, INPUTS, TAIL_POSITIONS]
+    .map((t) => t.name)
+    .filter((n) => existing.has(n));
   if (ours.length)
     throw new StoreError(
       `${path} is not an mlscope database (it has table ${ours[0]} but no ${META_TABLE}); use another --db file`,
@@ -151,7 +155,7 @@ async function ensureSchema(conn: DuckDBConnection, path: string): Promise<void>
   const ddl = [
     `CREATE TABLE ${META_TABLE} (key VARCHAR PRIMARY KEY, value VARCHAR)`,
     `INSERT INTO ${META_TABLE} VALUES ('schema_version', '${SCHEMA_VERSION}')`,
-    ...[...RECORD_TABLES, INPUTS].map(createTableSql),
+    ...[...RECORD_TABLES, INPUTS, TAIL_POSITIONS].map(createTableSql),
   ];
   await conn.run(`BEGIN TRANSACTION; ${ddl.join(';\n')}; COMMIT`);
 }
@@ -304,6 +308,14 @@ class TableWriter<R> {
     await this.settle();
   }
 
+  /** Drop rows appended since the last flush (a rolled-back transaction's rows). */
+  discard(): void {
+    if (this.appender && this.pendingRows > 0) {
+      this.appender.clear();
+      this.pendingRows = 0;
+    }
+  }
+
   async close(): Promise<void> {
     try {
       await this.flush();
@@ -348,6 +360,9 @@ export class DuckDbStore implements Store {
   private readonly flows: TableWriter<FlowRecord>;
   private mover: Promise<DuckDBConnection> | null = null;
   private closed = false;
+  private readonly staged: boolean;
+  /** A commitWithPositions transaction in progress: queries wait for it (same connection). */
+  private txn: Promise<void> | null = null;
 
   constructor(
     private readonly instance: DuckDBInstance,
@@ -355,6 +370,7 @@ export class DuckDbStore implements Store {
     /** Stage appends in memory and move them on a second connection (file stores). */
     staged = false,
   ) {
+    this.staged = staged;
     const mover = staged ? () => (this.mover ??= instance.connect()) : null;
     this.logs = new TableWriter(conn, LOGS, mover);
     this.connections = new TableWriter(conn, CONNECTIONS);
@@ -399,7 +415,13 @@ export class DuckDbStore implements Store {
     for (const w of this.writers) await w.flush();
   }
 
+  /** Wait until no commitWithPositions transaction is open on the connection. */
+  private async idle(): Promise<void> {
+    while (this.txn) await this.txn;
+  }
+
   async traceSpans(traceId: string): Promise<Span[]> {
+    await this.idle();
     await this.flush();
     const r = await this.conn.runAndReadAll(
       `SELECT trace_id, span_id, parent_span_id, service, name, kind, start_us, end_us, status,
@@ -429,6 +451,7 @@ export class DuckDbStore implements Store {
   }
 
   async query(sql: string, opts: QueryOptions = {}): Promise<QueryResult> {
+    await this.idle();
     await this.flush();
     try {
       const max = opts.maxRows;
@@ -451,6 +474,7 @@ export class DuckDbStore implements Store {
   }
 
   async validate(sql: string): Promise<void> {
+    await this.idle();
     await this.flush();
     try {
       const extracted = await this.conn.extractStatements(sql);
@@ -539,6 +563,61 @@ export class DuckDbStore implements Store {
       throw new StoreError(`cannot remove input ${id}: ${firstLine(err)}`);
     }
     return deleted;
+  }
+
+  async tailPositions(): Promise<TailPosition[]> {
+    const r = await this.query(
+      `SELECT path, dev, ino, head_bytes, head_hash, byte_offset, line_no, epoch_us(updated) / 1000.0 FROM tail_positions ORDER BY path, updated DESC`,
+    );
+    return r.rows.map((row) => ({
+      path: text(row[0]),
+      dev: text(row[1]),
+      ino: text(row[2]),
+      headBytes: Number(row[3]),
+      headHash: text(row[4]),
+      offset: Number(row[5]),
+      lineNo: Number(row[6]),
+      updatedMs: Number(row[7]),
+    }));
+  }
+
+  async commitWithPositions(
+    appends: () => Promise<void>,
+    positions: ReadonlyMap<string, readonly TailPosition[]>,
+  ): Promise<void> {
+    // Staged moves run on a second connection, outside this connection's transaction.
+    if (this.staged) throw new StoreError('saving tail positions needs an unstaged store');
+    await this.idle();
+    let settle!: () => void;
+    this.txn = new Promise((resolve) => (settle = resolve));
+    try {
+      // Rows appended outside a transaction before this call are not part of it.
+      await this.flush();
+      // Appender flushes (explicit, or automatic every ~200k rows) run in the connection's open
+      // transaction, so the rows commit with the positions.
+      await this.conn.run('BEGIN TRANSACTION');
+      try {
+        await appends();
+        for (const w of this.writers) await w.flush();
+        const marks = TAIL_POSITIONS.columns.map((_, i) => `$${i + 1}`).join(', ');
+        for (const [path, rows] of positions) {
+          await this.conn.run(`DELETE FROM tail_positions WHERE path = $1`, [path]);
+          for (const row of rows)
+            await this.conn.run(
+              `INSERT INTO tail_positions VALUES (${marks})`,
+              TAIL_POSITIONS.columns.map((c) => sqlParam(c.type, c.get(row, null))),
+            );
+        }
+        await this.conn.run('COMMIT');
+      } catch (err) {
+        await this.conn.run('ROLLBACK').catch(() => undefined);
+        for (const w of this.writers) w.discard();
+        throw err instanceof StoreError ? err : new StoreError(`cannot commit: ${firstLine(err)}`);
+      }
+    } finally {
+      this.txn = null;
+      settle();
+    }
   }
 
   async close(): Promise<void> {

@@ -38,7 +38,7 @@ describe('duckdb file store', () => {
     await s.close();
     await assert.rejects(openDuckDbStore(path), (err: unknown) => {
       assert.ok(err instanceof StoreError);
-      assert.match(err.message, /schema version 1, this mlscope writes version 3/);
+      assert.match(err.message, /schema version 1, this mlscope writes version 4/);
       assert.match(err.message, /new --db file/);
       return true;
     });
@@ -49,16 +49,39 @@ describe('duckdb file store', () => {
     const s = await openDuckDbStore(path);
     await s.appendLogs([makeLog()]);
     await s.query('DROP TABLE flows');
+    await s.query('DROP TABLE tail_positions');
     await s.query(`UPDATE mlscope_meta SET value = '2' WHERE key = 'schema_version'`);
     await s.close();
     const b = await openDuckDbStore(path);
     assert.deepEqual((await b.query('SELECT count(*) FROM logs')).rows, [[1]]);
     assert.deepEqual((await b.query('SELECT count(*) FROM flows')).rows, [[0]]);
+    assert.deepEqual((await b.query('SELECT count(*) FROM tail_positions')).rows, [[0]]);
     assert.deepEqual(
       (await b.query(`SELECT value FROM mlscope_meta WHERE key = 'schema_version'`)).rows,
-      [['3']],
+      [['4']],
     );
     await b.close();
+  });
+
+  it('upgrades a version-3 database (before tail positions) in place, keeping its rows', async () => {
+    const path = join(dir, 'v3.duckdb');
+    const s = await openDuckDbStore(path);
+    await s.appendLogs([makeLog(), makeLog({ lineNo: 2 })]);
+    await s.query('DROP TABLE tail_positions');
+    await s.query(`UPDATE mlscope_meta SET value = '3' WHERE key = 'schema_version'`);
+    await s.close();
+    const b = await openDuckDbStore(path);
+    assert.deepEqual((await b.query('SELECT count(*) FROM logs')).rows, [[2]]);
+    assert.deepEqual(await b.tailPositions(), []);
+    assert.deepEqual(
+      (await b.query(`SELECT value FROM mlscope_meta WHERE key = 'schema_version'`)).rows,
+      [['4']],
+    );
+    await b.close();
+    // and it opens again at version 4 without another upgrade
+    const c = await openDuckDbStore(path);
+    assert.deepEqual((await c.query('SELECT count(*) FROM logs')).rows, [[2]]);
+    await c.close();
   });
 
   it('moves staged rows into the file in order, across stages, and leaves no stage tables', async () => {
@@ -79,7 +102,7 @@ describe('duckdb file store', () => {
     assert.deepEqual(r.rows, [[n, n, true, true]]);
     assert.deepEqual(
       (await b.tables()).map((t) => t.name),
-      ['connections', 'exchanges', 'flows', 'inputs', 'logs', 'points', 'spans'],
+      ['connections', 'exchanges', 'flows', 'inputs', 'logs', 'points', 'spans', 'tail_positions'],
     );
     await b.close();
   });

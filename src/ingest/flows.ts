@@ -360,9 +360,13 @@ export class FlowIngest {
       }
       scan.push(l.text, onValue, onError);
     };
-    for await (const c of chunks) split.push(c, onLine);
-    split.end(onLine);
-    scan.end(onError);
-    q.format = dec.kind ?? 'json';
+    try {
+      for await (const c of chunks) split.push(c, onLine);
+      split.end(onLine);
+      scan.end(onError);
+    } finally {
+      // Also when the input stops early: the kind seen so far names it.
+      q.format = dec.kind ?? 'json';
+    }
   }
 }

@@ -128,16 +128,38 @@ export async function readTelemetryInput(
         ? err
         : new InputError(ErrorCode.INPUT_UNREADABLE, ref.name, errorMessage(err));
   }
-  if (mode === 'lines') splitter.end(onLine);
-  else if (error?.code !== ErrorCode.LIMIT && size > 0) {
+  if (mode === 'lines') {
+    // After a read error the last line is cut: it is not a record.
+    if (!error) splitter.end(onLine);
+  } else if (error?.code !== ErrorCode.LIMIT && size > 0) {
     // What was read is decoded even after a read error: a cut protobuf keeps its whole spans.
-    format = decodeTelemetryFile(Buffer.concat(parts, size), ref.name, batch, q);
+    const doc = Buffer.concat(parts, size);
     parts.length = 0;
+    format = decodeTelemetryFile(doc, ref.name, batch, q);
+    if (format === 'unknown' && !error) error = undecodable(ref.name, doc);
   }
   await flush(true);
   q.format = format;
   if (error) q.error = error.message;
   return { format, rows, quality: q.report(), error };
+}
+
+/** A whole document none of the decoders could read: damaged, not merely a bad record. */
+function undecodable(file: string, doc: Buffer): InputError {
+  let offset = 0;
+  let why = 'not an OTLP, Jaeger or Zipkin document';
+  const first = doc.subarray(0, 64).toString('latin1').trimStart().charAt(0);
+  if (first === '{' || first === '[') {
+    // JSON.parse reports a character position: the byte offset for ASCII text.
+    try {
+      JSON.parse(doc.toString('utf8'));
+    } catch (err) {
+      const m = /position (\d+)/.exec(errorMessage(err));
+      if (m) offset = Number(m[1]);
+      why = `not valid JSON (${errorMessage(err)})`;
+    }
+  }
+  return new InputError(ErrorCode.INPUT_FORMAT, file, `${why}; nothing was decoded`, { offset });
 }
 
 /** JSON lines: the first non-blank line of the first chunk is a complete JSON object. */

@@ -26,7 +26,11 @@ import { FlowStoreIngest } from './ingest-flows.js';
 import { openStore } from './sql.js';
 import { renderTable, sanitizeCell } from './render.js';
 
-const USAGE = 'mlscope ingest <inputs…> --db FILE [--format auto|json|nginx-combined|…] [--json]';
+const USAGE =
+  'mlscope ingest <inputs…> --db FILE [--format auto|json|nginx-combined|…] [--json]\n' +
+  '  inputs are recognised by content: pcap/pcapng → connections, exchanges, flows;\n' +
+  '  NetFlow/IPFIX payloads, AWS/GCP/Azure flow logs → flows; OTLP/Jaeger/Zipkin → spans, logs,\n' +
+  '  points; anything else → logs (--format names the log format; default: detected)';
 
 /** The tables an input can write to. */
 export type IngestTable = 'logs' | 'connections' | 'exchanges' | 'flows' | 'spans' | 'points';

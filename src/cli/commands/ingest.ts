@@ -244,13 +244,14 @@ async function ingestOne(
           skipped: c.stats.skipped,
           tables: nonZero(c.rows),
         };
+        const final = c.stats.error ? cutShort(out, c.stats.error) : out;
         ctx.tracked.push({
-          result: out,
+          result: final,
           inputId,
           baseTables: nonZero({ connections: c.rows.connections, exchanges: c.rows.exchanges }),
           baseSkipped: c.engineSkipped,
         });
-        return c.stats.error ? cutShort(out, c.stats.error) : out;
+        return final;
       } catch (err) {
         // Nothing usable was recorded: forget the input so a later run retries it.
         await store.removeInput(inputId);
@@ -273,8 +274,9 @@ async function ingestOne(
         skipped: report.skipped,
         tables: nonZero({ flows: rows }),
       };
-      ctx.tracked.push({ result: out, inputId, baseTables: {}, baseSkipped: 0 });
-      return report.error ? cutShort(out, report.error) : out;
+      const final = report.error ? cutShort(out, report.error) : out;
+      ctx.tracked.push({ result: final, inputId, baseTables: {}, baseSkipped: 0 });
+      return final;
     }
     case 'telemetry': {
       const t = await readTelemetryInput(ref, {

@@ -7,6 +7,10 @@
 //   other text               AWS VPC / Transit Gateway flow logs (header line optional)
 // NetFlow template state is shared across inputs (a template file, then data files, works),
 // keyed by exporter address: payload files (no address) share the key ''.
+// Each record is handed out with the index of the input it came from (data that waited for a
+// template in a later input still belongs to the input that carried it). An optional tap sees every
+// chunk (to feed a second decoder, e.g. `ingest`'s capture engine) and is awaited between chunks,
+// so a consumer that writes records asynchronously keeps memory to about one chunk's records.
 
 import { ByteLineSplitter, LineSplitter, type ByteLineHandler, type Line } from '../util/lines.js';
 import { readChunks, type InputRef } from '../sources/files.js';
@@ -54,13 +58,33 @@ export type FlowInputFormat =
   | 'json'
   | 'unknown';
 
+/** Called with each record and the input it came from (its Quality). */
+type RoutedFlow = (f: FlowRecord, from: Quality) => void;
+
+/**
+ * Receives each record and the index of the input it belongs to (0 for the first `ingest` call);
+ * -1 for none (cannot happen for records: only skips are counted against no input).
+ */
+export type OnFlow = (f: FlowRecord, input: number) => void;
+
+/** Sees an input's chunks as they are read (see the file comment). */
+export interface FlowInputTap {
+  /** Every decompressed chunk, before the flow decoder reads it. */
+  chunk?(c: Buffer): void;
+  /** Awaited after the records of one chunk were handed out, before the next chunk is read. */
+  between?(): Promise<void>;
+}
+
+/** Raw payload files: the tap's `between` is awaited after about this many bytes of datagrams. */
+const PAYLOAD_TAP_BYTES = 1 << 20;
+
 /** Routes decoder output to the current input's Quality and the caller's callback. */
 class RoutingSink implements FlowSink {
   q: Quality;
   /** NetFlow state whose `tag` (a Quality) wins while buffered data is replayed or dropped. */
   state: NetflowState | null = null;
-  private readonly onFlow: (f: FlowRecord) => void;
-  constructor(q: Quality, onFlow: (f: FlowRecord) => void) {
+  private readonly onFlow: RoutedFlow;
+  constructor(q: Quality, onFlow: RoutedFlow) {
     this.q = q;
     this.onFlow = onFlow;
   }
@@ -69,12 +93,16 @@ class RoutingSink implements FlowSink {
     return t instanceof Quality ? t : this.q;
   }
   flow(f: FlowRecord): void {
-    this.cur().ok();
-    this.onFlow(f);
+    const q = this.cur();
+    q.ok();
+    this.onFlow(f, q);
   }
+  /** Flow records skipped per input (a capture's Quality also counts its bad frames). */
+  readonly recordSkips = new Map<Quality, number>();
   skip(reason: string, detail?: string): void {
     const q = this.cur();
     q.skip(reason, `record ${q.seen + 1}`, detail);
+    this.recordSkips.set(q, (this.recordSkips.get(q) ?? 0) + 1);
   }
   note(reason: string, detail?: string): void {
     this.cur().note(reason, undefined, detail);
@@ -114,30 +142,78 @@ export class FlowIngest {
   private readonly sink: RoutingSink;
   private readonly opts: FlowIngestOptions;
   private readonly reports: Quality[] = [];
+  /** Input index of each input's Quality (records are routed by Quality). */
+  private readonly index = new Map<Quality, number>();
+  /** The tap of the input being read; set while its calls are in progress so their errors pass. */
+  private tap: FlowInputTap | null = null;
+  private tapError: { err: unknown } | null = null;
   private readonly pendingQuality = new Quality('(netflow data without template)', 'netflow');
   /** One entry per capture input: what it held and what its packets became. */
   readonly captures: CaptureFlowReport[] = [];
 
-  constructor(onFlow: (f: FlowRecord) => void, opts: FlowIngestOptions = {}) {
+  constructor(onFlow: OnFlow, opts: FlowIngestOptions = {}) {
     this.opts = opts;
-    this.sink = new RoutingSink(this.pendingQuality, onFlow);
+    this.sink = new RoutingSink(this.pendingQuality, (f, q) => onFlow(f, this.index.get(q) ?? -1));
     this.netflow = new NetflowState(this.sink, opts.netflowLimits ?? {});
     this.netflow.applySampling = opts.applySampling ?? true;
     this.sink.state = this.netflow;
   }
 
-  /** Read and decode one input. Never throws for bad input: the report's `error` says why it stopped. */
-  async ingest(ref: InputRef): Promise<QualityReport> {
+  /**
+   * Read and decode one input. Never throws for bad input: the report's `error` says why it
+   * stopped. Errors thrown by the tap (a store that cannot be written) are not input errors: they
+   * propagate.
+   */
+  async ingest(ref: InputRef, tap: FlowInputTap | null = null): Promise<QualityReport> {
     const q = new Quality(ref.name, 'unknown');
+    this.index.set(q, this.reports.length);
     this.reports.push(q);
     this.sink.q = q;
     this.netflow.tag = q;
+    this.tap = tap;
+    this.tapError = null;
     try {
       await this.run(ref, q);
     } catch (err) {
+      if (this.fromTap(err)) throw err;
       q.error = err instanceof InputError ? err.message : `${ref.name}: ${errorMessage(err)}`;
+    } finally {
+      this.tap = null;
     }
     return q.report();
+  }
+
+  /**
+   * Flow records (not frames or lines) skipped so far for input `input` (its index): for a capture,
+   * what the flow decoder skipped beyond the frames any capture reader rejects.
+   */
+  recordsSkipped(input: number): number {
+    const q = this.reports[input];
+    return q ? (this.sink.recordSkips.get(q) ?? 0) : 0;
+  }
+
+  private fromTap(err: unknown): boolean {
+    return this.tapError !== null && this.tapError.err === err;
+  }
+
+  private tapChunk(c: Buffer): void {
+    if (!this.tap?.chunk) return;
+    try {
+      this.tap.chunk(c);
+    } catch (err) {
+      this.tapError = { err };
+      throw err;
+    }
+  }
+
+  private async tapBetween(): Promise<void> {
+    if (!this.tap?.between) return;
+    try {
+      await this.tap.between();
+    } catch (err) {
+      this.tapError = { err };
+      throw err;
+    }
   }
 
   /** End of all inputs: data still waiting for templates is counted (against the input it came from). */
@@ -163,9 +239,14 @@ export class FlowIngest {
           next: async () => {
             if (!sentFirst) {
               sentFirst = true;
+              this.tapChunk(head);
               return { done: false, value: head };
             }
-            return it.next();
+            // The previous chunk's records are out: let the tap write them before reading on.
+            await this.tapBetween();
+            const r = await it.next();
+            if (!r.done) this.tapChunk(r.value);
+            return r;
           },
         };
       },
@@ -234,7 +315,12 @@ export class FlowIngest {
     const buf = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
     const state = this.netflow;
     let off = 0;
+    let tapAt = PAYLOAD_TAP_BYTES;
     while (off < buf.length) {
+      if (off >= tapAt) {
+        await this.tapBetween();
+        tapAt = off + PAYLOAD_TAP_BYTES;
+      }
       const used = decodeNetflowPacket(null, 0, buf, off, buf.length, state);
       if (used === 0) {
         // Trailing bytes that are not a datagram (zero fill after the last one is common).
@@ -274,9 +360,13 @@ export class FlowIngest {
       }
       scan.push(l.text, onValue, onError);
     };
-    for await (const c of chunks) split.push(c, onLine);
-    split.end(onLine);
-    scan.end(onError);
-    q.format = dec.kind ?? 'json';
+    try {
+      for await (const c of chunks) split.push(c, onLine);
+      split.end(onLine);
+      scan.end(onError);
+    } finally {
+      // Also when the input stops early: the kind seen so far names it.
+      q.format = dec.kind ?? 'json';
+    }
   }
 }

@@ -1,39 +1,72 @@
 // `mlscope ingest <inputs…> --db FILE [--format F] [--json]`: decode inputs into a DuckDB file for
-// `mlscope sql` and the analyzers. Logs now; packet captures go through `ingestCapture`
-// (ingest-capture.ts). Re-ingesting is idempotent: each regular file is fingerprinted (size,
-// SHA-256 of its first and last MiB) and recorded in the `inputs` table; identical content is
-// skipped, a file that grew replaces its earlier rows (policy in store/inputs.ts). stdin and FIFOs
-// cannot be fingerprinted and are always ingested.
+// `mlscope sql` and the analyzers. Every input is recognised by content (ingest/detect.ts) and goes
+// to its tables:
+//   capture    connections, exchanges, and flows (export datagrams and packet flows): ingest-capture.ts
+//   flows      NetFlow/IPFIX payload files, AWS/GCP/Azure flow logs, CloudWatch envelopes: ingest-flows.ts
+//   telemetry  OTLP JSON / JSON lines / protobuf, Jaeger, Zipkin → spans, logs, points: ingest/telemetry.ts
+//   logs       text and JSON logs → logs (`--format` names their format; default: detected)
+// Re-ingesting is idempotent: each regular file is fingerprinted (size, SHA-256 of its first and
+// last MiB) and recorded in the `inputs` table; identical content is skipped, a file that grew
+// replaces its earlier rows in every table (policy in store/inputs.ts; every record table carries
+// `input_id`). stdin and FIFOs cannot be fingerprinted nor peeked at: they are always ingested, as
+// logs.
 
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { ExitCode, parseCommandArgs, writeJson, type Command, type Io } from '../command.js';
 import { ErrorCode, InputError, UsageError, errorMessage } from '../../util/errors.js';
-import { expandInputs, readHead, type InputRef } from '../../sources/files.js';
+import { expandInputs, readChunks, type InputRef } from '../../sources/files.js';
 import { decideInput, fingerprint, type Fingerprint } from '../../store/inputs.js';
 import type { Store } from '../../store/store.js';
+import { DETECT_HEAD_BYTES, detectInput, type DetectedInput } from '../../ingest/detect.js';
+import { readTelemetryInput } from '../../ingest/telemetry.js';
 import { appendLogInput, checkLogFormat } from './log-input.js';
-import { ingestCapture, sniffCapture } from './ingest-capture.js';
+import { ingestCapture } from './ingest-capture.js';
+import { FlowStoreIngest } from './ingest-flows.js';
 import { openStore } from './sql.js';
 import { renderTable, sanitizeCell } from './render.js';
 
-const USAGE = 'mlscope ingest <inputs…> --db FILE [--format auto|json|nginx-combined|…] [--json]';
+const USAGE =
+  'mlscope ingest <inputs…> --db FILE [--format auto|json|nginx-combined|…] [--json]\n' +
+  '  inputs are recognised by content: pcap/pcapng → connections, exchanges, flows;\n' +
+  '  NetFlow/IPFIX payloads, AWS/GCP/Azure flow logs → flows; OTLP/Jaeger/Zipkin → spans, logs,\n' +
+  '  points; anything else → logs (--format names the log format; default: detected)';
+
+/** The tables an input can write to. */
+export type IngestTable = 'logs' | 'connections' | 'exchanges' | 'flows' | 'spans' | 'points';
 
 export interface IngestedInput {
   path: string;
   action: 'ingested' | 'replaced' | 'skipped' | 'failed';
-  kind: 'logs' | 'capture' | null;
+  /**
+   * What the input was read as: 'capture' (pcap/pcapng), 'flows' (flow logs, NetFlow/IPFIX payload),
+   * 'telemetry' (OTLP, Jaeger, Zipkin), 'logs'; null when it could not be read at all.
+   */
+  kind: 'logs' | 'capture' | 'flows' | 'telemetry' | null;
   format: string | null;
+  /** Rows written, all tables together (= the sum of `tables`). */
   records: number;
   skipped: number;
+  /** Rows written per table (tables with none left out). */
+  tables: Partial<Record<IngestTable, number>>;
   /** For 'skipped': the recorded input with the same content; for 'replaced': the one replaced. */
   sameAs: string | null;
   error: string | null;
 }
 
+/** An input whose counts can still change after it was read (NetFlow data waiting for a template). */
+interface FlowTracked {
+  result: IngestedInput;
+  inputId: number;
+  /** Rows and skips that are not flows' (a capture's connections, exchanges and bad packets). */
+  baseTables: Partial<Record<IngestTable, number>>;
+  baseSkipped: number;
+}
+
 export const ingestCommand: Command = {
   name: 'ingest',
-  summary: 'decode logs (captures soon) into a DuckDB file for `mlscope sql`',
+  summary:
+    'store captures, flow logs/NetFlow/IPFIX, OTLP/Jaeger/Zipkin traces and logs in a DuckDB file for `mlscope sql`',
   usage: USAGE,
   async run(argv: string[], io: Io): Promise<number> {
     const { values, positionals } = parseCommandArgs('ingest', argv, {
@@ -57,6 +90,7 @@ export const ingestCommand: Command = {
         format: null,
         records: 0,
         skipped: 0,
+        tables: {},
         sameAs: null,
         error: err.message,
       });
@@ -64,6 +98,8 @@ export const ingestCommand: Command = {
     const refs = await expandInputs(positionals, (e) => fail(e.file, e));
 
     const store = await openStore(values.db);
+    const flows = new FlowStoreIngest(store);
+    const tracked: FlowTracked[] = [];
     try {
       // Inputs a crashed run left half-written are removed first; their files are read again below.
       for (const k of await store.inputs()) {
@@ -74,10 +110,11 @@ export const ingestCommand: Command = {
         );
       }
       for (const ref of refs) {
-        const r = await ingestOne(store, ref, { format }, io);
+        const r = await ingestOne(store, ref, { format, flows, tracked }, io);
         results.push(r);
         if (r.action === 'failed') exit = ExitCode.INPUT_ERROR;
       }
+      await settleFlowInputs(store, flows, tracked);
     } finally {
       await store.close();
     }
@@ -92,13 +129,17 @@ export const ingestCommand: Command = {
     } else {
       io.stdout.write(
         renderTable(
-          ['input', 'action', 'format', 'records', 'skipped', 'note'],
+          ['input', 'action', 'kind', 'format', 'records', 'skipped', 'tables', 'note'],
           results.map((r) => [
             r.path,
             r.action,
+            r.kind,
             r.format,
             r.records,
             r.skipped,
+            Object.entries(r.tables)
+              .map(([t, n]) => `${t} ${n}`)
+              .join(', '),
             r.action === 'skipped'
               ? `already ingested${r.sameAs !== r.path ? ` as ${r.sameAs ?? '?'}` : ''}`
               : r.action === 'replaced'
@@ -113,10 +154,16 @@ export const ingestCommand: Command = {
   },
 };
 
+interface IngestContext {
+  format: string;
+  flows: FlowStoreIngest;
+  tracked: FlowTracked[];
+}
+
 async function ingestOne(
   store: Store,
   ref: InputRef,
-  opts: { format: string },
+  ctx: IngestContext,
   io: Io,
 ): Promise<IngestedInput> {
   const result: IngestedInput = {
@@ -126,6 +173,7 @@ async function ingestOne(
     format: null,
     records: 0,
     skipped: 0,
+    tables: {},
     sameAs: null,
     error: null,
   };
@@ -137,16 +185,24 @@ async function ingestOne(
     io.stderr.write(`mlscope: ${sanitizeCell(e.message)}\n`);
     return { ...result, action: 'failed', error: e.message };
   };
+  /** The input stopped early: one line on stderr; its rows so far are kept. */
+  const cutShort = (out: IngestedInput, error: string): IngestedInput => {
+    io.stderr.write(
+      `mlscope: ${sanitizeCell(error)} (${out.records} records before it were kept)\n`,
+    );
+    return { ...out, action: 'failed', error };
+  };
 
-  // Fingerprint regular files; decide skip / replace / new.
+  // Fingerprint regular files and look at their content; decide skip / replace / new.
   let fp: Fingerprint | null = null;
-  let capture: 'pcap' | 'pcapng' | null = null;
+  let detected: DetectedInput = { kind: 'logs', format: 'auto' };
   try {
     if (ref.path !== null) {
       const st = await fsp.stat(ref.path);
       if (st.isFile()) {
         fp = await fingerprint(ref.name, st.size, st.mtimeMs, rangeHasher(ref.path));
-        capture = sniffCapture(await readHead(ref, 8));
+        const head = await peekHead(ref, DETECT_HEAD_BYTES);
+        detected = detectInput(head.bytes, head.complete);
       }
     }
   } catch (err) {
@@ -162,7 +218,7 @@ async function ingestOne(
     }
   }
 
-  const kind = capture ? 'capture' : 'logs';
+  const kind = detected.kind;
   result.kind = kind;
   const inputId = await store.beginInput({
     path: ref.name,
@@ -172,34 +228,83 @@ async function ingestOne(
     tailHash: fp?.tailHash ?? '',
     windowBytes: fp?.windowBytes ?? 0,
     kind,
-    format: capture,
+    format: kind === 'logs' ? null : detected.format,
   });
 
-  if (capture) {
-    try {
-      const c = await ingestCapture(ref, store, inputId, capture);
-      await store.finishInput(inputId, { ...c.stats, format: c.format });
+  switch (kind) {
+    case 'capture': {
+      const format = detected.format === 'pcapng' ? 'pcapng' : 'pcap';
+      try {
+        const c = await ingestCapture(ref, store, inputId, format, ctx.flows);
+        await store.finishInput(inputId, c.stats);
+        const out: IngestedInput = {
+          ...result,
+          format: c.format,
+          records: c.stats.records,
+          skipped: c.stats.skipped,
+          tables: nonZero(c.rows),
+        };
+        const final = c.stats.error ? cutShort(out, c.stats.error) : out;
+        ctx.tracked.push({
+          result: final,
+          inputId,
+          baseTables: nonZero({ connections: c.rows.connections, exchanges: c.rows.exchanges }),
+          baseSkipped: c.engineSkipped,
+        });
+        return final;
+      } catch (err) {
+        // Nothing usable was recorded: forget the input so a later run retries it.
+        await store.removeInput(inputId);
+        return failed(err);
+      }
+    }
+    case 'flows': {
+      const report = await ctx.flows.read(ref, inputId);
+      const rows = ctx.flows.rows(inputId);
+      await store.finishInput(inputId, {
+        records: rows,
+        skipped: report.skipped,
+        error: report.error,
+        format: report.format,
+      });
       const out: IngestedInput = {
         ...result,
-        format: c.format,
-        records: c.stats.records,
-        skipped: c.stats.skipped,
+        format: report.format,
+        records: rows,
+        skipped: report.skipped,
+        tables: nonZero({ flows: rows }),
       };
-      if (c.stats.error) {
-        io.stderr.write(
-          `mlscope: ${sanitizeCell(c.stats.error)} (${c.stats.records} records before it were kept)\n`,
-        );
-        return { ...out, action: 'failed', error: c.stats.error };
-      }
-      return out;
-    } catch (err) {
-      // Nothing usable was recorded: forget the input so a later run retries it.
-      await store.removeInput(inputId);
-      return failed(err);
+      const final = report.error ? cutShort(out, report.error) : out;
+      ctx.tracked.push({ result: final, inputId, baseTables: {}, baseSkipped: 0 });
+      return final;
     }
+    case 'telemetry': {
+      const t = await readTelemetryInput(ref, {
+        spans: (b) => store.appendSpans(b, inputId),
+        logs: (b) => store.appendLogs(b, inputId),
+        points: (b) => store.appendPoints(b, inputId),
+      });
+      const records = t.rows.spans + t.rows.logs + t.rows.points;
+      await store.finishInput(inputId, {
+        records,
+        skipped: t.quality.skipped,
+        error: t.error ? t.error.message : null,
+        format: t.format,
+      });
+      const out: IngestedInput = {
+        ...result,
+        format: t.format,
+        records,
+        skipped: t.quality.skipped,
+        tables: nonZero(t.rows),
+      };
+      return t.error ? cutShort(out, t.error.message) : out;
+    }
+    case 'logs':
+      break;
   }
 
-  const r = await appendLogInput(store, ref, inputId, { format: opts.format });
+  const r = await appendLogInput(store, ref, inputId, { format: ctx.format });
   await store.finishInput(inputId, {
     records: r.records,
     skipped: r.report.skipped,
@@ -211,14 +316,72 @@ async function ingestOne(
     format: r.report.format,
     records: r.records,
     skipped: r.report.skipped,
+    tables: nonZero({ logs: r.records }),
   };
-  if (r.error) {
-    io.stderr.write(
-      `mlscope: ${sanitizeCell(r.error.message)} (${r.records} records before it were kept)\n`,
-    );
-    return { ...out, action: 'failed', error: r.error.message };
+  return r.error ? cutShort(out, r.error.message) : out;
+}
+
+/**
+ * After the last input: NetFlow data that waited for a template in a later input was written under
+ * the input that carried it, and data whose template never came is counted as skipped. Inputs
+ * whose counts changed are recorded again (the `inputs` row and the result).
+ */
+async function settleFlowInputs(
+  store: Store,
+  flows: FlowStoreIngest,
+  tracked: FlowTracked[],
+): Promise<void> {
+  const reports = new Map((await flows.finish()).map((r) => [r.id, r.report]));
+  for (const t of tracked) {
+    const report = reports.get(t.inputId);
+    if (!report) continue;
+    const flowRows = flows.rows(t.inputId);
+    const isCapture = t.result.kind === 'capture';
+    const skipped = isCapture ? t.baseSkipped + flows.recordsSkipped(t.inputId) : report.skipped;
+    const tables = nonZero({ ...t.baseTables, flows: flowRows });
+    const records = Object.values(tables).reduce((a, n) => a + n, 0);
+    if (records === t.result.records && skipped === t.result.skipped) continue;
+    t.result.records = records;
+    t.result.skipped = skipped;
+    t.result.tables = tables;
+    await store.finishInput(t.inputId, {
+      records,
+      skipped,
+      error: t.result.error,
+      ...(t.result.format !== null ? { format: t.result.format } : {}),
+    });
   }
+}
+
+function nonZero<K extends string>(rows: Partial<Record<K, number>>): Partial<Record<K, number>> {
+  const out: Partial<Record<K, number>> = {};
+  for (const [k, n] of Object.entries(rows) as [K, number][]) if (n > 0) out[k] = n;
   return out;
+}
+
+/**
+ * The first `n` decompressed bytes of an input, for detection; a read error ends the head early
+ * (the reader chosen then reports it, with its offset, and keeps what it could read).
+ */
+async function peekHead(ref: InputRef, n: number): Promise<{ bytes: Buffer; complete: boolean }> {
+  const parts: Buffer[] = [];
+  let len = 0;
+  let complete = false;
+  try {
+    let whole = true;
+    for await (const c of readChunks(ref)) {
+      parts.push(c);
+      len += c.length;
+      if (len >= n) {
+        whole = false;
+        break;
+      }
+    }
+    complete = whole;
+  } catch (err) {
+    if (!(err instanceof InputError)) throw err;
+  }
+  return { bytes: Buffer.concat(parts, len).subarray(0, n), complete };
 }
 
 /** SHA-256 of a byte range of a file on disk. */

@@ -194,3 +194,28 @@ test('annotations are templated', async () => {
   );
   assert.equal(r.intervals[0]!.annotations['summary'], 'api has 6 lines');
 });
+
+test('rules sharing a range keep working whichever comes first (quantile after average, labels pinned or not)', async () => {
+  // Two rules over the same range; the quantile needs raw values, the average does not. Each must
+  // fire on its own whatever the order: the range's state is shared, never replaced.
+  const text = `groups:
+  - name: g
+    rules:
+      - alert: Avg
+        expr: 'avg_over_time({job="api"} | unwrap ms [1m]) by (path) > 50'
+      - alert: P90
+        expr: 'quantile_over_time(0.9, {job="api"} | unwrap ms [1m]) by (path) > 50'
+      - alert: SumByJobPath
+        expr: 'sum by (job, path) (sum_over_time({job="api"} | unwrap ms [1m])) > 500'
+`;
+  const rs: LogRecord[] = [];
+  for (let i = 0; i < 120; i++) rs.push(rec(T0 + i * 1000, { job: 'api', path: '/a', ms: 100 }));
+  const r = await run(text, [rs]);
+  const fired = new Set(r.intervals.map((iv) => `${iv.alert} ${JSON.stringify(iv.labels)}`));
+  assert.ok(fired.has('Avg {"alertname":"Avg","path":"/a"}'), [...fired].join('; '));
+  assert.ok(fired.has('P90 {"alertname":"P90","path":"/a"}'), [...fired].join('; '));
+  assert.ok(
+    fired.has('SumByJobPath {"alertname":"SumByJobPath","job":"api","path":"/a"}'),
+    [...fired].join('; '),
+  );
+});

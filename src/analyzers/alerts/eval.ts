@@ -6,7 +6,14 @@
 import type { LogRecord } from '../../model/records.js';
 import type { AggOp, BinOp, Expr, LogRange, Matcher, RangeFunc } from './ast.js';
 import { labelString, recordLabel } from './labels.js';
-import { matchSelector, RangeState, type RecordCtx } from './range-state.js';
+import {
+  matchSelector,
+  pinnedLabels,
+  RangeState,
+  RangeView,
+  type RangeSource,
+  type RecordCtx,
+} from './range-state.js';
 
 export type Labels = [string, string][];
 export interface Sample {
@@ -63,8 +70,14 @@ export class RangeIndex {
 
   constructor(readonly stepMs: number) {}
 
-  /** The shared state for a range with these series labels. */
-  get(range: LogRange, labelNames: string[], keepValues: boolean): RangeState {
+  /**
+   * The shared state for a range with these series labels (sorted). Ranges that differ only in
+   * labels the selector pins share one state, seen through a RangeView; a quantile joining a
+   * range makes its state keep raw values (the state is never replaced: nodes compiled earlier
+   * hold it).
+   */
+  get(range: LogRange, labelNames: string[], keepValues: boolean): RangeSource {
+    const pinned = pinnedLabels(range);
     const key = JSON.stringify([
       range.matchers.map((m) => [m.name, m.op, m.value]),
       range.stages.map((s) =>
@@ -73,24 +86,18 @@ export class RangeIndex {
       range.unwrap,
       range.rangeMs,
       range.offsetMs,
-      labelNames,
+      labelNames.filter((n) => !pinned.has(n)),
     ]);
     let st = this.states.get(key);
     if (st === undefined) {
       st = new RangeState(range, labelNames, this.stepMs, keepValues);
       this.states.set(key, st);
       this.group(range).states.push(st);
-    } else if (keepValues && !st.series.size) {
-      // A quantile joined after creation: rebuild so buckets keep raw values.
-      const fresh = new RangeState(range, labelNames, this.stepMs, true);
-      for (const g of this.groups.values()) {
-        const i = g.states.indexOf(st);
-        if (i >= 0) g.states[i] = fresh;
-      }
-      this.states.set(key, fresh);
-      st = fresh;
-    }
-    return st;
+    } else if (keepValues) st.keepRawValues();
+    const same =
+      st.labelNames.length === labelNames.length &&
+      st.labelNames.every((n, i) => n === labelNames[i]);
+    return same ? st : new RangeView(st, labelNames);
   }
 
   /** The selector group of `range`, created (and indexed) on first use. */
@@ -164,7 +171,7 @@ class NumberNode implements EvalNode {
 class RangeNode implements EvalNode {
   readonly kind = 'vector' as const;
   constructor(
-    private readonly state: RangeState,
+    private readonly state: RangeSource,
     private readonly fn: RangeFunc,
     private readonly param: number | null,
   ) {}
@@ -545,7 +552,7 @@ export function compileExpr(
         for (const l of need) names.add(l);
         if (g) for (const l of g.labels) names.delete(l);
       }
-      let state: RangeState;
+      let state: RangeSource;
       try {
         state = index.get(expr.range, [...names].sort(), expr.fn === 'quantile_over_time');
       } catch (e) {

@@ -143,7 +143,47 @@ export function matchSelector(ms: readonly Matcher[], skip: number, r: LogRecord
   return true;
 }
 
-export class RangeState {
+/** Labels the selector pins with `name="value"`: every record of the range has that value. */
+export function pinnedLabels(range: LogRange): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const x of range.matchers) if (x.op === '=' && x.value !== '') m.set(x.name, x.value);
+  return m;
+}
+
+/** What a range function is evaluated on: a range's state, or a view of one. */
+export interface RangeSource {
+  evaluate(fn: RangeFunc, param: number | null, tMs: number): SeriesSample[];
+}
+
+/**
+ * A range state seen with other series labels that differ from its own only by labels the
+ * selector pins (`{job="api"}` by (job, path) and by (path) keep the same series): the state's
+ * series, relabelled. One state is fed per record instead of two.
+ */
+export class RangeView implements RangeSource {
+  private readonly pinned: Map<string, string>;
+  constructor(
+    private readonly state: RangeState,
+    private readonly labelNames: readonly string[],
+  ) {
+    this.pinned = pinnedLabels(state.range);
+  }
+
+  evaluate(fn: RangeFunc, param: number | null, tMs: number): SeriesSample[] {
+    const out = this.state.evaluate(fn, param, tMs);
+    for (const s of out) {
+      const labels: [string, string][] = [];
+      for (const n of this.labelNames) {
+        const v = this.pinned.get(n) ?? s.labels.find((l) => l[0] === n)?.[1];
+        if (v !== undefined && v !== '') labels.push([n, v]);
+      }
+      s.labels = labels;
+    }
+    return out;
+  }
+}
+
+export class RangeState implements RangeSource {
   readonly bucketMs: number;
   readonly nb: number;
   readonly series = new Map<string, SeriesState>();
@@ -156,7 +196,7 @@ export class RangeState {
   private loBucket = -Infinity;
   /** The series of a range without series labels (its key is ''). */
   private only: SeriesState | null = null;
-  private readonly keepValues: boolean;
+  private keepValues: boolean;
   private readonly stages: Stage[];
   /**
    * The series labels that can differ between matched records: a label the selector pins with
@@ -181,10 +221,19 @@ export class RangeState {
       );
     this.keepValues = keepValues;
     this.stages = range.stages;
-    const pinned = new Set(
-      range.matchers.filter((m) => m.op === '=' && m.value !== '').map((m) => m.name),
-    );
+    const pinned = pinnedLabels(range);
     this.keyNames = labelNames.filter((n) => !pinned.has(n));
+  }
+
+  /**
+   * Keep raw values from now on: a quantile over this range was compiled after it was created.
+   * Rules are compiled before any record arrives, so no window misses values.
+   */
+  keepRawValues(): void {
+    if (this.keepValues) return;
+    this.keepValues = true;
+    for (const s of this.series.values())
+      s.vals ??= Array.from({ length: this.nb }, (): number[] => []);
   }
 
   /** Offer a record (ts in ms). Returns true if it matched. */

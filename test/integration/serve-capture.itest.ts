@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import {
   freePort,
   freeUdpPort,
+  runMlscope,
   sleep,
   start,
   startServe,
@@ -58,21 +59,7 @@ function cannotRun(): string | false {
   return why;
 }
 
-function mlscope(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      '--input-type=module',
-      '-e',
-      "import { main } from './src/cli/main.ts'; main(process.argv.slice(1)).then((c) => process.exit(c));",
-      ...args,
-    ],
-    { cwd: ROOT, encoding: 'utf8', timeout: 60_000 },
-  );
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const mlscope = runMlscope;
 
 function sql(db: string, query: string): Record<string, number | string | null>[] {
   const r = mlscope(['sql', query, '--db', db, '--json']);

@@ -5,13 +5,10 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, startServe, waitFor, type Proc } from './helpers/serve-harness.js';
-
-const ROOT = join(import.meta.dirname, '../..');
+import { freePort, runMlscope, startServe, waitFor, type Proc } from './helpers/serve-harness.js';
 
 const line = (n: number): string =>
   JSON.stringify({
@@ -29,18 +26,7 @@ const range = (from: number, to: number): number[] =>
   Array.from({ length: to - from }, (_, i) => from + i);
 
 function mlscope(args: string[]): string {
-  const r = spawnSync(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      '--input-type=module',
-      '-e',
-      "import { main } from './src/cli/main.ts'; main(process.argv.slice(1)).then((c) => process.exit(c));",
-      ...args,
-    ],
-    { cwd: ROOT, encoding: 'utf8', timeout: 60_000 },
-  );
+  const r = runMlscope(args);
   assert.equal(r.status, 0, r.stderr);
   return r.stdout;
 }

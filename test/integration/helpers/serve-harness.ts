@@ -73,17 +73,32 @@ export function start(cmd: string, args: string[]): Proc {
   };
 }
 
-/** `mlscope serve ARGS` from the sources (no build needed). */
+/** Node arguments that run the mlscope CLI from the sources (no build needed), from ROOT. */
+const CLI_FROM_SOURCES = [
+  '--import',
+  'tsx',
+  '--input-type=module',
+  '-e',
+  "import { main } from './src/cli/main.ts'; main(process.argv.slice(1)).then((c) => process.exit(c));",
+];
+
+/** `mlscope serve ARGS` from the sources. */
 export function startServe(args: string[]): Proc {
-  return start(process.execPath, [
-    '--import',
-    'tsx',
-    '--input-type=module',
-    '-e',
-    "import { main } from './src/cli/main.ts'; main(process.argv.slice(1)).then((c) => process.exit(c));",
-    'serve',
-    ...args,
-  ]);
+  return start(process.execPath, [...CLI_FROM_SOURCES, 'serve', ...args]);
+}
+
+/** `mlscope ARGS` from the sources, to completion (a minute at most). */
+export function runMlscope(args: string[]): {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+} {
+  const r = spawnSync(process.execPath, [...CLI_FROM_SOURCES, ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 export async function waitFor<T>(

@@ -104,16 +104,18 @@ export function looksLikeResponse(buf: Uint8Array, off: number, end: number): bo
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
 
 /** Find the end of a header block (index just past CRLFCRLF, or LFLF), or -1. */
-function findHeadEnd(buf: Uint8Array, off: number, end: number): number {
+function findHeadEnd(buf: Uint8Array, off: number, from: number, end: number): number {
   const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-  // Line endings follow the first line: CRLF (the norm, found by the native search) or bare LF.
+  // Line endings follow the head's first line (at `off`, however the head was segmented): CRLF
+  // (the norm, found by the native search) or bare LF. The search resumes at `from` (the bytes
+  // before it were searched when they arrived).
   const firstLf = b.indexOf(LF, off);
   if (firstLf < 0 || firstLf >= end) return -1;
   if (firstLf > off && b[firstLf - 1] === CR) {
-    const i = b.indexOf(CRLFCRLF, Math.max(off, firstLf - 1));
+    const i = b.indexOf(CRLFCRLF, Math.max(from, firstLf - 1));
     return i >= 0 && i + 4 <= end ? i + 4 : -1;
   }
-  let j = firstLf;
+  let j = from - 2 > firstLf ? b.indexOf(LF, from - 2) : firstLf;
   while (j >= 0 && j + 1 < end) {
     if (b[j + 1] === LF) return j + 2;
     if (b[j + 1] === CR && j + 2 < end && b[j + 2] === LF) return j + 3;
@@ -234,15 +236,80 @@ function nameIs(buf: Uint8Array, o: number, end: number, lower: string): boolean
 
 const VALUE_CHUNKED = Buffer.from('chunked', 'latin1');
 
+/** Set by scanHeadFraming: the end of the head (just past its blank line), or -1 if incomplete. */
+let framingEnd = -1;
+
 /**
- * The framing-only head parse used when nobody consumes exchanges (e.g. `mlscope pcap`): reads
- * the start line and the headers that decide the body (Content-Length, Transfer-Encoding,
- * Upgrade) straight from the bytes, building no strings or header maps.
+ * The framing-only head parse used when nobody consumes exchanges (e.g. `mlscope pcap`), in one
+ * pass over the lines: finds the end of the head exactly as findHeadEnd does (CRLFCRLF after a
+ * CRLF start line, else LFLF or LF CRLF; a request line without a version is a whole HTTP/0.9
+ * head), reading on the way the headers that decide the body (Content-Length,
+ * Transfer-Encoding, Upgrade) straight from the bytes, building no strings or header maps. Sets
+ * `framingEnd`; returns null when the head is incomplete (framingEnd -1) or its start line is
+ * not HTTP/1 (framingEnd set).
  */
-function parseHeadFraming(buf: Buffer, off: number, end: number): Head | null {
-  let eol = buf.indexOf(LF, off);
-  if (eol < 0 || eol > end) eol = end;
-  const lineEnd = eol > off && buf[eol - 1] === CR ? eol - 1 : eol;
+function scanHeadFraming(buf: Buffer, off: number, end: number, isRequest: boolean): Head | null {
+  framingEnd = -1;
+  const firstLf = buf.indexOf(LF, off);
+  if (firstLf < 0 || firstLf >= end) return null;
+  const crlf = firstLf > off && buf[firstLf - 1] === CR;
+  let contentLength = -1;
+  let chunked = false;
+  let upgrade: string | null = null;
+  let he = -1;
+  if (isRequest && !lineHasVersion(buf, off, firstLf)) he = firstLf + 1;
+  else
+    for (let pos = firstLf + 1; ;) {
+      // a line start: the blank line that ends the head?
+      if (crlf) {
+        if (pos + 1 >= end) break;
+        if (buf[pos] === CR && buf[pos + 1] === LF && buf[pos - 2] === CR) {
+          he = pos + 2;
+          break;
+        }
+      } else {
+        if (pos >= end) break;
+        const c0 = buf[pos];
+        if (c0 === LF) {
+          he = pos + 1;
+          break;
+        }
+        if (c0 === CR) {
+          if (pos + 1 >= end) break;
+          if (buf[pos + 1] === LF) {
+            he = pos + 2;
+            break;
+          }
+        }
+      }
+      const e = buf.indexOf(LF, pos);
+      if (e < 0 || e >= end) break;
+      const c = buf[pos]! | 0x20;
+      if (c === 99 /* c */ && nameIs(buf, pos, e, 'content-length')) {
+        let v = 0;
+        let digits = 0;
+        for (let i = pos + 15; i < e; i++) {
+          const d = buf[i]! - 48;
+          if (d >= 0 && d <= 9) {
+            v = v * 10 + d;
+            digits++;
+          } else if (digits > 0) break;
+        }
+        if (digits > 0 && digits < 16) contentLength = v;
+      } else if (c === 116 /* t */ && nameIs(buf, pos, e, 'transfer-encoding')) {
+        const i = buf.indexOf(VALUE_CHUNKED, pos + 18);
+        if (i >= 0 && i < e) chunked = true;
+      } else if (c === 117 /* u */ && nameIs(buf, pos, e, 'upgrade')) {
+        upgrade = buf
+          .toString('latin1', pos + 8, e)
+          .trim()
+          .toLowerCase();
+      }
+      pos = e + 1;
+    }
+  if (he < 0) return null;
+  framingEnd = he;
+  const lineEnd = crlf ? firstLf - 1 : firstLf;
   const h: Head = {
     isRequest: false,
     method: '',
@@ -251,10 +318,10 @@ function parseHeadFraming(buf: Buffer, off: number, end: number): Head | null {
     status: 0,
     reason: '',
     headers: EMPTY_HEADERS,
-    contentLength: -1,
-    chunked: false,
+    contentLength,
+    chunked,
     connectionClose: false,
-    upgrade: null,
+    upgrade,
   };
   if (startsWithAscii(buf, off, lineEnd, 'HTTP/1.')) {
     if (lineEnd - off < 12 || buf[off + 8] !== SP) return null;
@@ -270,35 +337,8 @@ function parseHeadFraming(buf: Buffer, off: number, end: number): Head | null {
     h.isRequest = true;
     h.method =
       ml === 4 && buf[off] === 72 ? 'HEAD' : ml === 7 && buf[off] === 67 ? 'CONNECT' : 'GET';
-    if (lineHasVersion(buf, off, eol)) h.version = buf[lineEnd - 1] === 48 ? '1.0' : '1.1';
+    if (lineHasVersion(buf, off, firstLf)) h.version = buf[lineEnd - 1] === 48 ? '1.0' : '1.1';
     else h.version = '0.9';
-  }
-  let pos = eol + 1;
-  while (pos < end) {
-    let e = buf.indexOf(LF, pos);
-    if (e < 0 || e > end) e = end;
-    const c = buf[pos]! | 0x20;
-    if (c === 99 /* c */ && nameIs(buf, pos, e, 'content-length')) {
-      let v = 0;
-      let digits = 0;
-      for (let i = pos + 15; i < e; i++) {
-        const d = buf[i]! - 48;
-        if (d >= 0 && d <= 9) {
-          v = v * 10 + d;
-          digits++;
-        } else if (digits > 0) break;
-      }
-      if (digits > 0 && digits < 16) h.contentLength = v;
-    } else if (c === 116 /* t */ && nameIs(buf, pos, e, 'transfer-encoding')) {
-      const i = buf.indexOf(VALUE_CHUNKED, pos + 18);
-      if (i >= 0 && i < e) h.chunked = true;
-    } else if (c === 117 /* u */ && nameIs(buf, pos, e, 'upgrade')) {
-      h.upgrade = buf
-        .toString('latin1', pos + 8, e)
-        .trim()
-        .toLowerCase();
-    }
-    pos = e + 1;
   }
   return h;
 }
@@ -498,11 +538,22 @@ export class Http1Parser implements StreamParser {
       sOff = o;
       sEnd = end;
     }
-    let he = findHeadEnd(scanFrom, Math.max(sOff, sOff + prevLen - 3), sEnd);
-    if (dir === 0) {
-      // An HTTP/0.9 request is a single line without a version and without headers.
-      const lf = indexOfByte(scanFrom, LF, sOff, sEnd);
-      if (lf >= 0 && (he < 0 || lf + 1 < he) && !lineHasVersion(scanFrom, sOff, lf)) he = lf + 1;
+    const bytes = Buffer.isBuffer(scanFrom)
+      ? scanFrom
+      : Buffer.from(scanFrom.buffer, scanFrom.byteOffset, scanFrom.byteLength);
+    let he: number;
+    let framed: Head | null = null;
+    if (this.framingOnly) {
+      // one pass: the end of the head and the framing headers together
+      framed = scanHeadFraming(bytes, sOff, sEnd, dir === 0);
+      he = framingEnd;
+    } else {
+      he = findHeadEnd(scanFrom, sOff, Math.max(sOff, sOff + prevLen - 3), sEnd);
+      if (dir === 0) {
+        // An HTTP/0.9 request is a single line without a version and without headers.
+        const lf = indexOfByte(scanFrom, LF, sOff, sEnd);
+        if (lf >= 0 && (he < 0 || lf + 1 < he) && !lineHasVersion(scanFrom, sOff, lf)) he = lf + 1;
+      }
     }
     if (he < 0) {
       if (sEnd - sOff > this.ctx.limits.maxHeaderBytes) {
@@ -516,11 +567,8 @@ export class Http1Parser implements StreamParser {
     }
     side.head = null;
     const consumed = o + (he - sOff) - prevLen;
-    const bytes = Buffer.isBuffer(scanFrom)
-      ? scanFrom
-      : Buffer.from(scanFrom.buffer, scanFrom.byteOffset, scanFrom.byteLength);
     const head = this.framingOnly
-      ? parseHeadFraming(bytes, sOff, he)
+      ? framed
       : parseHead(bytes.toString('latin1', sOff, he), this.ctx);
     if (!head || head.isRequest !== (dir === 0)) {
       this.ctx.skip(

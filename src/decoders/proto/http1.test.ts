@@ -1,0 +1,97 @@
+// HTTP/1 framing: the framing-only head scan (used when nobody consumes exchanges, e.g.
+// `mlscope pcap`) must frame every stream exactly as the full head parse does — same requests,
+// responses, skips and body boundaries — whatever the line endings, the segmentation, HTTP/0.9
+// requests or damaged heads.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { http1Recogniser } from './http1.js';
+import { ascii, drive, recordingContext, type Segment } from './proto-test-context.test-util.js';
+
+interface Msg {
+  eol: '\r\n' | '\n';
+  body: 'none' | 'length' | 'chunked';
+  bodyLen: number;
+  extraHeaders: number;
+  http09: boolean;
+  damaged: boolean;
+  /** Header lines end with a bare LF in a CRLF head (and the other way round). */
+  mixed: boolean;
+}
+
+const msg = fc.record({
+  eol: fc.constantFrom('\r\n' as const, '\n' as const),
+  body: fc.constantFrom('none' as const, 'length' as const, 'chunked' as const),
+  bodyLen: fc.integer({ min: 0, max: 40 }),
+  extraHeaders: fc.integer({ min: 0, max: 4 }),
+  http09: fc.integer({ min: 0, max: 4 }).map((n) => n === 0),
+  damaged: fc.integer({ min: 0, max: 9 }).map((n) => n === 0),
+  mixed: fc.integer({ min: 0, max: 4 }).map((n) => n === 0),
+});
+
+function head(first: string, m: Msg, n: number): string {
+  const e = m.eol;
+  let h = first + e;
+  const other = e === '\r\n' ? '\n' : '\r\n';
+  for (let i = 0; i < m.extraHeaders; i++)
+    h += `X-H${i}: value ${n}-${i}` + (m.mixed && i % 2 === 0 ? other : e);
+  if (m.body === 'length') h += `Content-Length: ${m.bodyLen}` + e;
+  if (m.body === 'chunked') h += 'Transfer-Encoding: chunked' + e;
+  return h + e;
+}
+
+function body(m: Msg): string {
+  const b = 'b'.repeat(m.bodyLen);
+  if (m.body === 'length') return b;
+  if (m.body === 'chunked')
+    return (m.bodyLen ? `${m.bodyLen.toString(16)}\r\n${b}\r\n` : '') + '0\r\n\r\n';
+  return '';
+}
+
+/** Request and response streams of one connection, then one segment list for both. */
+function conversation(ms: Msg[], cuts: number[]): Segment[] {
+  const segs: Segment[] = [];
+  let t = 0;
+  const cut = (dir: 0 | 1, s: string): void => {
+    const bytes = ascii(s);
+    let o = 0;
+    for (let k = 0; o < bytes.length; k++) {
+      const n = Math.max(1, cuts[(k + o) % cuts.length]!);
+      segs.push({ dir, tsUs: t++, bytes: bytes.subarray(o, Math.min(bytes.length, o + n)) });
+      o += n;
+    }
+  };
+  ms.forEach((m, n) => {
+    if (m.http09) {
+      cut(0, `GET /old${n}\r\n`);
+      return; // an HTTP/0.9 response runs to the close: end the conversation's requests here
+    }
+    const reqLine = m.damaged ? `G@T /x${n} HTTP/1.1` : `POST /v1/x${n} HTTP/1.1`;
+    cut(0, head(reqLine, m, n) + body(m));
+    cut(1, head(m.damaged ? 'HTTP/1.1 2X0 Bad' : 'HTTP/1.1 200 OK', m, n) + body(m));
+  });
+  return segs;
+}
+
+function run(segs: Segment[], exchanges: boolean): unknown {
+  const ctx = recordingContext({ exchanges });
+  const p = http1Recogniser.create(ctx);
+  drive(p, ctx, segs);
+  const { ['http.exchanges']: _framingOnly, ...counts } = ctx.counts;
+  return { counts, skips: ctx.skips.map((s) => s.reason) };
+}
+
+test('framing-only and full HTTP/1 parsing frame every stream the same way', () => {
+  fc.assert(
+    fc.property(
+      fc.array(msg, { minLength: 1, maxLength: 8 }),
+      fc.array(fc.integer({ min: 1, max: 64 }), { minLength: 1, maxLength: 5 }),
+      (ms, cuts) => {
+        const segs = conversation(ms, cuts);
+        assert.deepEqual(run(segs, false), run(segs, true));
+      },
+    ),
+    { numRuns: 2000 },
+  );
+});

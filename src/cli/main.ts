@@ -3,9 +3,10 @@
 
 import { ExitCode, type Command, type Io } from './command.js';
 import { MlscopeError, UsageError } from '../util/errors.js';
-import { commands } from './commands/index.js';
+import { loadCommand, loadCommands } from './commands/index.js';
 
-function usage(): string {
+async function usage(): Promise<string> {
+  const commands = await loadCommands();
   const width = Math.max(...commands.map((c) => c.name.length));
   const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
   return [
@@ -29,16 +30,16 @@ export async function main(argv: string[], io?: Partial<Io>): Promise<number> {
   };
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
-    fullIo.stdout.write(usage() + '\n');
+    fullIo.stdout.write((await usage()) + '\n');
     return name ? ExitCode.OK : ExitCode.USAGE;
   }
   if (name === '--version' || name === '-V') {
     fullIo.stdout.write('mlscope 0.1.0\n');
     return ExitCode.OK;
   }
-  const cmd: Command | undefined = commands.find((c) => c.name === name);
+  const cmd: Command | undefined = await loadCommand(name);
   if (!cmd) {
-    fullIo.stderr.write(`mlscope: unknown command '${name}'\n\n${usage()}\n`);
+    fullIo.stderr.write(`mlscope: unknown command '${name}'\n\n${await usage()}\n`);
     return ExitCode.USAGE;
   }
   if (rest.includes('--help') || rest.includes('-h')) {

@@ -7,14 +7,6 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { main } from '../main.js';
-import { commands } from './index.js';
-import { ingestCommand } from './ingest.js';
-import { logsCommand } from './logs.js';
-import { sqlCommand } from './sql.js';
-
-// Until the lead registers them in index.ts.
-for (const c of [ingestCommand, sqlCommand, logsCommand])
-  if (!commands.some((x) => x.name === c.name)) commands.push(c);
 
 interface Run {
   code: number;

@@ -5,6 +5,20 @@ import { ExitCode, type Command, type Io } from './command.js';
 import { MlscopeError, UsageError } from '../util/errors.js';
 import { loadCommand, loadCommands } from './commands/index.js';
 
+/**
+ * A reader that stops early (`mlscope http cap.pcap --csv | head`) closes the pipe: exit quietly
+ * (status 0), as command-line tools do, instead of dying on an unhandled EPIPE with a stack trace.
+ */
+export function stopQuietlyOnClosedPipe(
+  streams: NodeJS.WriteStream[] = [process.stdout, process.stderr],
+): void {
+  for (const stream of streams)
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(0);
+      throw err;
+    });
+}
+
 async function usage(): Promise<string> {
   const commands = await loadCommands();
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -714,7 +714,8 @@ export class Http1Parser implements StreamParser {
     this.ctx.count('http.requests');
     let host = h.headers['host'] ?? null;
     let path = h.target;
-    if (h.target.charCodeAt(0) !== 47 /* '/' */) {
+    // (framing-only heads carry no target)
+    if (h.target !== '' && h.target.charCodeAt(0) !== 47 /* '/' */) {
       const abs = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/([^/?#]*)(.*)$/.exec(h.target);
       if (abs) {
         host = host ?? abs[1]!;

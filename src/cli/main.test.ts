@@ -36,3 +36,34 @@ test('output piped into a reader that stops early (| head) ends quietly with sta
   assert.equal(code, 0, stderr);
   assert.doesNotMatch(stderr, /EPIPE|Error/);
 });
+
+test('http --limit N keeps the N earliest requests by time, not the first N to complete', async () => {
+  const { main } = await import('./main.js');
+  const { PassThrough } = await import('node:stream');
+  const run = async (...argv: string[]): Promise<string> => {
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (d: Buffer) => (text += d.toString()));
+    const code = await main(argv, { stdout: out as never, stderr: new PassThrough() as never });
+    assert.equal(code, 0);
+    return text;
+  };
+  // the bundled incident: slow requests complete after faster ones that started later
+  const fixture = join(ROOT, 'examples/slow-endpoint/bundle/cap.pcap');
+  const all = JSON.parse(await run('http', fixture, '--json')) as {
+    exchanges: { reqFirstTime: string }[];
+    total: number;
+  };
+  const times = all.exchanges.map((x) => x.reqFirstTime).sort();
+  for (const n of [1, 3, 10]) {
+    const some = JSON.parse(await run('http', fixture, '--json', '--limit', String(n))) as {
+      exchanges: { reqFirstTime: string }[];
+      total: number;
+    };
+    assert.equal(some.total, all.total);
+    assert.deepEqual(
+      some.exchanges.map((x) => x.reqFirstTime),
+      times.slice(0, n),
+    );
+  }
+});

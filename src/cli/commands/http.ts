@@ -123,6 +123,53 @@ export function isoMicro(us: number | null): string | null {
   return `${base.slice(0, 23)}${String(micro).padStart(3, '0')}Z`;
 }
 
+/** When an exchange started (ISO text, which sorts as time); exchanges without one sort last. */
+function timeKey(r: ExchangeRow): string {
+  return r.reqFirstTime ?? r.respFirstTime ?? '\uffff';
+}
+
+function cmpTime(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The `n` earliest rows seen (a max-heap on time: memory bounded by n, not by the capture). */
+class Earliest {
+  private readonly heap: ExchangeRow[] = [];
+  constructor(private readonly n: number) {}
+
+  offer(r: ExchangeRow): void {
+    const h = this.heap;
+    if (this.n <= 0) return;
+    if (h.length < this.n) {
+      h.push(r);
+      let i = h.length - 1;
+      while (i > 0) {
+        const p = (i - 1) >> 1;
+        if (cmpTime(timeKey(h[p]!), timeKey(h[i]!)) >= 0) break;
+        [h[p], h[i]] = [h[i]!, h[p]!];
+        i = p;
+      }
+      return;
+    }
+    if (cmpTime(timeKey(r), timeKey(h[0]!)) >= 0) return;
+    h[0] = r;
+    for (let i = 0; ;) {
+      const l = 2 * i + 1;
+      let m = i;
+      if (l < h.length && cmpTime(timeKey(h[l]!), timeKey(h[m]!)) > 0) m = l;
+      if (l + 1 < h.length && cmpTime(timeKey(h[l + 1]!), timeKey(h[m]!)) > 0) m = l + 1;
+      if (m === i) break;
+      [h[m], h[i]] = [h[i]!, h[m]!];
+      i = m;
+    }
+  }
+
+  /** The rows kept, earliest first. */
+  sorted(): ExchangeRow[] {
+    return this.heap.slice().sort((a, b) => cmpTime(timeKey(a), timeKey(b)));
+  }
+}
+
 export const httpCommand: Command = {
   name: 'http',
   summary: 'HTTP request/response exchanges in captures, with timings',
@@ -140,7 +187,10 @@ export const httpCommand: Command = {
       numberFlag('http', 'limit', values.limit) ?? (values.json || values.csv ? Infinity : 50);
     const errors: InputError[] = [];
     const refs = await expandInputs(positionals, (e) => errors.push(e));
-    const rows: ExchangeRow[] = [];
+    let rows: ExchangeRow[] = [];
+    // With a limit, the `limit` earliest requests (by time), not the first to complete: a slow
+    // request completes after faster ones that started later.
+    const earliest = new Earliest(limit);
     let total = 0;
     if (values.csv) io.stdout.write(CSV_COLUMNS.join(',') + '\n');
     for (const ref of refs) {
@@ -152,19 +202,19 @@ export const httpCommand: Command = {
             if (values.csv) {
               const j = exchangeJson(ref.name, x);
               io.stdout.write(CSV_COLUMNS.map((c) => csvCell(j[c])).join(',') + '\n');
-            } else if (rows.length < limit) rows.push(exchangeJson(ref.name, x));
+            } else if (limit === Infinity) rows.push(exchangeJson(ref.name, x));
+            else earliest.offer(exchangeJson(ref.name, x));
           },
         },
       });
       if (run.error) errors.push(run.error);
     }
     for (const e of errors) io.stderr.write(`mlscope: ${e.message}\n`);
+    if (limit !== Infinity) rows = earliest.sorted();
     if (values.json) {
       writeJson(io, { exchanges: rows, total });
     } else if (!values.csv) {
-      const sorted = rows
-        .slice()
-        .sort((a, b) => String(a.reqFirstTime).localeCompare(String(b.reqFirstTime)));
+      const sorted = rows.slice().sort((a, b) => cmpTime(timeKey(a), timeKey(b)));
       io.stdout.write(
         renderTable(
           [

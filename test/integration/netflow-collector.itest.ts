@@ -18,34 +18,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readSocketDrops, readSocketRxQueue } from '../../src/sources/udp.js';
-import { freeUdpPort } from './helpers/serve-harness.js';
+import { cannotRunAsRootWith, freeUdpPort } from './helpers/serve-harness.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TOOLS = ['softflowd', 'nfcapd', 'nfdump', 'tcpdump'];
 const HTTP_CONNECTIONS = 150;
 const UDP_CLIENTS = 40;
 
-function have(tool: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
-}
-
-/** Why this machine cannot run the test, or false; throws in CI. */
-function cannotRun(): string | false {
-  let why: string | false = false;
-  if (process.getuid?.() !== 0) why = 'needs root (tcpdump on lo)';
-  else {
-    if (!TOOLS.every(have))
-      spawnSync('apt-get', ['install', '-y', 'softflowd', 'nfdump', 'tcpdump'], {
-        stdio: 'ignore',
-        env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-      });
-    const missing = TOOLS.filter((t) => !have(t));
-    if (missing.length)
-      why = `missing ${missing.join(', ')} (apt-get install softflowd nfdump tcpdump)`;
-  }
-  if (why && process.env['CI']) throw new Error(`netflow collector test cannot run in CI: ${why}`);
-  return why;
-}
+const cannotRun = (): string | false =>
+  cannotRunAsRootWith(TOOLS, ['softflowd', 'nfdump', 'tcpdump'], 'netflow collector');
 
 const skip = cannotRun();
 let dir = '';

@@ -19,6 +19,7 @@ import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  cannotRunAsRootWith,
   freePort,
   freeUdpPort,
   runMlscope,
@@ -37,27 +38,8 @@ const CURL_REQUESTS = 8;
 const N = KEEPALIVE_REQUESTS + CURL_REQUESTS;
 const FLOW_CAPTURE = join(ROOT, 'test/fixtures/capture/http-lo.pcap');
 
-function have(tool: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
-}
-
-function cannotRun(): string | false {
-  let why: string | false = false;
-  if (process.getuid?.() !== 0) why = 'needs root (tcpdump on lo)';
-  else {
-    if (!TOOLS.every(have))
-      spawnSync('apt-get', ['install', '-y', 'tcpdump', 'softflowd', 'nfdump', 'curl'], {
-        stdio: 'ignore',
-        timeout: 300_000,
-        env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-      });
-    const missing = TOOLS.filter((t) => !have(t));
-    if (missing.length)
-      why = `missing ${missing.join(', ')} (apt-get install tcpdump softflowd nfdump curl)`;
-  }
-  if (why && process.env['CI']) throw new Error(`serve-capture test cannot run in CI: ${why}`);
-  return why;
-}
+const cannotRun = (): string | false =>
+  cannotRunAsRootWith(TOOLS, ['tcpdump', 'softflowd', 'nfdump', 'curl'], 'serve-capture');
 
 const mlscope = runMlscope;
 

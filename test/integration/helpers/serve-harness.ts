@@ -23,6 +23,33 @@ export function ensureBinary(bin: string, pkg: string, suite: string): string | 
   return why;
 }
 
+/**
+ * Why this machine cannot run a suite that needs root and these commands (installing `pkgs` with
+ * apt-get when some are missing), or false. Under CI a reason is an error, never a skip.
+ */
+export function cannotRunAsRootWith(
+  tools: string[],
+  pkgs: string[],
+  suite: string,
+): string | false {
+  const have = (tool: string): boolean =>
+    spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
+  let why: string | false = false;
+  if (process.getuid?.() !== 0) why = 'needs root (tcpdump on lo)';
+  else {
+    if (!tools.every(have))
+      spawnSync('apt-get', ['install', '-y', ...pkgs], {
+        stdio: 'ignore',
+        timeout: 300_000,
+        env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+      });
+    const missing = tools.filter((t) => !have(t));
+    if (missing.length) why = `missing ${missing.join(', ')} (apt-get install ${pkgs.join(' ')})`;
+  }
+  if (why && process.env['CI']) throw new Error(`${suite} test cannot run in CI: ${why}`);
+  return why;
+}
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();

@@ -166,3 +166,13 @@ test('FlowIngest tap: every chunk seen, awaited between chunks, records out befo
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('an AWS flow log whose records are all NODATA / SKIPDATA is still a flow log', () => {
+  const text = [
+    'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status',
+    '2 123456789010 eni-0eb1e4178af74336c - - - - - - - 1742570089 1742570142 - NODATA',
+    '2 123456789010 eni-0eb1e4178af74336d - - - - - - - 1742570089 1742570142 - SKIPDATA',
+    '',
+  ].join('\n');
+  assert.deepEqual(whole(Buffer.from(text)), ['flows', 'aws-vpc']);
+});

@@ -61,17 +61,20 @@ export function detectInput(head: Uint8Array, complete: boolean): DetectedInput 
 /** A sink that only counts (detection must not emit records). */
 class CountingSink implements FlowSink {
   flows = 0;
+  /** AWS records that carry no flow by design (NODATA, SKIPDATA): still flow-log records. */
+  empty = 0;
   skips = 0;
   flow(_f: FlowRecord): void {
     this.flows++;
   }
-  skip(): void {
-    this.skips++;
+  skip(reason: string): void {
+    if (reason === 'aws-nodata' || reason === 'aws-skipdata') this.empty++;
+    else this.skips++;
   }
   note(): void {}
 }
 
-/** Do the head's complete lines parse as AWS flow records (more records than rejects)? */
+/** Do the head's complete lines parse as AWS flow-log records (more records than rejects)? */
 function awsSampleParses(head: Uint8Array, complete: boolean): boolean {
   const text = Buffer.from(head.buffer, head.byteOffset, head.byteLength).toString('utf8');
   const lines = text.split('\n');
@@ -79,7 +82,8 @@ function awsSampleParses(head: Uint8Array, complete: boolean): boolean {
   const sink = new CountingSink();
   const parser = new AwsVpcParser(sink);
   for (const l of lines.slice(0, AWS_SAMPLE_LINES)) parser.parseLine(l);
-  return sink.flows > 0 && sink.flows >= sink.skips;
+  const records = sink.flows + sink.empty;
+  return records > 0 && records >= sink.skips;
 }
 
 function detectJson(head: Uint8Array, complete: boolean): DetectedInput {

@@ -98,6 +98,50 @@ export interface TcpSink {
   handshake?(c: Connection): void;
 }
 
+/** A TCP connection as first seen: its endpoints and roles, every counter at zero. */
+export function newConnection(
+  id: number,
+  client: Connection['client'],
+  server: Connection['server'],
+  roleBy: Connection['roleBy'],
+  tsUs: number,
+  frame: number,
+): Connection {
+  return {
+    id,
+    client,
+    server,
+    roleBy,
+    firstUs: tsUs,
+    lastUs: tsUs,
+    firstFrame: frame,
+    lastFrame: frame,
+    handshake: false,
+    handshakeRttMs: null,
+    synToSynAckMs: null,
+    synAckToAckMs: null,
+    synCount: 0,
+    packets: [0, 0],
+    bytes: [0, 0],
+    payloadBytes: [0, 0],
+    retransmissions: [0, 0],
+    fastRetransmissions: [0, 0],
+    spuriousRetransmissions: [0, 0],
+    duplicateAcks: [0, 0],
+    zeroWindows: [0, 0],
+    outOfOrder: [0, 0],
+    lostSegments: [0, 0],
+    resets: [0, 0],
+    fins: [0, 0],
+    maxRtoStallMs: 0,
+    rtoStallMs: 0,
+    retransmissionFrames: [],
+    appProtocol: null,
+    close: 'open',
+    missingBytes: [0, 0],
+  };
+}
+
 export class TcpConversation implements ProtoContext {
   readonly conn: Connection;
   readonly limits: ProtoLimits;
@@ -167,39 +211,14 @@ export class TcpConversation implements ProtoContext {
       ip: formatAddress(this.ver, this.b0, this.b1, this.b2, this.b3),
       port: this.bPort,
     };
-    this.conn = {
+    this.conn = newConnection(
       id,
-      client: this.aDir === 0 ? aEp : bEp,
-      server: this.aDir === 0 ? bEp : aEp,
+      this.aDir === 0 ? aEp : bEp,
+      this.aDir === 0 ? bEp : aEp,
       roleBy,
-      firstUs: tsUs,
-      lastUs: tsUs,
-      firstFrame: frame,
-      lastFrame: frame,
-      handshake: false,
-      handshakeRttMs: null,
-      synToSynAckMs: null,
-      synAckToAckMs: null,
-      synCount: 0,
-      packets: [0, 0],
-      bytes: [0, 0],
-      payloadBytes: [0, 0],
-      retransmissions: [0, 0],
-      fastRetransmissions: [0, 0],
-      spuriousRetransmissions: [0, 0],
-      duplicateAcks: [0, 0],
-      zeroWindows: [0, 0],
-      outOfOrder: [0, 0],
-      lostSegments: [0, 0],
-      resets: [0, 0],
-      fins: [0, 0],
-      maxRtoStallMs: 0,
-      rtoStallMs: 0,
-      retransmissionFrames: [],
-      appProtocol: null,
-      close: 'open',
-      missingBytes: [0, 0],
-    };
+      tsUs,
+      frame,
+    );
   }
 
   /** Swap client and server (a parser found the roles reversed before any exchange). */

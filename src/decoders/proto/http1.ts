@@ -138,6 +138,28 @@ interface Head {
   upgrade: string | null;
 }
 
+/** A head before its start line is read: framing as given, everything else empty. */
+function newHead(
+  headers: Record<string, string>,
+  contentLength: number,
+  chunked: boolean,
+  upgrade: string | null,
+): Head {
+  return {
+    isRequest: false,
+    method: '',
+    target: '',
+    version: '',
+    status: 0,
+    reason: '',
+    headers,
+    contentLength,
+    chunked,
+    connectionClose: false,
+    upgrade,
+  };
+}
+
 /** Lower-cased header names, interned (headers repeat on every message). */
 const lowerNames = new Map<string, string>();
 function lowerName(raw: string): string {
@@ -153,19 +175,7 @@ function parseHead(text: string, ctx: ProtoContext): Head | null {
   let eol = text.indexOf('\n');
   if (eol < 0) eol = text.length;
   const first = text.charCodeAt(eol - 1) === CR ? text.slice(0, eol - 1) : text.slice(0, eol);
-  const h: Head = {
-    isRequest: false,
-    method: '',
-    target: '',
-    version: '',
-    status: 0,
-    reason: '',
-    headers: {},
-    contentLength: -1,
-    chunked: false,
-    connectionClose: false,
-    upgrade: null,
-  };
+  const h = newHead({}, -1, false, null);
   if (first.startsWith('HTTP/')) {
     const m = /^HTTP\/(\d\.\d) +(\d{3})(?: (.*))?$/.exec(first);
     if (!m) return null;
@@ -310,19 +320,7 @@ function scanHeadFraming(buf: Buffer, off: number, end: number, isRequest: boole
   if (he < 0) return null;
   framingEnd = he;
   const lineEnd = crlf ? firstLf - 1 : firstLf;
-  const h: Head = {
-    isRequest: false,
-    method: '',
-    target: '',
-    version: '',
-    status: 0,
-    reason: '',
-    headers: EMPTY_HEADERS,
-    contentLength,
-    chunked,
-    connectionClose: false,
-    upgrade,
-  };
+  const h = newHead(EMPTY_HEADERS, contentLength, chunked, upgrade);
   if (startsWithAscii(buf, off, lineEnd, 'HTTP/1.')) {
     if (lineEnd - off < 12 || buf[off + 8] !== SP) return null;
     const d0 = buf[off + 9]! - 48;

@@ -2,6 +2,7 @@
 // and a driver that feeds a scripted connection into a StreamParser.
 
 import type { Connection, Dir, Exchange } from '../../model/records.js';
+import { newConnection } from '../capture/tcp.js';
 import {
   DEFAULT_PROTO_LIMITS,
   type ProtoLimits,
@@ -18,39 +19,20 @@ export interface RecordingContext extends ProtoContext {
 }
 
 export function testConnection(): Connection {
-  return {
-    id: 7,
-    client: { ip: '10.0.0.1', port: 50000 },
-    server: { ip: '10.0.0.2', port: 8080 },
-    roleBy: 'syn',
-    firstUs: 0,
-    lastUs: 0,
-    firstFrame: 1,
-    lastFrame: 1,
-    handshake: true,
-    handshakeRttMs: 0.1,
-    synToSynAckMs: 0.05,
-    synAckToAckMs: 0.05,
-    synCount: 1,
-    packets: [0, 0],
-    bytes: [0, 0],
-    payloadBytes: [0, 0],
-    retransmissions: [0, 0],
-    fastRetransmissions: [0, 0],
-    spuriousRetransmissions: [0, 0],
-    duplicateAcks: [0, 0],
-    zeroWindows: [0, 0],
-    outOfOrder: [0, 0],
-    lostSegments: [0, 0],
-    resets: [0, 0],
-    fins: [0, 0],
-    maxRtoStallMs: 0,
-    rtoStallMs: 0,
-    retransmissionFrames: [],
-    appProtocol: null,
-    close: 'open',
-    missingBytes: [0, 0],
-  };
+  const c = newConnection(
+    7,
+    { ip: '10.0.0.1', port: 50000 },
+    { ip: '10.0.0.2', port: 8080 },
+    'syn',
+    0,
+    1,
+  );
+  c.handshake = true;
+  c.handshakeRttMs = 0.1;
+  c.synToSynAckMs = 0.05;
+  c.synAckToAckMs = 0.05;
+  c.synCount = 1;
+  return c;
 }
 
 export function recordingContext(

@@ -1,6 +1,8 @@
 // Plain-text rendering helpers for terminal output: aligned tables, safe strings, numbers.
 // Everything that came from input is attacker-controlled: terminal control sequences are removed.
 
+import { isoUsMs } from '../util/iso.js';
+
 // C0 controls (except tab), DEL, C1 controls, and ESC-introduced sequences.
 const CONTROL =
   // eslint-disable-next-line no-control-regex -- matching control characters is the point
@@ -61,5 +63,5 @@ export function fmtCount(n: number): string {
 
 export function isoUs(us: number | null): string | null {
   if (us === null) return null;
-  return new Date(Math.floor(us / 1000)).toISOString();
+  return isoUsMs(us);
 }

@@ -3,6 +3,7 @@
 // these with the evaluator's transitions; `fetch` is injected for tests. Pure of process state.
 
 import type { AlertInstance, AlertTransition } from './engine.js';
+import { isoMsClamped } from '../../util/iso.js';
 
 /** One alert as Alertmanager's v2 API takes it (postableAlert). */
 export interface PostableAlert {
@@ -27,7 +28,8 @@ export interface SendResult {
   error: string | null;
 }
 
-const iso = (ms: number): string => new Date(ms).toISOString();
+// (alert times come from log timestamps: one outside a Date's range is clamped, not thrown on)
+const iso = (ms: number): string => isoMsClamped(ms);
 
 /**
  * Alertmanager treats an alert as resolved once `endsAt` has passed; a firing alert gets an

@@ -4,6 +4,7 @@
 // pairs, ports and minutes, each table capped (beyond the cap new keys fold into an "other" row).
 
 import { protoName, type FlowRecord } from '../../model/flow.js';
+import { isoMs } from '../../util/iso.js';
 
 const MAX_KEYS = 200_000;
 const MINUTE_US = 60_000_000;
@@ -117,7 +118,7 @@ export class FlowSummary {
       let row = this.minutes.get(m);
       if (!row && this.minutes.size < MAX_KEYS) {
         row = {
-          minute: new Date(m * 60_000).toISOString(),
+          minute: isoMs(m * 60_000) ?? `minute ${m}`,
           records: 0,
           bytes: 0,
           packets: 0,

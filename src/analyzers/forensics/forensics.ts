@@ -28,6 +28,7 @@ import {
   type RuleName,
   type RuleSpec,
 } from './remediation.js';
+import { isoMsClamped } from '../../util/iso.js';
 
 export const DEFAULT_THRESHOLD = 35;
 
@@ -149,7 +150,7 @@ export interface ForensicsResult {
   signatures: { rules: number; contextTokens: number };
 }
 
-const iso = (us: number) => new Date(Math.floor(us / 1000)).toISOString();
+const iso = (us: number): string => isoMsClamped(Math.floor(us / 1000));
 
 function quantile(sorted: readonly number[], q: number): number | null {
   if (sorted.length === 0) return null;

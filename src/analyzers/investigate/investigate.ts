@@ -14,6 +14,7 @@ import type { Connection, Exchange, LogRecord, RetransmissionEvent } from '../..
 import type { Span } from '../../model/span.js';
 import { isAccessRecord, joinRequests, traceIdOf, type JoinedRequest } from './join.js';
 import { estimateSkew, type SkewEstimate, type SkewPair } from './skew.js';
+import { isoMs } from '../../util/iso.js';
 
 export type Cause = 'network' | 'inference' | 'queueing' | 'upstream-error' | 'client' | 'unknown';
 
@@ -33,7 +34,8 @@ export interface RequestResult {
   cause: Cause;
   breakdownMs: Breakdown;
   evidence: string[];
-  startTime: string;
+  /** ISO 8601; null when the capture's timestamp is outside what a date can hold. */
+  startTime: string | null;
   failed: boolean;
   /** Internal facts the findings use (not part of the JSON contract, kept for the report). */
   facts: RequestFacts;
@@ -611,7 +613,7 @@ function attributeFromCapture(
       other: r3(bd.other),
     },
     evidence: evidence ?? [],
-    startTime: new Date(startUs / 1000).toISOString(),
+    startTime: isoMs(startUs / 1000),
     failed: failure !== null,
     facts,
   };
@@ -804,7 +806,7 @@ function attributeFromLogs(j: JoinedRequest, _ctx: Ctx): RequestResult | null {
       other: r3(bd.other),
     },
     evidence,
-    startTime: new Date(facts.startUs / 1000).toISOString(),
+    startTime: isoMs(facts.startUs / 1000),
     failed,
     facts,
   };

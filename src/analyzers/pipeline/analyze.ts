@@ -5,6 +5,7 @@
 // metric-regression, metric-nan, loss-diverging (degraded model).
 
 import type { Evidence, MetricPoint, PipelineRun, StageRun } from './runs.js';
+import { isoUsMs } from '../../util/iso.js';
 
 export type RunStatus = 'succeeded' | 'failed' | 'silent-failure' | 'degraded' | 'running';
 
@@ -79,8 +80,7 @@ export function robust(xs: readonly number[]): { median: number; mad: number } {
   return { median, mad: medianOf(xs.map((x) => Math.abs(x - median))) };
 }
 
-const iso = (us: number | null): string | null =>
-  us === null ? null : new Date(Math.floor(us / 1000)).toISOString();
+const iso = (us: number | null): string | null => (us === null ? null : isoUsMs(us));
 const ev = (e: Evidence | undefined | null): string[] => (e ? [`${e.file}:${e.line}`] : []);
 const fmtMs = (ms: number): string =>
   ms >= 172_800_000

@@ -16,11 +16,12 @@ import { parseDurationMs, formatDurationMs } from '../../analyzers/alerts/durati
 import { classifyMlflowPath } from '../../analyzers/pipeline/runs.js';
 import { checkLogFormat } from './log-input.js';
 import { renderTable, sanitizeCell, clip } from './render.js';
+import { isoMs } from '../../util/iso.js';
 
 const USAGE = 'mlscope alerts --rules FILE <inputs…> [--json] [--step 1m] [--format F]';
 const MAX_RULE_FILE_BYTES = 8 << 20;
 
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+const iso = (ms: number | null): string | null => (ms === null ? null : isoMs(ms));
 
 export const alertsCommand: Command = {
   name: 'alerts',

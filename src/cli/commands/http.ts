@@ -14,6 +14,7 @@ import {
   type Io,
 } from '../command.js';
 import { UsageError, type InputError } from '../../util/errors.js';
+import { isoUsMicro } from '../../util/iso.js';
 
 const CSV_COLUMNS = [
   'file',
@@ -117,10 +118,7 @@ export function exchangeJson(file: string, x: Exchange) {
 /** ISO 8601 with microseconds. */
 export function isoMicro(us: number | null): string | null {
   if (us === null) return null;
-  const ms = Math.floor(us / 1000);
-  const base = new Date(ms).toISOString(); // …sss Z
-  const micro = Math.floor(us - ms * 1000);
-  return `${base.slice(0, 23)}${String(micro).padStart(3, '0')}Z`;
+  return isoUsMicro(us);
 }
 
 /** When an exchange started (ISO text, which sorts as time); exchanges without one sort last. */

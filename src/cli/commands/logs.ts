@@ -19,6 +19,7 @@ import { openStore } from '../../store/open.js';
 import { QueryError, type Cell, type QueryResult, type Store } from '../../store/store.js';
 import { appendLogInput, checkLogFormat } from './log-input.js';
 import { renderTable, sanitizeCell } from './render.js';
+import { isoMs } from '../../util/iso.js';
 
 const DEFAULT_LIMIT = 1000;
 const USAGE =
@@ -61,10 +62,11 @@ export function parseTimeFlag(flag: string, v: string, nowMs: number): number {
   );
 }
 
-export function isoFromUs(us: number): string {
+export function isoFromUs(us: number): string | null {
   const ms = Math.floor(us / 1000);
   const subUs = Math.round(us - ms * 1000);
-  const iso = new Date(ms).toISOString(); // …sss Z
+  const iso = isoMs(ms); // …sss Z
+  if (iso === null) return null;
   return subUs ? `${iso.slice(0, -1)}${String(subUs).padStart(3, '0')}Z` : iso;
 }
 

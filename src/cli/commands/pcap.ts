@@ -149,6 +149,9 @@ export const pcapCommand: Command = {
   },
 };
 
+/** A timestamp no date can hold (e.g. a pcapng block with a 2^64-ish time). */
+const OUT_OF_RANGE = '(time out of range)';
+
 function renderPcap(r: FileResult): string {
   const s = r.summary;
   const t = s.tcp;
@@ -159,7 +162,9 @@ function renderPcap(r: FileResult): string {
   out.push(`${safeText(r.file)}  (${r.format ?? 'unknown format'})`);
   out.push(
     `  ${fmtCount(s.packets)} packets, ${fmtBytes(s.bytes)}, ${fmtMs(dur)}` +
-      (s.firstUs !== null ? `  from ${isoUs(s.firstUs)} to ${isoUs(s.lastUs)}` : ''),
+      (s.firstUs !== null
+        ? `  from ${isoUs(s.firstUs) ?? OUT_OF_RANGE} to ${isoUs(s.lastUs) ?? OUT_OF_RANGE}`
+        : ''),
   );
   out.push('');
   out.push('TCP');

@@ -1,6 +1,6 @@
 // Reads one capture input (file, .gz/.zst, stdin) through the capture engine, streaming.
 
-import { readChunks, type InputRef } from '../sources/files.js';
+import { readChunksReused, type InputRef } from '../sources/files.js';
 import { CaptureEngine, type CaptureEngineOptions } from '../decoders/capture/engine.js';
 import { ErrorCode, InputError } from '../util/errors.js';
 
@@ -17,7 +17,7 @@ export async function analyzeCapture(
   const engine = new CaptureEngine({ ...opts, source: ref.name });
   let error: InputError | null = null;
   try {
-    for await (const chunk of readChunks(ref)) {
+    for await (const chunk of readChunksReused(ref)) {
       engine.push(chunk);
       if (engine.failure) break;
     }

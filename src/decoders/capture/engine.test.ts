@@ -206,3 +206,36 @@ test('maxOpenConnections: past the bound the least recently active are finalised
   e.end();
   assert.equal(closed.length, 12);
 });
+
+test('no decoder keeps a reference into a pushed chunk (the reader reuses its buffers)', () => {
+  // readChunksReused overwrites a chunk after the next read: a parser that kept a view of it
+  // (instead of copying) would see other bytes later. Poison every chunk right after pushing it
+  // and compare with an untouched run, with exchanges (bodies, LLM analysis) in full mode.
+  const examples = join(import.meta.dirname, '../../../examples');
+  const inputs = [
+    ...fixtures,
+    ...['slow-endpoint/bundle/cap.pcap', 'prompt-flood/bundle/cap.pcap.gz'].map((f) => {
+      const b = readFileSync(join(examples, f));
+      return { name: f, bytes: f.endsWith('.gz') ? gunzipSync(b) : b };
+    }),
+  ];
+  for (const { name, bytes } of inputs) {
+    const plain = analyse(bytes, 4096);
+    const scratch = Buffer.alloc(4096);
+    const xs: Exchange[] = [];
+    const e = new CaptureEngine({
+      source: 'test',
+      recognisers: allRecognisers(),
+      sink: { exchange: (x) => xs.push(x) },
+    });
+    for (let o = 0; o < bytes.length; o += 4096) {
+      const n = bytes.copy(scratch, 0, o, o + 4096);
+      e.push(scratch.subarray(0, n));
+      scratch.fill(0xaa);
+    }
+    e.end();
+    assert.deepEqual(e.summary(), plain.s, name);
+    // (compared as text: a failure names the capture without printing every exchange)
+    assert.ok(JSON.stringify(xs) === JSON.stringify(plain.xs), `${name}: exchanges differ`);
+  }
+});

@@ -25,11 +25,11 @@ export const A_WINDOW_FULL = 0x1000;
 export const A_REUSED_PORTS = 0x2000;
 export const A_SPURIOUS_RETRANSMISSION = 0x4000;
 
-const U32 = 4294967296;
 const gtSeq = (a: number, b: number): boolean => ((b - a) | 0) < 0;
 const ltSeq = (a: number, b: number): boolean => ((a - b) | 0) < 0;
 const leSeq = (a: number, b: number): boolean => ((a - b) | 0) <= 0;
-const add32 = (a: number, b: number): number => (a + b) % U32;
+// (both operands are non-negative below 2^32: `>>> 0` is the modulo, without a float fmod)
+const add32 = (a: number, b: number): number => (a + b) >>> 0;
 
 export interface TcpLimits {
   /** Out-of-order bytes buffered per direction before a hole is declared a gap. */
@@ -319,18 +319,26 @@ export class TcpEngine {
     this.sink.exchange(x as Exchange);
   }
 
-  private lookup(p: Packet, h: number): { c: TcpConversation; fromA: boolean } | null {
+  /** lookup()'s second result: true when the packet goes A→B (no object per packet). */
+  private lookupFromA = true;
+
+  private lookup(p: Packet, h: number): TcpConversation | null {
     const e = this.table.get(h);
     if (!e) return null;
     if (Array.isArray(e)) {
       for (const c of e) {
         const r = match(c, p);
-        if (r !== 0) return { c, fromA: r === 1 };
+        if (r !== 0) {
+          this.lookupFromA = r === 1;
+          return c;
+        }
       }
       return null;
     }
     const r = match(e, p);
-    return r === 0 ? null : { c: e, fromA: r === 1 };
+    if (r === 0) return null;
+    this.lookupFromA = r === 1;
+    return e;
   }
 
   private insert(h: number, c: TcpConversation): void {
@@ -357,32 +365,32 @@ export class TcpEngine {
   /** Process one TCP segment. Returns the analysis flags (A_*) of this frame. */
   segment(p: Packet, tsUs: number, frame: number): number {
     const h = hashTuple(p);
-    let found = this.lookup(p, h);
+    let c = this.lookup(p, h);
+    let fromA = this.lookupFromA;
     let flagsOut = 0;
     const synOnly = (p.flags & (TH_SYN | TH_ACK)) === TH_SYN;
     const synAck = (p.flags & (TH_SYN | TH_ACK)) === (TH_SYN | TH_ACK);
-    if (found && (synOnly || synAck)) {
+    if (c && (synOnly || synAck)) {
       // Port reuse: a SYN (or SYN/ACK) whose sequence number differs from the base of the
       // conversation in that direction starts a new conversation.
-      const fwd = found.fromA ? found.c.flowA : found.c.flowB;
+      const fwd = fromA ? c.flowA : c.flowB;
       if (fwd.baseSeqSet && p.seq !== fwd.baseSeq) {
-        this.finish(found.c, h);
-        found = null;
+        this.finish(c, h);
+        c = null;
         flagsOut |= A_REUSED_PORTS;
       }
     }
-    if (!found) {
+    if (!c) {
       const max = this.tcpLimits.maxOpenConnections;
       if (max !== undefined && this.openCount >= max) this.evict(Math.max(1, Math.ceil(max / 10)));
-      const c = new TcpConversation(this, this.nextConnId++, p, tsUs, frame);
+      c = new TcpConversation(this, this.nextConnId++, p, tsUs, frame);
       this.insert(h, c);
-      found = { c, fromA: true };
+      fromA = true;
     }
-    const c = found.c;
     c.curFrame = frame;
-    const fwd = found.fromA ? c.flowA : c.flowB;
-    const rev = found.fromA ? c.flowB : c.flowA;
-    const dir: Dir = found.fromA ? c.aDir : c.aDir === 0 ? 1 : 0;
+    const fwd = fromA ? c.flowA : c.flowB;
+    const rev = fromA ? c.flowB : c.flowA;
+    const dir: Dir = fromA ? c.aDir : c.aDir === 0 ? 1 : 0;
     const conn = c.conn;
     conn.lastUs = tsUs;
     conn.lastFrame = frame;

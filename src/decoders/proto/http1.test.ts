@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { http1Recogniser } from './http1.js';
+import { http1Recogniser, pendingAfterReset } from './http1.js';
 import { ascii, drive, recordingContext, type Segment } from './proto-test-context.test-util.js';
 
 interface Msg {
@@ -94,4 +94,9 @@ test('framing-only and full HTTP/1 parsing frame every stream the same way', () 
     ),
     { numRuns: 2000 },
   );
+});
+
+test('a recycled exchange-in-progress (framing-only parses reuse them) is as good as new', () => {
+  const { fresh, reset } = pendingAfterReset();
+  assert.deepEqual(reset, fresh);
 });

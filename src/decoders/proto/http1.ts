@@ -258,6 +258,9 @@ let framingEnd = -1;
  * `framingEnd`; returns null when the head is incomplete (framingEnd -1) or its start line is
  * not HTTP/1 (framingEnd set).
  */
+const EMPTY_HEADERS: Record<string, string> = Object.freeze({});
+const FRAMING_HEAD: Head = newHead(EMPTY_HEADERS, -1, false, null);
+
 function scanHeadFraming(buf: Buffer, off: number, end: number, isRequest: boolean): Head | null {
   framingEnd = -1;
   const firstLf = buf.indexOf(LF, off);
@@ -320,8 +323,26 @@ function scanHeadFraming(buf: Buffer, off: number, end: number, isRequest: boole
   if (he < 0) return null;
   framingEnd = he;
   const lineEnd = crlf ? firstLf - 1 : firstLf;
-  const h = newHead(EMPTY_HEADERS, contentLength, chunked, upgrade);
-  if (startsWithAscii(buf, off, lineEnd, 'HTTP/1.')) {
+  // One scratch head for every framing-only parse: its callers copy the fields they keep.
+  const h = FRAMING_HEAD;
+  h.isRequest = false;
+  h.method = '';
+  h.version = '';
+  h.status = 0;
+  h.contentLength = contentLength;
+  h.chunked = chunked;
+  h.upgrade = upgrade;
+  if (
+    !isRequest &&
+    buf[off] === 72 /* H */ &&
+    buf[off + 1] === 84 /* T */ &&
+    buf[off + 2] === 84 /* T */ &&
+    buf[off + 3] === 80 /* P */ &&
+    buf[off + 4] === 47 /* / */ &&
+    buf[off + 5] === 49 /* 1 */ &&
+    buf[off + 6] === 46 /* . */ &&
+    lineEnd - off >= 7
+  ) {
     if (lineEnd - off < 12 || buf[off + 8] !== SP) return null;
     const d0 = buf[off + 9]! - 48;
     const d1 = buf[off + 10]! - 48;
@@ -381,9 +402,70 @@ class Pending {
   mlBodyLimit = 0;
   llm: LlmStreamAnalyzer | null = null;
   llmResult: ExchangeLlm | null | undefined = undefined;
+
+  /** Back to the state of a new Pending (framing-only parses recycle them, see recycle()). */
+  reset(): void {
+    this.method = null;
+    this.host = null;
+    this.path = null;
+    this.protocol = 'HTTP/1.1';
+    this.requestHeaders = EMPTY_HEADERS;
+    this.reqFirstUs = null;
+    this.reqLastUs = null;
+    this.reqFirstFrame = null;
+    this.reqBodyBytes = 0;
+    this.reqBody = null;
+    this.reqBodyKept = 0;
+    this.upgrade = null;
+    this.status = 0;
+    this.reason = '';
+    this.responseHeaders = EMPTY_HEADERS;
+    this.respFirstUs = 0;
+    this.respFirstFrame = 0;
+    this.respLastUs = 0;
+    this.respBodyBytes = 0;
+    this.respBody = null;
+    this.respBodyKept = 0;
+    this.hasResponse = false;
+    this.mlBody = null;
+    this.mlBodyKept = 0;
+    this.mlBodyLimit = 0;
+    this.llm = null;
+    this.llmResult = undefined;
+  }
 }
 
-const EMPTY_HEADERS: Record<string, string> = Object.freeze({});
+/**
+ * Framing-only parses (capture summaries) count exchanges and drop them: their Pending objects
+ * are reused (one per message was a visible share of allocation and GC on large captures).
+ */
+const PENDING_POOL: Pending[] = [];
+const MAX_PENDING_POOL = 256;
+
+function newPending(): Pending {
+  const p = PENDING_POOL.pop();
+  return p ?? new Pending();
+}
+
+function recycle(p: Pending): void {
+  if (PENDING_POOL.length >= MAX_PENDING_POOL) return;
+  p.reset();
+  PENDING_POOL.push(p);
+}
+
+/** For tests: a recycled Pending must look like a new one. */
+export function pendingAfterReset(): { fresh: object; reset: object } {
+  const used = new Pending();
+  // every own field (the methods live on the prototype) set to something a new one never has
+  const fields = used as unknown as Record<string, unknown>;
+  for (const k of Object.keys(fields)) {
+    const v = fields[k];
+    fields[k] =
+      typeof v === 'number' ? 7 : typeof v === 'string' ? 'x' : typeof v === 'boolean' ? !v : [];
+  }
+  used.reset();
+  return { fresh: new Pending(), reset: used };
+}
 
 /** Per-direction parse state. */
 class Side {
@@ -720,7 +802,7 @@ export class Http1Parser implements StreamParser {
         path = abs[2] || '/';
       }
     }
-    const p = new Pending();
+    const p = this.framingOnly ? newPending() : new Pending();
     p.method = h.method;
     p.host = host;
     p.path = path;
@@ -830,6 +912,8 @@ export class Http1Parser implements StreamParser {
       this.req.mode = 'tunnel';
       this.resp.mode = 'tunnel';
     }
+    // Counted and done with (a tunnel above keeps only a copy, via toExchange).
+    if (this.framingOnly) recycle(c);
   }
 
   private toExchange(p: Pending, state: Exchange['state']): Omit<Exchange, 'id'> {

@@ -55,3 +55,29 @@ export function numberFlag(cmd: string, flag: string, v: string | undefined): nu
 export function writeJson(io: Io, doc: unknown): void {
   io.stdout.write(JSON.stringify(doc, null, 2) + '\n');
 }
+
+/**
+ * Resolves once `w` has room again (Writable backpressure). process.stdout into a pipe is
+ * asynchronous in Node: a command that writes rows while it reads a large input must wait here
+ * between input chunks, or everything not yet read by the consumer piles up in memory (`mlscope
+ * http --csv big.pcap | …` held 0.5 GB). Also resolves if the stream closes or fails (a reader
+ * that went away), so a caller never hangs on it.
+ */
+export function drained(w: NodeJS.WritableStream): Promise<void> | null {
+  const s = w as NodeJS.WritableStream & {
+    writableNeedDrain?: boolean;
+    destroyed?: boolean;
+  };
+  if (!s.writableNeedDrain || s.destroyed) return null;
+  return new Promise((resolve) => {
+    const done = (): void => {
+      s.off('drain', done);
+      s.off('close', done);
+      s.off('error', done);
+      resolve();
+    };
+    s.on('drain', done);
+    s.on('close', done);
+    s.on('error', done);
+  });
+}

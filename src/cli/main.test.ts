@@ -67,3 +67,37 @@ test('http --limit N keeps the N earliest requests by time, not the first N to c
     );
   }
 });
+
+test('http --csv and --json (no limit) stream every exchange in start order', async () => {
+  const { main } = await import('./main.js');
+  const { PassThrough } = await import('node:stream');
+  const run = async (...argv: string[]): Promise<string> => {
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (d: Buffer) => (text += d.toString()));
+    const code = await main(argv, { stdout: out as never, stderr: new PassThrough() as never });
+    assert.equal(code, 0);
+    return text;
+  };
+  // slow requests complete after faster ones that started later: completion order is not start order
+  const fixture = join(ROOT, 'examples/slow-endpoint/bundle/cap.pcap');
+  const doc = JSON.parse(await run('http', fixture, '--json')) as {
+    exchanges: { reqFirstTime: string; id: number }[];
+    total: number;
+  };
+  assert.equal(doc.exchanges.length, doc.total);
+  assert.ok(doc.total > 100);
+  const times = doc.exchanges.map((x) => x.reqFirstTime);
+  assert.deepEqual(times, times.slice().sort());
+  const ids = doc.exchanges.map((x) => x.id);
+  assert.notDeepEqual(
+    ids,
+    ids.slice().sort((a, b) => a - b),
+    'the fixture completes out of order',
+  );
+  const csv = (await run('http', fixture, '--csv')).trim().split('\n');
+  const col = csv[0]!.split(',').indexOf('reqFirstTime');
+  const csvTimes = csv.slice(1).map((l) => l.split(',')[col]!);
+  assert.equal(csvTimes.length, doc.total);
+  assert.deepEqual(csvTimes, times);
+});

@@ -10,16 +10,24 @@ export interface CaptureRun {
   error: InputError | null;
 }
 
-export async function analyzeCapture(
-  ref: InputRef,
-  opts: Omit<CaptureEngineOptions, 'source'>,
-): Promise<CaptureRun> {
-  const engine = new CaptureEngine({ ...opts, source: ref.name });
+export interface AnalyzeOptions extends Omit<CaptureEngineOptions, 'source'> {
+  /**
+   * Awaited (when it returns a promise) after each chunk: a consumer's backpressure, e.g. until
+   * stdout drains, so output the consumer has not read yet does not pile up in memory.
+   */
+  between?: () => Promise<void> | null;
+}
+
+export async function analyzeCapture(ref: InputRef, opts: AnalyzeOptions): Promise<CaptureRun> {
+  const { between, ...engineOpts } = opts;
+  const engine = new CaptureEngine({ ...engineOpts, source: ref.name });
   let error: InputError | null = null;
   try {
     for await (const chunk of readChunksReused(ref)) {
       engine.push(chunk);
       if (engine.failure) break;
+      const wait = between?.();
+      if (wait) await wait;
     }
   } catch (err) {
     if (!(err instanceof InputError)) throw err;

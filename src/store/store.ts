@@ -66,6 +66,17 @@ export class StoreError extends Error {
   }
 }
 
+export interface RowSink {
+  columns(columns: QueryResult['columns']): void;
+  rows(rows: Cell[][]): Promise<void> | null;
+}
+
+export interface StreamedQuery {
+  rows: number;
+  /** More rows than opts.maxRows were there. */
+  truncated: boolean;
+}
+
 export interface Store {
   readonly backend: string;
 
@@ -87,6 +98,12 @@ export interface Store {
 
   /** Run SQL (the backend's dialect); the last statement's rows. Throws QueryError. */
   query(sql: string, opts?: QueryOptions): Promise<QueryResult>;
+  /**
+   * Run SQL and hand its rows over batch by batch, in bounded memory (exports of any size).
+   * `sink.rows` may return a promise (the consumer's backpressure), awaited before the next
+   * batch. Throws QueryError (also part-way, after some rows were handed over).
+   */
+  queryStream(sql: string, sink: RowSink, opts?: QueryOptions): Promise<StreamedQuery>;
   /**
    * Check that `sql` parses and binds without running it (for user predicates such as
    * `logs --where`). Throws QueryError.

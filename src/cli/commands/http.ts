@@ -6,6 +6,7 @@ import { analyzeCapture } from '../../ingest/capture.js';
 import { allRecognisers } from '../../decoders/proto/registry.js';
 import { fmtMs, renderTable, safeText, aligns } from '../../outputs/text.js';
 import {
+  drained,
   ExitCode,
   numberFlag,
   parseCommandArgs,
@@ -15,6 +16,7 @@ import {
 } from '../command.js';
 import { UsageError, type InputError } from '../../util/errors.js';
 import { isoUsMicro } from '../../util/iso.js';
+import { DEFAULT_REORDER, ReorderWindow } from '../../outputs/reorder.js';
 
 const CSV_COLUMNS = [
   'file',
@@ -190,28 +192,54 @@ export const httpCommand: Command = {
     // request completes after faster ones that started later.
     const earliest = new Earliest(limit);
     let total = 0;
+    // --csv / --json without a limit stream every exchange in start order, in bounded memory
+    // (outputs/reorder.ts); JSON keeps its document shape, one exchange per line.
+    const streaming = limit === Infinity && (values.csv === true || values.json === true);
+    let firstRow = true;
+    const reorder = new ReorderWindow((text) => {
+      if (values.csv) io.stdout.write(text + '\n');
+      else {
+        io.stdout.write((firstRow ? '\n    ' : ',\n    ') + text);
+        firstRow = false;
+      }
+    });
     if (values.csv) io.stdout.write(CSV_COLUMNS.join(',') + '\n');
+    else if (streaming) io.stdout.write('{\n  "exchanges": [');
     for (const ref of refs) {
       const run = await analyzeCapture(ref, {
         recognisers: allRecognisers(),
+        between: () => drained(io.stdout),
         sink: {
           exchange(x) {
             total++;
-            if (values.csv) {
-              const j = exchangeJson(ref.name, x);
-              io.stdout.write(CSV_COLUMNS.map((c) => csvCell(j[c])).join(',') + '\n');
-            } else if (limit === Infinity) rows.push(exchangeJson(ref.name, x));
-            else earliest.offer(exchangeJson(ref.name, x));
+            const j = exchangeJson(ref.name, x);
+            if (streaming) {
+              const start = x.reqFirstUs ?? x.respFirstUs ?? NaN;
+              const done = x.respLastUs || (x.reqLastUs ?? start);
+              const text = values.csv
+                ? CSV_COLUMNS.map((c) => csvCell(j[c])).join(',')
+                : JSON.stringify(j);
+              reorder.offer(start, done, text);
+            } else earliest.offer(j);
           },
         },
       });
+      reorder.flush();
       if (run.error) errors.push(run.error);
     }
     for (const e of errors) io.stderr.write(`mlscope: ${e.message}\n`);
-    if (limit !== Infinity) rows = earliest.sorted();
+    if (reorder.late > 0)
+      io.stderr.write(
+        `mlscope: ${reorder.late} exchanges ran longer than the reorder window (${DEFAULT_REORDER.windowUs / 60e6} min of capture time, or ${DEFAULT_REORDER.maxHeld} held rows) and are out of start order\n`,
+      );
+    if (streaming) {
+      if (values.json) io.stdout.write(`${firstRow ? '' : '\n  '}],\n  "total": ${total}\n}\n`);
+      return errors.length > 0 ? ExitCode.INPUT_ERROR : ExitCode.OK;
+    }
+    rows = earliest.sorted();
     if (values.json) {
       writeJson(io, { exchanges: rows, total });
-    } else if (!values.csv) {
+    } else {
       const sorted = rows.slice().sort((a, b) => cmpTime(timeKey(a), timeKey(b)));
       io.stdout.write(
         renderTable(

@@ -94,13 +94,23 @@ function pad(s: string, w: number, right: boolean): string {
  * RFC 4180 CSV. Fields with a comma, quote or line break are quoted; control characters other
  * than TAB/CR/LF are escaped like in tables (JSON output is the lossless one).
  */
-export function renderCsv(header: readonly string[], rows: readonly (readonly Cell[])[]): string {
-  const field = (v: Cell): string => {
-    if (v === null) return '';
-    const s = sanitizeText(cellText(v));
-    return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-  };
-  const out = [header.map((h) => field(h)).join(',')];
-  for (const r of rows) out.push(header.map((_, i) => field(r[i] ?? null)).join(','));
-  return out.join('\r\n') + '\r\n';
+function csvField(v: Cell): string {
+  if (v === null) return '';
+  const s = sanitizeText(cellText(v));
+  return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+}
+
+/** RFC 4180 CSV (CRLF line ends): the header line. */
+export function renderCsvHeader(header: readonly string[]): string {
+  return header.map((h) => csvField(h)).join(',') + '\r\n';
+}
+
+/** RFC 4180 CSV rows (each ended by CRLF), `header.length` fields each. */
+export function renderCsvRows(
+  header: readonly string[],
+  rows: readonly (readonly Cell[])[],
+): string {
+  let out = '';
+  for (const r of rows) out += header.map((_, i) => csvField(r[i] ?? null)).join(',') + '\r\n';
+  return out;
 }

@@ -4,6 +4,7 @@
 
 import { existsSync } from 'node:fs';
 import {
+  drained,
   ExitCode,
   numberFlag,
   parseCommandArgs,
@@ -20,7 +21,7 @@ import {
   type QueryResult,
   type Store,
 } from '../../store/store.js';
-import { renderCsv, renderTable, sanitizeCell } from './render.js';
+import { renderCsvHeader, renderCsvRows, renderTable, sanitizeCell } from './render.js';
 
 /** Rows a human table shows by default; CSV and JSON print everything unless --max-rows. */
 const TABLE_MAX_ROWS = 1000;
@@ -73,18 +74,13 @@ export const sqlCommand: Command = {
       const human = !values.json && !values.csv;
       const maxRows =
         maxRowsFlag === undefined ? (human ? TABLE_MAX_ROWS : undefined) : maxRowsFlag || undefined;
+      if (!human) {
+        await streamQuery(store, sql, maxRows, values.json === true, io);
+        return ExitCode.OK;
+      }
       const r = await runQuery(store, sql, maxRows);
       const header = r.columns.map((c) => c.name);
-      if (values.json) {
-        writeJson(io, {
-          columns: r.columns,
-          rows: r.rows.map((row) => rowObject(header, row)),
-          rowCount: r.rows.length,
-          truncated: r.truncated,
-        });
-      } else if (values.csv) {
-        io.stdout.write(renderCsv(header, r.rows));
-      } else {
+      {
         if (r.columns.length > 0) io.stdout.write(renderTable(header, r.rows, { maxWidth: 80 }));
         const note = r.truncated
           ? `${r.rows.length} rows shown; more not shown (use --max-rows N, --csv or --json)`
@@ -105,6 +101,53 @@ export async function openStore(path: string): Promise<Store> {
   } catch (err) {
     if (err instanceof StoreError)
       throw new InputError(ErrorCode.INPUT_UNREADABLE, path, err.message.replace(`${path}: `, ''));
+    throw err;
+  }
+}
+
+/**
+ * CSV or JSON of a query of any size: rows are written batch by batch as DuckDB produces them,
+ * waiting for stdout to drain (memory stays bounded: an export of millions of rows held them all
+ * before). JSON keeps its document shape with one row object per line.
+ */
+async function streamQuery(
+  store: Store,
+  sql: string,
+  maxRows: number | undefined,
+  json: boolean,
+  io: Io,
+): Promise<void> {
+  let header: string[] = [];
+  let first = true;
+  try {
+    const r = await store.queryStream(
+      sql,
+      {
+        columns(cols) {
+          header = cols.map((c) => c.name);
+          if (json) io.stdout.write(`{\n  "columns": ${JSON.stringify(cols)},\n  "rows": [`);
+          else io.stdout.write(renderCsvHeader(header));
+        },
+        rows(rows) {
+          if (json) {
+            let out = '';
+            for (const row of rows) {
+              out += (first ? '\n    ' : ',\n    ') + JSON.stringify(rowObject(header, row));
+              first = false;
+            }
+            io.stdout.write(out);
+          } else io.stdout.write(renderCsvRows(header, rows));
+          return drained(io.stdout);
+        },
+      },
+      maxRows === undefined ? {} : { maxRows },
+    );
+    if (json)
+      io.stdout.write(
+        `${first ? '' : '\n  '}],\n  "rowCount": ${r.rows},\n  "truncated": ${r.truncated}\n}\n`,
+      );
+  } catch (err) {
+    if (err instanceof QueryError) throw new UsageError(`sql: ${err.message}`);
     throw err;
   }
 }

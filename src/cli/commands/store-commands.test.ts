@@ -134,6 +134,45 @@ describe('mlscope sql', () => {
     assert.match(r.stderr, /2 rows/);
   });
 
+  it('streams CSV and JSON of any size, batch by batch, with --max-rows', async () => {
+    // 5000 rows span several DuckDB chunks (2048 rows each)
+    const q = `SELECT range AS i, 'x,"y"' AS s FROM range(5000)`;
+    const csv = await run('sql', q, '--db', db, '--csv');
+    assert.equal(csv.code, 0, csv.stderr);
+    const csvLines = csv.stdout.split('\r\n');
+    assert.equal(csvLines[0], 'i,s');
+    assert.equal(csvLines.length, 5002); // header, 5000 rows, '' after the last CRLF
+    assert.equal(csvLines[4999], '4998,"x,""y"""');
+    const json = await run('sql', q, '--db', db, '--json');
+    assert.equal(json.code, 0, json.stderr);
+    const doc = JSON.parse(json.stdout) as {
+      columns: { name: string }[];
+      rows: { i: number; s: string }[];
+      rowCount: number;
+      truncated: boolean;
+    };
+    assert.deepEqual(
+      doc.columns.map((c) => c.name),
+      ['i', 's'],
+    );
+    assert.equal(doc.rowCount, 5000);
+    assert.equal(doc.rows.length, 5000);
+    assert.deepEqual(doc.rows[4321], { i: 4321, s: 'x,"y"' });
+    assert.equal(doc.truncated, false);
+    const cut = await run('sql', q, '--db', db, '--json', '--max-rows', '3000');
+    const cutDoc = JSON.parse(cut.stdout) as typeof doc;
+    assert.equal(cutDoc.rows.length, 3000);
+    assert.equal(cutDoc.rowCount, 3000);
+    assert.equal(cutDoc.truncated, true);
+    const exact = await run('sql', q, '--db', db, '--json', '--max-rows', '5000');
+    assert.equal((JSON.parse(exact.stdout) as typeof doc).truncated, false);
+    const empty = await run('sql', `${q} WHERE false`, '--db', db, '--json');
+    assert.deepEqual((JSON.parse(empty.stdout) as typeof doc).rows, []);
+    const bad = await run('sql', 'SELECT nope', '--db', db, '--csv');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /sql: .*nope/);
+  });
+
   it('prints CSV and a single JSON document', async () => {
     const csv = await run(
       'sql',

@@ -48,7 +48,9 @@ import {
   type NewInput,
   type QueryOptions,
   type QueryResult,
+  type RowSink,
   type Store,
+  type StreamedQuery,
   type TableInfo,
 } from '../store.js';
 import { ChunkWriter } from './chunk-writer.js';
@@ -468,6 +470,33 @@ export class DuckDbStore implements Store {
         truncated = true;
       }
       return { columns, rows, truncated };
+    } catch (err) {
+      throw queryError(err, sql);
+    }
+  }
+
+  async queryStream(sql: string, sink: RowSink, opts: QueryOptions = {}): Promise<StreamedQuery> {
+    await this.idle();
+    await this.flush();
+    const max = opts.maxRows;
+    try {
+      const result = await this.conn.stream(sql);
+      sink.columns(
+        result.columnNames().map((name, i) => ({ name, type: result.columnType(i).toString() })),
+      );
+      let n = 0;
+      for (;;) {
+        const chunk = await result.fetchChunk();
+        if (!chunk || chunk.rowCount === 0) return { rows: n, truncated: false };
+        if (max !== undefined && n >= max) return { rows: n, truncated: true };
+        let rows = chunk.convertRows<Cell>(cellConverter);
+        const cut = max !== undefined && n + rows.length > max;
+        if (cut) rows = rows.slice(0, max - n);
+        n += rows.length;
+        const wait = sink.rows(rows);
+        if (wait) await wait;
+        if (cut) return { rows: n, truncated: true };
+      }
     } catch (err) {
       throw queryError(err, sql);
     }

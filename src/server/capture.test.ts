@@ -18,6 +18,10 @@ import { IngestQueue, openTelemetryStore, type RecordSink } from './telemetry-st
 const PCAP = readFileSync(
   fileURLToPath(new URL('../../test/fixtures/capture/http-lo.pcap', import.meta.url)),
 );
+/** The same exchanges, recorded again later (ns timestamps, other ports). */
+const PCAP_NS = readFileSync(
+  fileURLToPath(new URL('../../test/fixtures/capture/http-lo-ns.pcap', import.meta.url)),
+);
 
 class Sink implements RecordSink {
   readonly conns: { c: Connection; input: number | null }[] = [];
@@ -224,4 +228,56 @@ test('routes: no query, ids folded, bounded', () => {
   assert.equal(routeOf('/v1/models'), '/v1/models');
   assert.equal(routeOf(null), '');
   assert.ok(routeOf('/' + 'a/'.repeat(500)).length <= 129);
+});
+
+test('tcpdump dying after it captured is restarted with back-off; state and counters carry on', async () => {
+  const children: FakeChild[] = [];
+  const lines: string[] = [];
+  const reg = new Registry(100);
+  const src = new LiveCaptureSource({
+    iface: 'lo',
+    registry: reg,
+    spawn: () => {
+      const c = new FakeChild();
+      children.push(c);
+      return c;
+    },
+    log: (l) => lines.push(l),
+    statsMs: 0,
+    restartMs: 5,
+    maxRestartMs: 40,
+    now: () => 0, // every run "lasts" 0 ms: the back-off doubles deterministically
+  });
+  const sink = new Sink();
+  await src.start(sink);
+  children[0]!.stderr.write('tcpdump: listening on lo, link-type EN10MB (Ethernet)\n');
+  // the first run dies part-way through a record
+  await feed(children[0]!, PCAP.subarray(0, PCAP.length - 100), 1000);
+  const before = sink.xs.length;
+  children[0]!.exit(null, 'SIGKILL');
+  await new Promise((r) => setTimeout(r, 30));
+  assert.equal(children.length, 2, lines.join('\n'));
+  assert.ok(lines.some((l) => /tcpdump was killed by SIGKILL; restarting it in 5 ms/.test(l)));
+  // the second run writes a new file header and different traffic: both are read
+  children[1]!.stderr.write('tcpdump: listening on lo, link-type EN10MB (Ethernet)\n');
+  await feed(children[1]!, PCAP_NS, 3000);
+  assert.equal(sink.xs.length, before + 4);
+  // frame numbers continue after the first stream's
+  assert.ok(sink.xs.slice(before).every((e) => (e.x.reqFirstFrame ?? 0) > 40));
+  assert.equal(src.restarts, 1);
+  assert.match(reg.render(), /mlscope_capture_restarts_total\{interface="lo"\} 1/);
+  assert.match(reg.render(), /mlscope_capture_running\{interface="lo"\} 1/);
+  // a run that fails at once (the interface is gone) is retried later, with a longer wait
+  children[1]!.exit(1);
+  await new Promise((r) => setTimeout(r, 20));
+  children[2]!.stderr.write('tcpdump: lo: No such device exists\n');
+  children[2]!.exit(1);
+  await new Promise((r) => setTimeout(r, 5));
+  assert.ok(
+    lines.some((l) => /No such device exists; restarting it in 20 ms/.test(l)),
+    lines.join('\n'),
+  );
+  await src.stop();
+  assert.equal(children.length, 3, 'no restart after stop');
+  assert.equal(src.errors, 3);
 });

@@ -17,7 +17,11 @@
 //
 // Failure: a tcpdump that cannot start or exits (no such interface, permission denied, not
 // installed) is reported on the log with tcpdump's own message and counted; the rest of `serve`
-// keeps running. A pcap stream the engine cannot read stops this capture the same way.
+// keeps running. One that dies after it had been capturing (killed, the interface went away for a
+// while) is started again after 1 s, doubling up to 60 s while it keeps failing; the engine keeps
+// its connections across the restart (CaptureEngine.newStream) and the counters carry on. A first
+// run that never got going is a setup problem and is not retried. A pcap stream the engine cannot
+// read stops this capture.
 
 import type { Connection, Exchange } from '../model/records.js';
 import { CaptureEngine } from '../decoders/capture/engine.js';
@@ -49,6 +53,12 @@ export interface LiveCaptureOptions {
   sweepMs?: number;
   /** Ask tcpdump for its counters this often (ms, default 5 s; 0 = never). */
   statsMs?: number;
+  /**
+   * After tcpdump dies, wait this long before starting it again (ms, default 1 s), doubling on
+   * each failure up to maxRestartMs (default 60 s); 0 = never restart.
+   */
+  restartMs?: number;
+  maxRestartMs?: number;
   now?: () => number;
 }
 
@@ -68,11 +78,21 @@ export class LiveCaptureSource implements TelemetrySource {
   private readonly metrics: CaptureMetrics;
   /** Records handed to the sink. */
   records = 0;
-  /** tcpdump failures and unreadable streams (0 or 1 per run; a counter for /metrics). */
+  /** tcpdump failures and unreadable streams (a counter for /metrics). */
   errors = 0;
+  /** tcpdump restarts after it died. */
+  restarts = 0;
+  /** Some tcpdump run of this source got as far as capturing (so a later failure is worth retrying). */
+  private everListened = false;
+  private restartTimer: NodeJS.Timeout | null = null;
+  private restartDelayMs: number;
+  private procStartedMs = 0;
+  /** tcpdump's counters from runs before the current one (each run counts from zero). */
+  private readonly before = { streamBytes: 0, droppedByKernel: 0, droppedByInterface: 0 };
 
   constructor(private readonly opts: LiveCaptureOptions) {
     this.name = `capture:${opts.iface}`;
+    this.restartDelayMs = opts.restartMs ?? 1000;
     this.metrics = new CaptureMetrics(opts.registry);
     this.engine = new CaptureEngine({
       source: `live:capture:${opts.iface}`,
@@ -116,24 +136,7 @@ export class LiveCaptureSource implements TelemetrySource {
     } catch (err) {
       this.log(`cannot record the input in the store: ${(err as Error).message}`);
     }
-    this.proc = new TcpdumpProcess(
-      {
-        iface: this.opts.iface,
-        filter: this.opts.filter ?? null,
-        snaplen: this.opts.snaplen ?? DEFAULT_SNAPLEN,
-        ...(this.opts.bin !== undefined ? { bin: this.opts.bin } : {}),
-        ...(this.opts.spawn ? { spawn: this.opts.spawn } : {}),
-      },
-      {
-        data: (chunk) => this.onData(chunk),
-        message: (line) => {
-          // tcpdump installs its SIGUSR1 handler before it says this; before, SIGUSR1 kills it
-          if (/listening on/.test(line)) this.listening = true;
-          this.log(line);
-        },
-        exit: (how) => this.onExit(how),
-      },
-    );
+    this.spawnTcpdump();
     const sweepMs = this.opts.sweepMs ?? 10_000;
     const sweep = setInterval(() => {
       if (this.ended) return;
@@ -150,6 +153,32 @@ export class LiveCaptureSource implements TelemetrySource {
       stats.unref();
       this.timers.push(stats);
     }
+  }
+
+  private spawnTcpdump(): void {
+    this.listening = false;
+    this.procStartedMs = this.now();
+    this.proc = new TcpdumpProcess(
+      {
+        iface: this.opts.iface,
+        filter: this.opts.filter ?? null,
+        snaplen: this.opts.snaplen ?? DEFAULT_SNAPLEN,
+        ...(this.opts.bin !== undefined ? { bin: this.opts.bin } : {}),
+        ...(this.opts.spawn ? { spawn: this.opts.spawn } : {}),
+      },
+      {
+        data: (chunk) => this.onData(chunk),
+        message: (line) => {
+          // tcpdump installs its SIGUSR1 handler before it says this; before, SIGUSR1 kills it
+          if (/listening on/.test(line)) {
+            this.listening = true;
+            this.everListened = true;
+          }
+          this.log(line);
+        },
+        exit: (how) => this.onExit(how),
+      },
+    );
   }
 
   private onData(chunk: Buffer): void {
@@ -201,22 +230,60 @@ export class LiveCaptureSource implements TelemetrySource {
   }
 
   private onExit(how: TcpdumpExit): void {
-    if (!how.requested) {
-      const said = this.proc?.messages.filter((m) => !/listening on/.test(m)) ?? [];
-      const why = said.length ? `: ${said.slice(-3).join(' / ')}` : '';
-      if (how.error) {
-        const code = (how.error as NodeJS.ErrnoException).code;
-        this.fail(
-          code === 'ENOENT'
-            ? `cannot run ${this.opts.bin ?? 'tcpdump'}: not found (install tcpdump); capture is off, the rest of serve keeps running`
-            : `cannot run ${this.opts.bin ?? 'tcpdump'}: ${how.error.message}; capture is off, the rest of serve keeps running`,
-        );
-      } else {
-        const end = how.signal ? `was killed by ${how.signal}` : `exited with code ${how.code}`;
-        this.fail(`tcpdump ${end}${why}; capture is off, the rest of serve keeps running`);
-      }
+    if (how.requested || this.ended) {
+      this.finish();
+      return;
     }
-    this.finish();
+    const said = this.proc?.messages.filter((m) => !/listening on/.test(m)) ?? [];
+    const why = said.length ? `: ${said.slice(-3).join(' / ')}` : '';
+    const missing = (how.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+    // Worth another try: tcpdump had been capturing on this interface (killed, the interface went
+    // away for a while…). A first run that never got going (no such device, no permission, no
+    // tcpdump) is a setup problem: retrying would only repeat the message.
+    const retry = !missing && this.everListened && (this.opts.restartMs ?? 1000) > 0;
+    const after = retry
+      ? `; restarting it in ${fmtDelay(this.restartDelayMs)}`
+      : '; capture is off, the rest of serve keeps running';
+    if (how.error) {
+      this.fail(
+        missing
+          ? `cannot run ${this.opts.bin ?? 'tcpdump'}: not found (install tcpdump)${after}`
+          : `cannot run ${this.opts.bin ?? 'tcpdump'}: ${how.error.message}${after}`,
+      );
+    } else {
+      const end = how.signal ? `was killed by ${how.signal}` : `exited with code ${how.code}`;
+      this.fail(`tcpdump ${end}${why}${after}`);
+    }
+    if (!retry) {
+      this.finish();
+      return;
+    }
+    this.keepCounters();
+    // A run that lasted a while resets the back-off; quick failures double it (up to the cap).
+    const ranMs = this.now() - this.procStartedMs;
+    const delay =
+      ranMs > (this.opts.maxRestartMs ?? 60_000)
+        ? (this.opts.restartMs ?? 1000)
+        : this.restartDelayMs;
+    this.restartDelayMs = Math.min(delay * 2, this.opts.maxRestartMs ?? 60_000);
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      if (this.ended) return;
+      this.restarts++;
+      this.engine.newStream();
+      this.spawnTcpdump();
+    }, delay);
+    this.restartTimer.unref();
+  }
+
+  /** Fold the dead run's tcpdump counters into the totals (each run counts from zero). */
+  private keepCounters(): void {
+    const p = this.proc;
+    if (!p) return;
+    this.before.streamBytes += p.bytes;
+    this.before.droppedByKernel += p.stats.droppedByKernel ?? 0;
+    this.before.droppedByInterface += p.stats.droppedByInterface ?? 0;
+    this.proc = null;
   }
 
   /** The stream is over: finalise every connection and hand everything over. */
@@ -232,14 +299,17 @@ export class LiveCaptureSource implements TelemetrySource {
   async stop(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = null;
     if (this.proc) await this.proc.stop();
     this.finish();
     const s = this.engine.s;
     this.log(
       `${s.packets} packets, ${s.connections} connections, ${s.exchanges} exchanges` +
-        (this.proc?.stats.droppedByKernel != null
-          ? `, ${this.proc.stats.droppedByKernel} dropped by the kernel`
-          : ''),
+        (this.proc?.stats.droppedByKernel != null || this.before.droppedByKernel > 0
+          ? `, ${this.before.droppedByKernel + (this.proc?.stats.droppedByKernel ?? 0)} dropped by the kernel`
+          : '') +
+        (this.restarts > 0 ? `, tcpdump restarted ${this.restarts} times` : ''),
     );
     if (this.sink && this.inputId !== null)
       await this.sink
@@ -260,9 +330,12 @@ export class LiveCaptureSource implements TelemetrySource {
     const s = this.engine.s;
     c('mlscope_capture_packets_total', 'Packets read from live capture.', () => s.packets);
     c('mlscope_capture_bytes_total', 'Bytes on the wire of captured packets.', () => s.bytes);
-    c('mlscope_capture_stream_bytes_total', 'Bytes of pcap stream read from tcpdump.', () =>
-      this.proc ? this.proc.bytes : 0,
+    c(
+      'mlscope_capture_stream_bytes_total',
+      'Bytes of pcap stream read from tcpdump.',
+      () => this.before.streamBytes + (this.proc ? this.proc.bytes : 0),
     );
+    c('mlscope_capture_restarts_total', 'tcpdump restarts after it died.', () => this.restarts);
     c(
       'mlscope_capture_skipped_total',
       'Captured packets that could not be decoded (damaged, truncated…).',
@@ -289,8 +362,14 @@ export class LiveCaptureSource implements TelemetrySource {
       'Packets tcpdump reports dropped (where: kernel = buffer full, interface = by the NIC/driver); updated every few seconds.',
       ['interface', 'where'],
     );
-    drops.set({ ...l, where: 'kernel' }, () => this.proc?.stats.droppedByKernel ?? 0);
-    drops.set({ ...l, where: 'interface' }, () => this.proc?.stats.droppedByInterface ?? 0);
+    drops.set(
+      { ...l, where: 'kernel' },
+      () => this.before.droppedByKernel + (this.proc?.stats.droppedByKernel ?? 0),
+    );
+    drops.set(
+      { ...l, where: 'interface' },
+      () => this.before.droppedByInterface + (this.proc?.stats.droppedByInterface ?? 0),
+    );
     reg
       .gauge('mlscope_capture_open_connections', 'TCP connections open now.', ['interface'])
       .set(l, () => this.engine.openConnections);
@@ -298,4 +377,8 @@ export class LiveCaptureSource implements TelemetrySource {
       .gauge('mlscope_capture_running', 'Whether tcpdump is running.', ['interface'])
       .set(l, () => (this.running ? 1 : 0));
   }
+}
+
+function fmtDelay(ms: number): string {
+  return ms >= 1000 ? `${Math.round(ms / 100) / 10} s` : `${ms} ms`;
 }

@@ -114,9 +114,11 @@ export class CaptureReader {
   private readonly sink: FrameSink;
   private readonly quality: Quality;
 
-  constructor(sink: FrameSink, quality: Quality) {
+  /** `firstFrame`: frames already delivered by earlier streams (numbering continues after them). */
+  constructor(sink: FrameSink, quality: Quality, firstFrame = 0) {
     this.sink = sink;
     this.quality = quality;
+    this.frames = firstFrame;
   }
 
   /** Set when the capture is structurally damaged: reading stopped there. */

@@ -87,7 +87,7 @@ const MAX_RTT_SAMPLES = 1 << 20;
 
 export class CaptureEngine implements FrameSink {
   readonly quality: Quality;
-  private readonly reader: CaptureReader;
+  private reader: CaptureReader;
   private readonly tcp: TcpEngine;
   private readonly pkt = new Packet();
   private readonly defrag = new Defragmenter();
@@ -179,6 +179,18 @@ export class CaptureEngine implements FrameSink {
 
   push(chunk: Buffer): void {
     this.reader.push(chunk);
+  }
+
+  /**
+   * A new capture stream follows the current one on the same link (live capture: tcpdump was
+   * restarted and writes a new file header). Connection state is kept, so a conversation that
+   * spans the restart stays one; frame numbers continue. A record the old stream left half-written
+   * is counted as skipped (the reader's end()).
+   */
+  newStream(): void {
+    const frames = this.reader.frames;
+    this.reader.end();
+    this.reader = new CaptureReader(this, this.quality, frames);
   }
 
   /** The input ended (cleanly or not): flush every connection. Never throws. */

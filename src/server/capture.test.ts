@@ -161,6 +161,7 @@ test('tcpdump failing (no such device) is reported with its message; nothing thr
     lines.join('\n'),
   );
   assert.match(reg.render(), /mlscope_capture_errors_total\{interface="nosuch0"\} 1/);
+  assert.equal(src.downAtEnd, true, 'never got going: not retried');
   await src.stop();
   assert.equal(sink.finished[0]!.stats.error?.includes('No such device exists'), true);
 });
@@ -265,6 +266,7 @@ test('tcpdump dying after it captured is restarted with back-off; state and coun
   // frame numbers continue after the first stream's
   assert.ok(sink.xs.slice(before).every((e) => (e.x.reqFirstFrame ?? 0) > 40));
   assert.equal(src.restarts, 1);
+  assert.equal(src.downAtEnd, false, 'recovered');
   assert.match(reg.render(), /mlscope_capture_restarts_total\{interface="lo"\} 1/);
   assert.match(reg.render(), /mlscope_capture_running\{interface="lo"\} 1/);
   // a run that fails at once (the interface is gone) is retried later, with a longer wait
@@ -279,5 +281,6 @@ test('tcpdump dying after it captured is restarted with back-off; state and coun
   );
   await src.stop();
   assert.equal(children.length, 3, 'no restart after stop');
+  assert.equal(src.downAtEnd, true, 'stopped while waiting to restart');
   assert.equal(src.errors, 3);
 });

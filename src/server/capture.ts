@@ -82,6 +82,11 @@ export class LiveCaptureSource implements TelemetrySource {
   errors = 0;
   /** tcpdump restarts after it died. */
   restarts = 0;
+  /**
+   * The capture was down when it ended: it gave up (setup problem, unreadable stream) or tcpdump
+   * had died and was waiting to be restarted. A run that failed and recovered is not down.
+   */
+  downAtEnd = false;
   /** Some tcpdump run of this source got as far as capturing (so a later failure is worth retrying). */
   private everListened = false;
   private restartTimer: NodeJS.Timeout | null = null;
@@ -188,6 +193,7 @@ export class LiveCaptureSource implements TelemetrySource {
     const f = this.engine.failure;
     if (f) {
       this.fail(`the pcap stream from tcpdump is unreadable at byte ${f.offset}: ${f.message}`);
+      this.downAtEnd = true;
       void this.proc?.stop();
       this.finish();
       return;
@@ -255,6 +261,7 @@ export class LiveCaptureSource implements TelemetrySource {
       this.fail(`tcpdump ${end}${why}${after}`);
     }
     if (!retry) {
+      this.downAtEnd = true;
       this.finish();
       return;
     }
@@ -299,7 +306,10 @@ export class LiveCaptureSource implements TelemetrySource {
   async stop(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
-    if (this.restartTimer) clearTimeout(this.restartTimer);
+    if (this.restartTimer) {
+      clearTimeout(this.restartTimer);
+      this.downAtEnd = true;
+    }
     this.restartTimer = null;
     if (this.proc) await this.proc.stop();
     this.finish();

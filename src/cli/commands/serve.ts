@@ -419,8 +419,9 @@ export const serveCommand: Command = {
         log(
           `tailed ${f.file}: ${f.lines} lines, ${f.records} records, ${f.quality.skipped} skipped, ${f.rotations} rotations, ${f.truncations} truncations`,
         );
-    // a capture that failed is an input that could not be read: exit 1, like an unreadable file
-    for (const c of captures) failed += c.errors;
+    // a capture that failed (and was down at the end) is an input that could not be read: exit 1,
+    // like an unreadable file; one whose tcpdump died and was restarted is not
+    for (const c of captures) failed += c.downAtEnd ? 1 : 0;
     log(
       `stopped; acknowledged ${srv.acknowledged.spans} spans, ${srv.acknowledged.logs} logs, ${srv.acknowledged.points} points`,
     );

@@ -5,15 +5,15 @@
 
 import type { Connection, Exchange, LogRecord, RetransmissionEvent } from '../model/records.js';
 import type { QualityReport } from '../model/quality.js';
-import { expandInputs, readChunks, readHead, type InputRef } from '../sources/files.js';
+import { expandInputs, readChunks, type InputRef } from '../sources/files.js';
 import type { Span } from '../model/span.js';
 import { Quality } from '../model/quality.js';
 import { decodeTelemetryFile, emptyBatch } from '../decoders/otlp/index.js';
 import { ErrorCode, InputError } from '../util/errors.js';
-import { sniffCapture } from '../decoders/capture/capture-reader.js';
 import { allRecognisers } from '../decoders/proto/registry.js';
 import { analyzeCapture } from './capture.js';
 import { readLogInput } from './logs.js';
+import { detectFile } from './detect.js';
 
 export interface BundleData {
   exchanges: Exchange[];
@@ -72,6 +72,21 @@ export async function readBundle(
     const kind = await classify(ref);
     if (kind === 'traces') {
       await readTraces(ref, out);
+    } else if (kind === 'flows') {
+      // Flow records carry no request timing: investigate does not use them, and says so.
+      const q = new Quality(ref.name, 'flows');
+      q.note(
+        'not-used-by-investigate',
+        'file',
+        'flow records (mlscope flows and ingest read them)',
+      );
+      out.quality.push({
+        source: ref.name,
+        format: 'flows',
+        records: 0,
+        skipped: 0,
+        report: q.report(),
+      });
     } else if (kind === 'capture') {
       out.captures.push(ref.name);
       const base = connIdBase;
@@ -134,20 +149,21 @@ export async function readBundle(
   return out;
 }
 
-async function classify(ref: InputRef): Promise<'capture' | 'traces' | 'log'> {
+/**
+ * What a bundle file is, by content (ingest/detect.ts, as `mlscope ingest` decides): captures,
+ * telemetry (OTLP JSON/protobuf spans and logs, Jaeger, Zipkin), flow records, or logs.
+ */
+async function classify(ref: InputRef): Promise<'capture' | 'traces' | 'flows' | 'log'> {
   if (ref.path === null) return 'log';
   try {
-    const head = await readHead(ref, 4096);
-    if (sniffCapture(head)) return 'capture';
-    const text = head.toString('utf8').trimStart();
-    if (
-      (text.startsWith('{') || text.startsWith('[')) &&
-      /"resource_?[sS]pans"|"traceID"\s*:|"traceId"\s*:\s*"[0-9a-fA-F]{16,32}"\s*,\s*"(?:parentId|id)"/.test(
-        text,
-      )
-    )
-      return 'traces';
-    return 'log';
+    const d = await detectFile(ref);
+    return d.kind === 'capture'
+      ? 'capture'
+      : d.kind === 'telemetry'
+        ? 'traces'
+        : d.kind === 'flows'
+          ? 'flows'
+          : 'log';
   } catch {
     return 'log';
   }

@@ -18,6 +18,8 @@ import { isJaegerDocument } from '../decoders/otlp/jaeger-json.js';
 import { isZipkinDocument } from '../decoders/otlp/zipkin-json.js';
 import { isObject } from '../decoders/otlp/common/json.js';
 import { detectFlowFormat } from './flows.js';
+import { readChunks, type InputRef } from '../sources/files.js';
+import { InputError } from '../util/errors.js';
 
 export type InputKind = 'capture' | 'flows' | 'telemetry' | 'logs';
 
@@ -147,4 +149,38 @@ function looksLikeOtlpProto(head: Uint8Array): boolean {
     if (c < 32 && c !== 9 && c !== 10 && c !== 13) bad++;
   }
   return bad / n > 0.1;
+}
+
+/**
+ * The first `n` decompressed bytes of an input, for detection; a read error ends the head early
+ * (the reader chosen then reports it, with its offset, and keeps what it could read).
+ */
+export async function peekHead(
+  ref: InputRef,
+  n: number,
+): Promise<{ bytes: Buffer; complete: boolean }> {
+  const parts: Buffer[] = [];
+  let len = 0;
+  let complete = false;
+  try {
+    let whole = true;
+    for await (const c of readChunks(ref)) {
+      parts.push(c);
+      len += c.length;
+      if (len >= n) {
+        whole = false;
+        break;
+      }
+    }
+    complete = whole;
+  } catch (err) {
+    if (!(err instanceof InputError)) throw err;
+  }
+  return { bytes: Buffer.concat(parts, len).subarray(0, n), complete };
+}
+
+/** Classify an input by the first DETECT_HEAD_BYTES of its decompressed content. */
+export async function detectFile(ref: InputRef): Promise<DetectedInput> {
+  const head = await peekHead(ref, DETECT_HEAD_BYTES);
+  return detectInput(head.bytes, head.complete);
 }

@@ -15,10 +15,10 @@ import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { ExitCode, parseCommandArgs, writeJson, type Command, type Io } from '../command.js';
 import { ErrorCode, InputError, UsageError, errorMessage } from '../../util/errors.js';
-import { expandInputs, readChunks, type InputRef } from '../../sources/files.js';
+import { expandInputs, type InputRef } from '../../sources/files.js';
 import { decideInput, fingerprint, type Fingerprint } from '../../store/inputs.js';
 import type { Store } from '../../store/store.js';
-import { DETECT_HEAD_BYTES, detectInput, type DetectedInput } from '../../ingest/detect.js';
+import { detectFile, type DetectedInput } from '../../ingest/detect.js';
 import { readTelemetryInput } from '../../ingest/telemetry.js';
 import { appendLogInput, checkLogFormat } from './log-input.js';
 import { ingestCapture } from './ingest-capture.js';
@@ -201,8 +201,7 @@ async function ingestOne(
       const st = await fsp.stat(ref.path);
       if (st.isFile()) {
         fp = await fingerprint(ref.name, st.size, st.mtimeMs, rangeHasher(ref.path));
-        const head = await peekHead(ref, DETECT_HEAD_BYTES);
-        detected = detectInput(head.bytes, head.complete);
+        detected = await detectFile(ref);
       }
     }
   } catch (err) {
@@ -357,31 +356,6 @@ function nonZero<K extends string>(rows: Partial<Record<K, number>>): Partial<Re
   const out: Partial<Record<K, number>> = {};
   for (const [k, n] of Object.entries(rows) as [K, number][]) if (n > 0) out[k] = n;
   return out;
-}
-
-/**
- * The first `n` decompressed bytes of an input, for detection; a read error ends the head early
- * (the reader chosen then reports it, with its offset, and keeps what it could read).
- */
-async function peekHead(ref: InputRef, n: number): Promise<{ bytes: Buffer; complete: boolean }> {
-  const parts: Buffer[] = [];
-  let len = 0;
-  let complete = false;
-  try {
-    let whole = true;
-    for await (const c of readChunks(ref)) {
-      parts.push(c);
-      len += c.length;
-      if (len >= n) {
-        whole = false;
-        break;
-      }
-    }
-    complete = whole;
-  } catch (err) {
-    if (!(err instanceof InputError)) throw err;
-  }
-  return { bytes: Buffer.concat(parts, len).subarray(0, n), complete };
 }
 
 /** SHA-256 of a byte range of a file on disk. */

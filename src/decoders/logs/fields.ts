@@ -25,6 +25,8 @@ export interface Ctx extends TimeOpts {
   /** Last timestamp text parsed and its value. */
   lastTsText: string;
   lastTsUs: number;
+  /** Unit-less duration keys (`duration`, `latency`…): ms per unit, decided on the first value. */
+  autoDurUnit: Map<string, number>;
 }
 
 export function newCtx(
@@ -52,7 +54,28 @@ export function newCtx(
     shapeCls: [],
     lastTsText: '',
     lastTsUs: NaN,
+    autoDurUnit: new Map(),
   };
+}
+
+/** Unit-less duration keys remembered per input (hostile inputs: many keys). */
+const MAX_AUTO_DUR_KEYS = 64;
+
+/**
+ * ms per unit of a unit-less duration key (`duration`, `latency`, `elapsed`…), decided once per
+ * input from the first value: a fraction below 100 is seconds — Python's time differences, Go
+ * zap's production encoder, Caddy's access log all write float seconds (0.842) — anything else
+ * is ms, the unit of integer timings (Java, Node's Date.now differences). pino/Fastify's
+ * `responseTime` is ms whatever its shape.
+ */
+function autoDurationUnit(ctx: Ctx, key: string, v: AttrValue): number {
+  let unit = ctx.autoDurUnit.get(key);
+  if (unit !== undefined) return unit;
+  const n = numOf(v);
+  if (Number.isNaN(n)) return 1; // not numeric (a string with a unit is parsed as such)
+  unit = key !== 'responseTime' && !Number.isInteger(n) && Math.abs(n) < 100 ? 1000 : 1;
+  if (ctx.autoDurUnit.size < MAX_AUTO_DUR_KEYS) ctx.autoDurUnit.set(key, unit);
+  return unit;
 }
 
 /** A record with every field initialised in one order (one hidden class for all records). */
@@ -797,8 +820,10 @@ export function applyFieldCls(r: LogRecord, key: string, cls: Cls, v: AttrValue,
     case K.UPHEADER_S:
     case K.TIMING:
     case K.INFER_MS: {
-      const ms = durMs(v, cls.k);
+      let ms = durMs(v, cls.k);
       if (Number.isNaN(ms)) break;
+      if (cls.k === K.DUR_AUTO && (typeof v === 'number' || !/[a-zµ]/i.test(v as string)))
+        ms *= autoDurationUnit(ctx, key, v);
       if (cls.rank < ctx.durRank) {
         r.durationMs = ms;
         ctx.durRank = cls.rank;

@@ -370,3 +370,31 @@ test('forced format overrides detection', () => {
   assert.equal(format, 'plain');
   assert.equal(records[0]!.format, 'plain');
 });
+
+test('unit-less durations: float seconds (Python, zap, Caddy) vs ms (integers, responseTime)', () => {
+  const ms = (lines: string[]): (number | null)[] => parse(lines).records.map((r) => r.durationMs);
+  // Go zap's production encoder and Caddy write seconds as floats
+  assert.deepEqual(
+    ms([
+      '{"level":"info","ts":1732780800.12,"msg":"handled","latency":0.0123}',
+      '{"level":"info","ts":1732780801.12,"msg":"handled","latency":2}',
+    ]),
+    [12.3, 2000],
+  );
+  assert.deepEqual(ms(['{"ts":1732780800.1,"msg":"handled request","duration":0.842}']), [842]);
+  // integers are ms; the unit is decided once per input and kept
+  assert.deepEqual(
+    ms([
+      '{"time":"2024-11-28T08:00:00Z","msg":"done","duration":120}',
+      '{"time":"2024-11-28T08:00:01Z","msg":"done","duration":0.5}',
+    ]),
+    [120, 0.5],
+  );
+  // pino/Fastify: responseTime is ms even as a fraction
+  assert.deepEqual(
+    ms(['{"level":30,"time":1732780800123,"msg":"request completed","responseTime":12.34}']),
+    [12.34],
+  );
+  // a unit in the value wins
+  assert.deepEqual(ms(['time=2024-11-28T08:00:00Z level=info msg=ok duration=1.5ms']), [1.5]);
+});

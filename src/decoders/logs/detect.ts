@@ -23,6 +23,8 @@ const PRIORITY: readonly LogFormat[] = [
   'nginx-error',
   'apache-error',
   'syslog-5424',
+  'envoy',
+  'haproxy',
   'nginx-combined',
   'common',
   'gunicorn-access',

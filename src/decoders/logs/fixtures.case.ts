@@ -248,6 +248,41 @@ export const FIXTURES: Fixture[] = [
     ],
   },
   {
+    name: 'Envoy default access log',
+    format: 'envoy',
+    records: 2,
+    lines: [
+      '[2025-03-04T08:00:00.123Z] "POST /v1/chat/completions HTTP/1.1" 200 - 512 2048 842 840 "10.0.0.1" "python-requests/2.31" "7f1c2d3e-aaaa-bbbb-cccc-1234567890ab" "llm.internal" "10.0.1.5:8000"',
+      '[2025-03-04T08:00:01.456Z] "POST /v1/chat/completions HTTP/1.1" 503 UF 512 91 30001 - "-" "openai-python/1.30" "8f1c2d3e-aaaa-bbbb-cccc-1234567890ab" "llm.internal" "10.0.1.5:8000"',
+    ],
+  },
+  {
+    name: 'Istio sidecar access log',
+    format: 'envoy',
+    records: 1,
+    lines: [
+      '[2025-03-04T08:00:00.123Z] "POST /v1/chat/completions HTTP/1.1" 504 UT upstream_response_timeout - "-" 512 24 30000 - "10.0.0.1" "openai-python/1.30" "9f1c2d3e-aaaa-bbbb-cccc-1234567890ab" "llm.default.svc.cluster.local:8000" "10.0.1.5:8000" outbound|8000||llm.default.svc.cluster.local 10.0.0.9:40512 10.96.0.12:8000 10.0.0.1:51000 - default',
+    ],
+  },
+  {
+    name: 'HAProxy HTTP log through syslog',
+    format: 'syslog-3164',
+    records: 2,
+    opts: { referenceYear: 2025 },
+    lines: [
+      'Mar  4 08:00:00 lb1 haproxy[1234]: 10.0.0.1:51234 [04/Mar/2025:08:00:00.123] fe_http be_llm/srv1 0/0/1/840/842 200 2048 - - ---- 10/10/2/1/0 0/0 "POST /v1/chat/completions HTTP/1.1"',
+      'Mar  4 08:00:01 lb1 haproxy[1234]: 10.0.0.2:51235 [04/Mar/2025:08:00:01.456] fe_http be_llm/srv1 0/0/-1/-1/30001 503 212 - - sC-- 10/10/2/1/3 0/0 "POST /v1/chat/completions HTTP/1.1"',
+    ],
+  },
+  {
+    name: 'HAProxy HTTP log, raw (log stdout format raw), captured headers',
+    format: 'haproxy',
+    records: 1,
+    lines: [
+      '10.0.0.1:51234 [04/Mar/2025:08:00:00.123] fe_http be_llm/srv1 0/3/1/840/845 200 2048 - - ---- 10/10/2/1/0 0/2 {llm.example.com|req-9} "POST /v1/chat/completions HTTP/1.1"',
+    ],
+  },
+  {
     name: 'plain text with and without timestamps',
     format: 'plain',
     records: 3,

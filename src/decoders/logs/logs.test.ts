@@ -398,3 +398,36 @@ test('unit-less durations: float seconds (Python, zap, Caddy) vs ms (integers, r
   // a unit in the value wins
   assert.deepEqual(ms(['time=2024-11-28T08:00:00Z level=info msg=ok duration=1.5ms']), [1.5]);
 });
+
+test('proxy access logs: Envoy/Istio and HAProxy give timings, upstream time and failure reason', () => {
+  const env = parse([
+    '[2025-03-04T08:00:01.456Z] "POST /v1/chat/completions HTTP/1.1" 503 UF 512 91 30001 - "-" "openai-python/1.30" "8f1c2d3e-aaaa-bbbb-cccc-1234567890ab" "llm.internal" "10.0.1.5:8000"',
+    '[2025-03-04T08:00:00.123Z] "POST /v1/chat/completions HTTP/1.1" 200 - 512 2048 842 840 "10.0.0.1, 10.9.9.9" "python-requests/2.31" "7f1c" "llm.internal" "10.0.1.5:8000"',
+  ]).records;
+  assert.equal(env[0]!.format, 'envoy');
+  assert.equal(env[0]!.tsUs, us('2025-03-04T08:00:01.456Z'));
+  assert.equal(env[0]!.httpStatus, 503);
+  assert.equal(env[0]!.durationMs, 30001);
+  assert.equal(env[0]!.attributes['envoy.response_flags'], 'UF');
+  assert.equal(env[0]!.attributes['upstream_response_time'], undefined);
+  assert.equal(env[0]!.requestId, '8f1c2d3e-aaaa-bbbb-cccc-1234567890ab');
+  assert.equal(env[1]!.attributes['upstream_response_time'], 840);
+  assert.equal(env[1]!.clientIp, '10.0.0.1');
+  const ha = parse(
+    [
+      'Mar  4 08:00:01 lb1 haproxy[1234]: 10.0.0.2:51235 [04/Mar/2025:08:00:01.456] fe_http be_llm/srv1 0/12/-1/-1/30001 503 212 - - sC-- 10/10/2/1/3 0/0 "POST /v1/chat/completions HTTP/1.1"',
+    ],
+    { referenceYear: 2020 },
+  ).records[0]!;
+  assert.equal(ha.tsUs, us('2025-03-04T08:00:01.456Z'), 'the accept date (with its year) wins');
+  assert.equal(ha.httpStatus, 503);
+  assert.equal(ha.durationMs, 30001);
+  assert.equal(ha.httpPath, '/v1/chat/completions');
+  assert.equal(ha.attributes['queue_ms'], 12);
+  assert.equal(ha.attributes['upstream_response_time'], undefined, 'never reached the server');
+  assert.equal(ha.attributes['haproxy.termination_state'], 'sC--');
+  assert.equal(ha.attributes['haproxy.retries'], 3);
+  // not a proxy line: nothing borrowed
+  const plain = parse(['[2025-03-04T08:00:00Z] INFO worker started']).records[0]!;
+  assert.notEqual(plain.format, 'envoy');
+});

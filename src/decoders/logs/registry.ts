@@ -16,6 +16,7 @@ import {
 import { parseGunicornError, parseLevelColon, parsePlain, parsePythonLogging } from './python.js';
 import { parseGlog, parseRay, parseTorchServe, parseVllm } from './ml.js';
 import type { TextParser } from './text.js';
+import { parseEnvoyAccess, parseHaproxyHttp } from './proxy.js';
 
 export const parseJson: TextParser = (s, p, ctx) => {
   if (s.charCodeAt(p) !== 123) return null;
@@ -29,6 +30,7 @@ const parseGunicornAccess: TextParser = (s, p, ctx) =>
 /** Per-line auto-detection order. */
 export const AUTO_PARSERS: readonly TextParser[] = [
   parseJson,
+  parseEnvoyAccess,
   parseSyslog5424,
   parseTorchServe,
   parseGunicornError,
@@ -37,6 +39,7 @@ export const AUTO_PARSERS: readonly TextParser[] = [
   parseGlog,
   parseVllm,
   parseRay,
+  parseHaproxyHttp,
   parseAccess,
   parseUvicornAccess,
   parseSyslog3164,
@@ -81,6 +84,10 @@ export function parsersFor(f: LogFormat): readonly TextParser[] {
       return [parseTorchServe];
     case 'ray-serve':
       return [parseRay];
+    case 'envoy':
+      return [parseEnvoyAccess];
+    case 'haproxy':
+      return [parseHaproxyHttp, parseSyslog3164, parseSyslog5424];
     case 'plain':
       return [parsePlain];
     case 'docker-json':

@@ -6,6 +6,7 @@ import type { LogRecord } from '../../model/records.js';
 import { applyField, intern, newRecord, type Ctx } from './fields.js';
 import { severityFromNumber } from './severity.js';
 import { readIso, readSyslogTime, tsEnd } from './time.js';
+import { applyHaproxyHttp } from './proxy.js';
 
 let priEnd = 0;
 function readPri(s: string, i: number): number {
@@ -70,6 +71,7 @@ export function parseSyslog3164(s: string, p: number, ctx: Ctx): LogRecord | nul
     if (s.charCodeAt(q) === 32) q++;
   }
   r.body = s.slice(q);
+  haproxyMessage(r, ctx);
   return r;
 }
 
@@ -130,5 +132,12 @@ export function parseSyslog5424(s: string, p: number, ctx: Ctx): LogRecord | nul
   let msg = s.slice(q);
   if (msg.charCodeAt(0) === 0xfeff) msg = msg.slice(1);
   r.body = msg;
+  haproxyMessage(r, ctx);
   return r;
+}
+
+/** HAProxy logs its HTTP log through syslog: type the message's fields (proxy.ts). */
+function haproxyMessage(r: LogRecord, ctx: Ctx): void {
+  const c = r.body.charCodeAt(0);
+  if ((c >= 48 && c <= 57) || c === 58 || (c >= 97 && c <= 102)) applyHaproxyHttp(r, r.body, ctx);
 }

@@ -25,6 +25,8 @@ export const LOG_FORMATS = [
   'triton',
   'torchserve',
   'ray-serve',
+  'envoy',
+  'haproxy',
   'plain',
 ] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];

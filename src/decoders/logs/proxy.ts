@@ -1,0 +1,222 @@
+// Access logs of the proxies that sit in front of inference servers: Envoy (and Istio, whose
+// default is Envoy's with more fields) and HAProxy's HTTP log. Both carry what a slow or failing
+// request needs: total time, the upstream's own time (≈ the model server), and why the proxy
+// failed it (Envoy response flags such as UF/UT/UO, HAProxy termination states such as sC/SH).
+//
+// Envoy default format (https://www.envoyproxy.io/docs/envoy/latest/configuration/observability/access_log/usage#default-format-string):
+//   [%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE%
+//   %RESPONSE_FLAGS% %BYTES_RECEIVED% %BYTES_SENT% %DURATION% %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%
+//   "%REQ(X-FORWARDED-FOR)%" "%REQ(USER-AGENT)%" "%REQ(X-REQUEST-ID)%" "%REQ(:AUTHORITY)%"
+//   "%UPSTREAM_HOST%"
+// Istio inserts %RESPONSE_CODE_DETAILS% %CONNECTION_TERMINATION_DETAILS%
+// "%UPSTREAM_TRANSPORT_FAILURE_REASON%" after the flags and appends %UPSTREAM_CLUSTER%
+// %UPSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_REMOTE_ADDRESS%
+// %REQUESTED_SERVER_NAME% %ROUTE_NAME%. The parser finds the four numbers (bytes in, bytes out,
+// duration, upstream time) after the flags wherever they are, so both shapes (and others that
+// keep this skeleton) parse.
+//
+// HAProxy HTTP log (https://docs.haproxy.org/2.8/configuration.html#8.2.3), raw or as the message
+// of a syslog line:
+//   client_ip:port [accept_date] frontend backend/server TR/Tw/Tc/Tr/Ta status bytes_read
+//   captured_request_cookie captured_response_cookie termination_state
+//   actconn/feconn/beconn/srv_conn/retries srv_queue/backend_queue {headers}? "request line"
+// Timers are ms, -1 when the stage was not reached; Ta is the total.
+
+import type { LogRecord } from '../../model/records.js';
+import { applyRequestLine, intern, newRecord, stripPort, type Ctx } from './fields.js';
+import { readIso, readTimeLocal, tsEnd } from './time.js';
+
+/** Tokens per line considered (hostile input: a line of a million spaces). */
+const MAX_TOKENS = 64;
+
+interface Tok {
+  text: string;
+  quoted: boolean;
+}
+
+/** Space-separated tokens from `i`: bare runs or "quoted strings" (with \" escapes). */
+function tokens(s: string, i: number): Tok[] | null {
+  const out: Tok[] = [];
+  const n = s.length;
+  while (i < n && out.length < MAX_TOKENS) {
+    while (i < n && s.charCodeAt(i) === 32) i++;
+    if (i >= n) break;
+    if (s.charCodeAt(i) === 34) {
+      let j = i + 1;
+      let text = '';
+      let from = j;
+      for (;;) {
+        if (j >= n) return null; // unterminated quote
+        const c = s.charCodeAt(j);
+        if (c === 92 && j + 1 < n) {
+          text += s.slice(from, j);
+          from = j + 1;
+          j += 2;
+          continue;
+        }
+        if (c === 34) break;
+        j++;
+      }
+      text += s.slice(from, j);
+      out.push({ text, quoted: true });
+      i = j + 1;
+    } else {
+      let j = i;
+      while (j < n && s.charCodeAt(j) !== 32) j++;
+      out.push({ text: s.slice(i, j), quoted: false });
+      i = j;
+    }
+  }
+  return out;
+}
+
+const NUM_OR_DASH = /^(?:\d{1,15}|-)$/;
+const numOrNull = (t: string): number | null => (t === '-' ? null : Number(t));
+const dashNull = (t: string | undefined): string | null =>
+  t === undefined || t === '-' || t === '' ? null : t;
+
+/** Envoy / Istio access log line. */
+export function parseEnvoyAccess(s: string, p: number, ctx: Ctx): LogRecord | null {
+  if (s.charCodeAt(p) !== 91) return null; // [
+  const ts = readIso(s, p + 1, ctx);
+  if (Number.isNaN(ts) || s.charCodeAt(tsEnd) !== 93 || s.charCodeAt(tsEnd + 1) !== 32) return null;
+  const t = tokens(s, tsEnd + 2);
+  if (t === null || t.length < 7) return null;
+  const req = t[0]!;
+  if (!req.quoted) return null;
+  const status = t[1]!.text;
+  if (t[1]!.quoted || !/^\d{1,3}$/.test(status)) return null;
+  const flags = t[2]!;
+  if (flags.quoted) return null;
+  // bytes received, bytes sent, duration, upstream service time: four bare numbers (or -)
+  let k = 3;
+  while (
+    k + 3 < t.length &&
+    !(
+      !t[k]!.quoted &&
+      !t[k + 1]!.quoted &&
+      !t[k + 2]!.quoted &&
+      !t[k + 3]!.quoted &&
+      /^\d{1,15}$/.test(t[k]!.text) &&
+      /^\d{1,15}$/.test(t[k + 1]!.text) &&
+      NUM_OR_DASH.test(t[k + 2]!.text) &&
+      NUM_OR_DASH.test(t[k + 3]!.text)
+    )
+  ) {
+    if (k > 6) return null; // Istio puts three tokens between the flags and the numbers
+    k++;
+  }
+  if (k + 3 >= t.length) return null;
+  const quoted = t.slice(k + 4).filter((x) => x.quoted);
+  if (quoted.length < 2) return null;
+  const r = newRecord(ctx, 'envoy', req.text);
+  r.tsUs = ts;
+  const st = Number(status);
+  r.httpStatus = st === 0 ? null : st; // 0: no response was sent (downstream reset…)
+  applyRequestLine(r, req.text);
+  const a = r.attributes;
+  if (flags.text !== '-') a['envoy.response_flags'] = intern(flags.text);
+  for (let i = 3; i < k; i++) {
+    const v = dashNull(t[i]!.text);
+    if (v === null) continue;
+    if (i === 3) a['envoy.response_code_details'] = intern(v);
+    else if (i === 4) a['envoy.connection_termination_details'] = intern(v);
+    else if (i === 5) a['envoy.upstream_transport_failure_reason'] = v;
+  }
+  const bytesIn = numOrNull(t[k]!.text);
+  const bytesOut = numOrNull(t[k + 1]!.text);
+  const duration = numOrNull(t[k + 2]!.text);
+  const upstream = numOrNull(t[k + 3]!.text);
+  if (bytesIn !== null) a['bytes_received'] = bytesIn;
+  if (bytesOut !== null) a['bytes_sent'] = bytesOut;
+  if (duration !== null) {
+    r.durationMs = duration;
+    a['duration_ms'] = duration;
+  }
+  // the upstream's own time: the model server's share of the request (canonical name, ms)
+  if (upstream !== null) a['upstream_response_time'] = upstream;
+  const [xff, ua, reqId, authority, upstreamHost] = quoted.map((x) => dashNull(x.text));
+  if (xff) {
+    a['x_forwarded_for'] = xff;
+    r.clientIp = intern(xff.split(',')[0]!.trim());
+  }
+  if (ua) a['user_agent'] = ua;
+  if (reqId) r.requestId = reqId;
+  if (authority) a['http.host'] = intern(authority);
+  if (upstreamHost) a['upstream_addr'] = intern(upstreamHost);
+  // Istio's bare tail: cluster, upstream local, downstream local, downstream remote, SNI, route
+  const tail = t.slice(k + 4).filter((x) => !x.quoted);
+  const cluster = dashNull(tail[0]?.text);
+  if (cluster) a['envoy.upstream_cluster'] = intern(cluster);
+  const remote = dashNull(tail[3]?.text);
+  if (remote) {
+    a['downstream_remote_address'] = remote;
+    if (r.clientIp === null) r.clientIp = intern(stripPort(remote));
+  }
+  const route = dashNull(tail[5]?.text);
+  if (route) a['envoy.route_name'] = intern(route);
+  if (r.httpMethod !== null)
+    r.body = `${r.httpMethod} ${r.httpPath ?? ''} ${status}${flags.text !== '-' ? ` ${flags.text}` : ''}`;
+  return r;
+}
+
+const HAPROXY_RE =
+  /^(\S+):(\d{1,5}) \[(\d\d\/\w{3}\/\d{4}:\d\d:\d\d:\d\d(?:\.\d+)?)\] (\S+) (\S+)\/(\S+) (-?\d+)\/(-?\d+)\/(-?\d+)\/(-?\d+)\/\+?(-?\d+) (\d{1,3}) \+?(\d+) (\S+) (\S+) (\S{4}) (\d+)\/(\d+)\/(\d+)\/(\d+)\/\+?(\d+) (\d+)\/(\d+) /;
+
+/**
+ * HAProxy's HTTP log fields into `r` from `msg` (the line, or a syslog message); false if `msg` is
+ * not one. The accept date (ms precision, with the year) replaces a syslog timestamp.
+ */
+export function applyHaproxyHttp(r: LogRecord, msg: string, ctx: Ctx): boolean {
+  const m = HAPROXY_RE.exec(msg.length > 4096 ? msg.slice(0, 4096) : msg);
+  if (!m) return false;
+  const ts = readTimeLocal(m[3]!, 0, ctx);
+  if (!Number.isNaN(ts)) r.tsUs = ts;
+  const a = r.attributes;
+  r.clientIp = intern(m[1]!);
+  a['client_port'] = Number(m[2]);
+  a['haproxy.frontend'] = intern(m[4]!);
+  a['haproxy.backend'] = intern(m[5]!);
+  a['haproxy.server'] = intern(m[6]!);
+  const [tr, tw, tc, tsrv, ta] = [m[7], m[8], m[9], m[10], m[11]].map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  // -1: the stage was never reached (no connection to a server, no response…)
+  if (tr >= 0) a['haproxy.request_ms'] = tr;
+  if (tw >= 0) a['queue_ms'] = tw;
+  if (tc >= 0) a['upstream_connect_time'] = tc;
+  if (tsrv >= 0) a['upstream_response_time'] = tsrv;
+  if (ta >= 0) {
+    r.durationMs = ta;
+    a['duration_ms'] = ta;
+  }
+  r.httpStatus = Number(m[12]);
+  a['bytes_sent'] = Number(m[13]);
+  a['haproxy.termination_state'] = intern(m[16]!);
+  a['haproxy.retries'] = Number(m[21]);
+  a['haproxy.srv_queue'] = Number(m[22]);
+  a['haproxy.backend_queue'] = Number(m[23]);
+  // the request line is the last quoted string (captured headers {…} may come before it)
+  const q = msg.lastIndexOf(' "');
+  if (q >= m[0].length - 1 && msg.endsWith('"')) {
+    const line = msg.slice(q + 2, -1);
+    if (applyRequestLine(r, line))
+      r.body = `${r.httpMethod} ${r.httpPath ?? ''} ${r.httpStatus} ${m[16]!}`;
+  }
+  return true;
+}
+
+/** A raw HAProxy HTTP log line (`log stdout format raw`, or a file written without syslog). */
+export function parseHaproxyHttp(s: string, p: number, ctx: Ctx): LogRecord | null {
+  const c = s.charCodeAt(p);
+  if (!((c >= 48 && c <= 57) || c === 58 || (c >= 97 && c <= 102))) return null; // IPv4/IPv6 start
+  const msg = p === 0 ? s : s.slice(p);
+  const r = newRecord(ctx, 'haproxy', msg);
+  if (!applyHaproxyHttp(r, msg, ctx)) return null;
+  r.service = intern('haproxy');
+  return r;
+}

@@ -43,6 +43,15 @@ export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
 export const IPPROTO_ICMP = 1;
 export const IPPROTO_ICMPV6 = 58;
+export const IPPROTO_IPIP = 4;
+export const IPPROTO_IPV6_IN_IP = 41;
+export const IPPROTO_GRE = 47;
+/** UDP ports of overlay tunnels: VXLAN (IANA, and the Linux kernel's default used by flannel), Geneve. */
+export const UDP_VXLAN = 4789;
+export const UDP_VXLAN_LINUX = 8472;
+export const UDP_GENEVE = 6081;
+/** Tunnels decapsulated inside one another at most (hostile nesting). */
+export const MAX_TUNNEL_DEPTH = 3;
 
 export const TH_FIN = 0x01;
 export const TH_SYN = 0x02;
@@ -203,6 +212,7 @@ export function decodeFrame(
   capLen: number,
   tsUs: number,
   defrag: Defragmenter,
+  tunnels = MAX_TUNNEL_DEPTH,
 ): PacketSkip | null {
   const end = off + capLen;
   let o = off;
@@ -267,7 +277,7 @@ export function decodeFrame(
       }
       if (found < 0) return 'non-ip';
       o = found;
-      return decodeIp(p, fam === 10 ? 6 : 4, buf, dv, o, o + plen, tsUs, defrag);
+      return decodeIp(p, fam === 10 ? 6 : 4, buf, dv, o, o + plen, tsUs, defrag, tunnels);
     }
     case LINKTYPE_PPP: {
       if (end - o < 4) return 'truncated-link-header';
@@ -325,8 +335,8 @@ export function decodeFrame(
     else if (proto === 0x0057) ethertype = ETHERTYPE_IPV6;
     else return 'non-ip';
   }
-  if (ethertype === ETHERTYPE_IPV4) return decodeIp(p, 4, buf, dv, o, end, tsUs, defrag);
-  if (ethertype === ETHERTYPE_IPV6) return decodeIp(p, 6, buf, dv, o, end, tsUs, defrag);
+  if (ethertype === ETHERTYPE_IPV4) return decodeIp(p, 4, buf, dv, o, end, tsUs, defrag, tunnels);
+  if (ethertype === ETHERTYPE_IPV6) return decodeIp(p, 6, buf, dv, o, end, tsUs, defrag, tunnels);
   return 'non-ip';
 }
 
@@ -339,6 +349,7 @@ function decodeIp(
   end: number,
   tsUs: number,
   defrag: Defragmenter,
+  tunnels: number,
 ): PacketSkip | null {
   p.reassembled = false;
   let proto: number;
@@ -372,7 +383,7 @@ function decodeIp(
       const whole = defrag.add(key, tsUs, fragOff, more, buf.subarray(l4, avail), proto);
       if (!whole) return 'fragment-pending';
       p.ipLen = ihl + whole.length;
-      return decodeTransport(
+      return decodeL4(
         p,
         proto,
         whole,
@@ -381,6 +392,9 @@ function decodeIp(
         whole.length,
         whole.length,
         true,
+        tsUs,
+        defrag,
+        tunnels,
       );
     }
   } else {
@@ -442,7 +456,7 @@ function decodeIp(
       );
       if (!whole) return 'fragment-pending';
       p.ipLen = 40 + whole.length;
-      return decodeTransport(
+      return decodeL4(
         p,
         proto,
         whole,
@@ -451,10 +465,141 @@ function decodeIp(
         whole.length,
         whole.length,
         true,
+        tsUs,
+        defrag,
+        tunnels,
       );
     }
   }
-  return decodeTransport(p, proto, buf, dv, l4, Math.min(end, l4End), l4End, false);
+  return decodeL4(p, proto, buf, dv, l4, Math.min(end, l4End), l4End, false, tsUs, defrag, tunnels);
+}
+
+/**
+ * The IP payload: tunnels are opened (IP-in-IP, IPv6-in-IPv4, GRE with ERSPAN, VXLAN, Geneve) and
+ * `p` describes the innermost packet, as Wireshark dissects them — a capture on a Kubernetes node
+ * or behind a cloud mirror carries the pods' TCP inside these. Then TCP/UDP headers.
+ */
+function decodeL4(
+  p: Packet,
+  proto: number,
+  buf: Buffer,
+  dv: DataView,
+  l4: number,
+  capEnd: number,
+  ipEnd: number,
+  reassembled: boolean,
+  tsUs: number,
+  defrag: Defragmenter,
+  tunnels: number,
+): PacketSkip | null {
+  if (tunnels > 0) {
+    if (proto === IPPROTO_IPIP || proto === IPPROTO_IPV6_IN_IP)
+      return decodeIp(
+        p,
+        proto === IPPROTO_IPIP ? 4 : 6,
+        buf,
+        dv,
+        l4,
+        capEnd,
+        tsUs,
+        defrag,
+        tunnels - 1,
+      );
+    if (proto === IPPROTO_GRE) {
+      const inner = greInner(buf, dv, l4, capEnd);
+      if (inner !== null) return decodeInner(p, inner, buf, dv, capEnd, tsUs, defrag, tunnels - 1);
+    }
+  }
+  const why = decodeTransport(p, proto, buf, dv, l4, capEnd, ipEnd, reassembled);
+  if (why === null && tunnels > 0 && proto === IPPROTO_UDP) {
+    const d = p.dport;
+    if (d === UDP_VXLAN || d === UDP_VXLAN_LINUX || d === UDP_GENEVE) {
+      const inner =
+        d === UDP_GENEVE
+          ? geneveInner(buf, dv, p.payloadOff, capEnd)
+          : vxlanInner(buf, p.payloadOff, capEnd);
+      if (inner !== null) return decodeInner(p, inner, buf, dv, capEnd, tsUs, defrag, tunnels - 1);
+    }
+  }
+  return why;
+}
+
+/** Where a tunnel's payload starts and what it is (an ethertype; ETHERTYPE_TEB = Ethernet). */
+interface Inner {
+  off: number;
+  ethertype: number;
+}
+const ETHERTYPE_TEB = 0x6558;
+const ETHERTYPE_ERSPAN_2 = 0x88be;
+const ETHERTYPE_ERSPAN_3 = 0x22eb;
+
+function decodeInner(
+  p: Packet,
+  inner: Inner,
+  buf: Buffer,
+  dv: DataView,
+  capEnd: number,
+  tsUs: number,
+  defrag: Defragmenter,
+  tunnels: number,
+): PacketSkip | null {
+  if (inner.ethertype === ETHERTYPE_TEB)
+    return decodeFrame(
+      p,
+      LINKTYPE_ETHERNET,
+      buf,
+      dv,
+      inner.off,
+      capEnd - inner.off,
+      tsUs,
+      defrag,
+      tunnels,
+    );
+  if (inner.ethertype === ETHERTYPE_IPV4)
+    return decodeIp(p, 4, buf, dv, inner.off, capEnd, tsUs, defrag, tunnels);
+  if (inner.ethertype === ETHERTYPE_IPV6)
+    return decodeIp(p, 6, buf, dv, inner.off, capEnd, tsUs, defrag, tunnels);
+  return 'non-ip';
+}
+
+/** GRE (RFC 2784/2890), version 0: optional checksum, key, sequence; ERSPAN II/III mirrors. */
+function greInner(buf: Buffer, dv: DataView, o: number, end: number): Inner | null {
+  if (end - o < 4) return null;
+  const flags = dv.getUint16(o);
+  if ((flags & 7) !== 0) return null; // version 1 is PPTP's enhanced GRE
+  let type = dv.getUint16(o + 2);
+  let q = o + 4;
+  if (flags & 0x8000) q += 4; // checksum + reserved
+  if (flags & 0x2000) q += 4; // key
+  if (flags & 0x1000) q += 4; // sequence number
+  if (type === ETHERTYPE_ERSPAN_2) {
+    q += 8;
+    type = ETHERTYPE_TEB;
+  } else if (type === ETHERTYPE_ERSPAN_3) {
+    if (end - q < 12) return null;
+    const optional = (buf[q + 11]! & 1) !== 0; // O bit: an 8-byte platform-specific subheader
+    q += optional ? 20 : 12;
+    type = ETHERTYPE_TEB;
+  }
+  if (q >= end) return null;
+  return { off: q, ethertype: type };
+}
+
+/** VXLAN (RFC 7348): 8 bytes, the I flag set, then an Ethernet frame. */
+function vxlanInner(buf: Buffer, o: number, end: number): Inner | null {
+  if (end - o < 8 + 14) return null;
+  if ((buf[o]! & 0x08) === 0 || buf[o + 1] !== 0 || buf[o + 2] !== 0 || buf[o + 7] !== 0)
+    return null;
+  return { off: o + 8, ethertype: ETHERTYPE_TEB };
+}
+
+/** Geneve (RFC 8926): version 0, options length in 4-byte words, a protocol type. */
+function geneveInner(buf: Buffer, dv: DataView, o: number, end: number): Inner | null {
+  if (end - o < 8) return null;
+  if (buf[o]! >> 6 !== 0) return null;
+  const q = o + 8 + (buf[o]! & 0x3f) * 4;
+  if (q >= end) return null;
+  return { off: q, ethertype: dv.getUint16(o + 2) };
 }
 
 function decodeTransport(

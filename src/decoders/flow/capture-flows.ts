@@ -135,7 +135,8 @@ export class CaptureFlowDecoder implements FrameSink {
       this.dv = new DataView(buf.buffer, buf.byteOffset, buf.length);
     }
     const p = this.pkt;
-    const why = decodeFrame(p, linktype, buf, this.dv, off, capLen, tsUs, this.defrag);
+    // Flows describe the packets on the wire, tunnels unopened (as flow exporters do).
+    const why = decodeFrame(p, linktype, buf, this.dv, off, capLen, tsUs, this.defrag, 0);
     if (why !== null && why !== 'other-ip-protocol') {
       // Not flow material (ARP…) or a fragment waiting for the rest: noted, not a damaged record.
       if (why === 'non-ip') this.nonIp++;

@@ -239,7 +239,12 @@ const NAMES: Array<[string[], KeyClass, number, string | null]> = [
     1,
     null,
   ],
-  [['traceid', 'oteltraceid', 'ddtraceid', 'trace', 'xraytraceid'], K.TRACEID, 1, null],
+  [
+    ['traceid', 'oteltraceid', 'ddtraceid', 'trace', 'xraytraceid', 'logginggoogleapiscom/trace'],
+    K.TRACEID,
+    1,
+    null,
+  ],
   [['spanid', 'otelspanid', 'ddspanid', 'span'], K.SPANID, 1, null],
   [
     [
@@ -654,6 +659,24 @@ export function stripPort(v: string): string {
   return v;
 }
 
+const XRAY_RE = /(?:^|Root=)1-([0-9a-fA-F]{8})-([0-9a-fA-F]{24})(?:;|$)/;
+const GCP_TRACE_RE = /^projects\/[^/]+\/traces\/([0-9a-fA-F]{32})$/;
+
+/**
+ * A trace id as the W3C/OTLP form other sources use (32 lowercase hex), so logs join spans and
+ * captured `traceparent` headers: hex ids lowercased, AWS X-Ray `1-5759e988-bd86…` (also inside
+ * `Root=…;Parent=…`) joined as OpenTelemetry maps it, Cloud Logging's
+ * `projects/P/traces/ID` reduced to the id. Anything else is kept as written.
+ */
+export function traceIdOf(v: string): string {
+  if (v.length <= 64 && (isHexId(v, 32) || isHexId(v, 16))) return v.toLowerCase();
+  const x = XRAY_RE.exec(v);
+  if (x) return (x[1]! + x[2]!).toLowerCase();
+  const g = GCP_TRACE_RE.exec(v);
+  if (g) return g[1]!.toLowerCase();
+  return v.length <= 64 ? v : v.slice(0, 64);
+}
+
 function isHexId(v: string, len: number): boolean {
   if (v.length !== len) return false;
   for (let i = 0; i < len; i++) {
@@ -748,8 +771,8 @@ export function applyFieldCls(r: LogRecord, key: string, cls: Cls, v: AttrValue,
       }
       break;
     case K.TRACEID:
-      if (r.traceId === null && typeof v === 'string' && v.length >= 8 && v.length <= 64) {
-        r.traceId = v;
+      if (r.traceId === null && typeof v === 'string' && v.length >= 8 && v.length <= 160) {
+        r.traceId = traceIdOf(v);
         return;
       }
       break;

@@ -431,3 +431,20 @@ test('proxy access logs: Envoy/Istio and HAProxy give timings, upstream time and
   const plain = parse(['[2025-03-04T08:00:00Z] INFO worker started']).records[0]!;
   assert.notEqual(plain.format, 'envoy');
 });
+
+test('trace ids in the form other sources use: X-Ray, Cloud Logging, upper-case hex', () => {
+  const ids = parse([
+    '{"time":"2025-03-04T08:00:00Z","msg":"a","trace_id":"4BF92F3577B34DA6A3CE929D0E0E4736"}',
+    '{"time":"2025-03-04T08:00:00Z","msg":"b","xray_trace_id":"1-5759e988-bd862e3fe1be46a994272793"}',
+    '{"time":"2025-03-04T08:00:00Z","msg":"c","trace_id":"Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"}',
+    '{"time":"2025-03-04T08:00:00Z","message":"d","logging.googleapis.com/trace":"projects/p-1/traces/4bf92f3577b34da6a3ce929d0e0e4736","logging.googleapis.com/spanId":"00f067aa0ba902b7"}',
+    '{"time":"2025-03-04T08:00:00Z","msg":"e","trace_id":"my-own-id-123"}',
+  ]).records.map((r) => [r.traceId, r.spanId]);
+  assert.deepEqual(ids, [
+    ['4bf92f3577b34da6a3ce929d0e0e4736', null],
+    ['5759e988bd862e3fe1be46a994272793', null],
+    ['5759e988bd862e3fe1be46a994272793', null],
+    ['4bf92f3577b34da6a3ce929d0e0e4736', '00f067aa0ba902b7'],
+    ['my-own-id-123', null],
+  ]);
+});

@@ -8,6 +8,7 @@ import { Conversation, pcapFile, type FrameRec } from '../../decoders/capture/fr
 import { deriveSlowMs, investigate } from './investigate.js';
 import { estimateSkew } from './skew.js';
 import { traceIdOf } from './join.js';
+import { parseLogText } from '../../decoders/logs/index.js';
 
 const T0 = 1_700_000_000_000_000;
 const CLIENT = '10.0.0.5';
@@ -186,4 +187,32 @@ test('whole-second log clocks: intersecting the pairs narrows the offset', () =>
   assert.equal(s.resolutionMs, 1000);
   assert.ok(Math.abs(s.offsetMs - 300) <= s.uncertaintyMs + 1, JSON.stringify(s));
   assert.ok(s.uncertaintyMs < 100);
+});
+
+test('proxy access logs alone: HAProxy queue time is queueing; Envoy/HAProxy say why requests failed', () => {
+  const { records } = parseLogText(
+    [
+      'Mar  4 08:00:00 lb1 haproxy[1]: 10.0.0.1:5001 [04/Mar/2025:08:00:00.000] fe be_llm/srv1 0/1500/1/300/1801 200 2048 - - ---- 9/9/9/1/0 0/40 "POST /v1/chat/completions HTTP/1.1"',
+      'Mar  4 08:00:01 lb1 haproxy[1]: 10.0.0.1:5002 [04/Mar/2025:08:00:01.000] fe be_llm/srv1 0/20/1/250/271 200 2048 - - ---- 9/9/9/1/0 0/0 "POST /v1/chat/completions HTTP/1.1"',
+      'Mar  4 08:00:02 lb1 haproxy[1]: 10.0.0.1:5003 [04/Mar/2025:08:00:02.000] fe be_llm/srv1 0/30000/-1/-1/30000 503 212 - - sQ-- 9/9/9/1/0 0/80 "POST /v1/chat/completions HTTP/1.1"',
+    ].join('\n') + '\n',
+    'haproxy.log',
+    { referenceYear: 2025 },
+  );
+  const inv = investigate(
+    { exchanges: [], connections: new Map(), retransmissions: [], logs: records, spans: [] },
+    { slowMs: 1000 },
+  );
+  const slow = inv.slowRequests.find((r) => r.status === 200)!;
+  assert.equal(slow.totalMs, 1801);
+  assert.equal(slow.breakdownMs.queueing, 1500);
+  assert.equal(slow.cause, 'queueing');
+  const failed = inv.slowRequests.find((r) => r.status === 503)!;
+  assert.equal(failed.cause, 'upstream-error');
+  assert.ok(
+    inv.findings.some((f) =>
+      /haproxy sQ--: server-side timeout while queued for a server connection slot/.test(f.title),
+    ),
+    inv.findings.map((f) => f.title).join('\n'),
+  );
 });

@@ -13,6 +13,7 @@
 import type { Connection, Exchange, LogRecord, RetransmissionEvent } from '../../model/records.js';
 import type { Span } from '../../model/span.js';
 import { isAccessRecord, joinRequests, traceIdOf, type JoinedRequest } from './join.js';
+import { proxyReason } from '../../decoders/logs/proxy.js';
 import { estimateSkew, type SkewEstimate, type SkewPair } from './skew.js';
 import { isoMs } from '../../util/iso.js';
 
@@ -757,33 +758,41 @@ function attributeFromLogs(j: JoinedRequest, _ctx: Ctx): RequestResult | null {
   const uct = num('upstream_connect_ms');
   const uht = num('upstream_header_ms');
   const urt = num('upstream_response_ms');
+  // time the proxy itself held the request in its queue (HAProxy's Tw)
+  const proxyQueue = Math.min(total, num('queue_ms') ?? 0);
   const inf = inferenceMsOf(j.logs);
   facts.inferenceMs = inf;
-  const bd: Breakdown = { network: 0, queueing: 0, inference: 0, other: 0 };
+  const bd: Breakdown = { network: 0, queueing: proxyQueue, inference: 0, other: 0 };
   const evidence = [
     `access log ${where(a)}: ${a.httpMethod ?? ''} ${a.httpPath} → ${a.httpStatus} in ${fmt(total)}`,
   ];
+  if (proxyQueue > 0)
+    evidence.push(`queued ${fmt(proxyQueue)} in the proxy before a server took it`);
+  const reason = proxyReason(a);
+  if (reason) evidence.push(`proxy: ${reason}`);
   const server = uht ?? urt;
   if (server !== null) {
-    const s = Math.max(0, Math.min(total, server - (uct ?? 0)));
+    const s = Math.max(0, Math.min(total - proxyQueue, server - (uct ?? 0)));
     facts.serverMs = s;
     if (inf !== null) {
       bd.inference = Math.min(s, inf);
-      bd.queueing = s - bd.inference;
+      bd.queueing += s - bd.inference;
     } else bd.other = s;
-    bd.network = Math.max(0, total - s);
+    bd.network = Math.max(0, total - proxyQueue - s);
     evidence.push(
       `upstream connect ${uct ?? '?'} ms, first byte ${uht ?? '?'} ms, response ${urt ?? '?'} ms` +
         (inf !== null ? `, inference ${fmt(inf)}` : ''),
     );
   } else if (inf !== null) {
-    bd.inference = Math.min(total, inf);
-    bd.other = total - bd.inference;
-  } else bd.other = total;
+    bd.inference = Math.min(total - proxyQueue, inf);
+    bd.other = total - proxyQueue - bd.inference;
+  } else bd.other = total - proxyQueue;
   const status = a.httpStatus ?? 0;
   const failed = status >= 500;
   if (failed) {
     facts.failureKind = `http-${status}`;
+    // the proxy's account first: it names the failure when the app logged nothing
+    if (reason) facts.errorLines.push(`${where(a)}: ${reason}`);
     for (const r of j.logs) {
       if (r.severity === 'ERROR' || r.severity === 'FATAL') {
         const t = `${where(r)}: ${errorText(r)}`;
@@ -1019,7 +1028,7 @@ function errorKind(line: string): string {
   const m = /([A-Za-z_.]*(?:Error|Exception)[A-Za-z_.]*:[^,;]{0,80})/.exec(line);
   if (m) return m[1]!.trim();
   const known =
-    /(upstream timed out|upstream prematurely closed connection|connection refused|worker timeout|was sent SIGKILL[^,]*|out of memory|reset by peer|no live upstreams)/i.exec(
+    /(upstream timed out|upstream prematurely closed connection|connection refused|worker timeout|was sent SIGKILL[^,]*|out of memory|reset by peer|no live upstreams|(?:envoy|haproxy) \S+: [^,;]{1,80})/i.exec(
       line,
     );
   return known ? known[1]! : '';

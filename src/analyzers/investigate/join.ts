@@ -20,13 +20,13 @@ export function isAccessRecord(r: LogRecord): boolean {
   return (
     r.httpStatus !== null &&
     r.httpPath !== null &&
-    /nginx|apache|combined|common|access/.test(r.format)
+    /nginx|apache|combined|common|access|envoy|haproxy/.test(r.format)
   );
 }
 
-/** Rank access logs: the front proxy (nginx/apache) first, app servers' access logs after. */
+/** Rank access logs: the front proxy (nginx/apache/envoy/haproxy) first, app servers' after. */
 function accessRank(r: LogRecord): number {
-  if (/nginx|apache|combined|common/.test(r.format)) return 0;
+  if (/nginx|apache|combined|common|envoy|haproxy/.test(r.format)) return 0;
   return 1;
 }
 

@@ -266,7 +266,7 @@ export const FIXTURES: Fixture[] = [
   },
   {
     name: 'HAProxy HTTP log through syslog',
-    format: 'syslog-3164',
+    format: 'haproxy',
     records: 2,
     opts: { referenceYear: 2025 },
     lines: [

@@ -409,9 +409,9 @@ test('proxy access logs: Envoy/Istio and HAProxy give timings, upstream time and
   assert.equal(env[0]!.httpStatus, 503);
   assert.equal(env[0]!.durationMs, 30001);
   assert.equal(env[0]!.attributes['envoy.response_flags'], 'UF');
-  assert.equal(env[0]!.attributes['upstream_response_time'], undefined);
+  assert.equal(env[0]!.attributes['upstream_response_ms'], undefined);
   assert.equal(env[0]!.requestId, '8f1c2d3e-aaaa-bbbb-cccc-1234567890ab');
-  assert.equal(env[1]!.attributes['upstream_response_time'], 840);
+  assert.equal(env[1]!.attributes['upstream_response_ms'], 840);
   assert.equal(env[1]!.clientIp, '10.0.0.1');
   const ha = parse(
     [
@@ -424,7 +424,8 @@ test('proxy access logs: Envoy/Istio and HAProxy give timings, upstream time and
   assert.equal(ha.durationMs, 30001);
   assert.equal(ha.httpPath, '/v1/chat/completions');
   assert.equal(ha.attributes['queue_ms'], 12);
-  assert.equal(ha.attributes['upstream_response_time'], undefined, 'never reached the server');
+  assert.equal(ha.attributes['upstream_response_ms'], undefined, 'never reached the server');
+  assert.equal(ha.format, 'haproxy');
   assert.equal(ha.attributes['haproxy.termination_state'], 'sC--');
   assert.equal(ha.attributes['haproxy.retries'], 3);
   // not a proxy line: nothing borrowed

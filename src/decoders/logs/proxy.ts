@@ -133,8 +133,9 @@ export function parseEnvoyAccess(s: string, p: number, ctx: Ctx): LogRecord | nu
     r.durationMs = duration;
     a['duration_ms'] = duration;
   }
-  // the upstream's own time: the model server's share of the request (canonical name, ms)
-  if (upstream !== null) a['upstream_response_time'] = upstream;
+  // the upstream's own time: the model server's share of the request (the name nginx's
+  // $upstream_response_time gets, in ms)
+  if (upstream !== null) a['upstream_response_ms'] = upstream;
   const [xff, ua, reqId, authority, upstreamHost] = quoted.map((x) => dashNull(x.text));
   if (xff) {
     a['x_forwarded_for'] = xff;
@@ -178,6 +179,8 @@ export function applyHaproxyHttp(r: LogRecord, msg: string, ctx: Ctx): boolean {
   a['haproxy.frontend'] = intern(m[4]!);
   a['haproxy.backend'] = intern(m[5]!);
   a['haproxy.server'] = intern(m[6]!);
+  a['upstream'] = intern(`${m[5]!}/${m[6]!}`);
+  r.format = 'haproxy';
   const [tr, tw, tc, tsrv, ta] = [m[7], m[8], m[9], m[10], m[11]].map(Number) as [
     number,
     number,
@@ -188,8 +191,8 @@ export function applyHaproxyHttp(r: LogRecord, msg: string, ctx: Ctx): boolean {
   // -1: the stage was never reached (no connection to a server, no response…)
   if (tr >= 0) a['haproxy.request_ms'] = tr;
   if (tw >= 0) a['queue_ms'] = tw;
-  if (tc >= 0) a['upstream_connect_time'] = tc;
-  if (tsrv >= 0) a['upstream_response_time'] = tsrv;
+  if (tc >= 0) a['upstream_connect_ms'] = tc;
+  if (tsrv >= 0) a['upstream_response_ms'] = tsrv;
   if (ta >= 0) {
     r.durationMs = ta;
     a['duration_ms'] = ta;
@@ -219,4 +222,74 @@ export function parseHaproxyHttp(s: string, p: number, ctx: Ctx): LogRecord | nu
   if (!applyHaproxyHttp(r, msg, ctx)) return null;
   r.service = intern('haproxy');
   return r;
+}
+
+/** Envoy response flags → what happened, in the words other logs use for the same failure. */
+const ENVOY_FLAGS: Record<string, string> = {
+  UH: 'no healthy upstream',
+  UF: 'upstream connection failure',
+  UO: 'upstream overflow (circuit breaker open)',
+  NR: 'no route configured',
+  URX: 'upstream retry limit exceeded',
+  NC: 'upstream cluster not found',
+  DT: 'downstream request timeout',
+  UT: 'upstream request timeout',
+  LR: 'connection local reset',
+  UR: 'upstream remote reset',
+  UC: 'upstream connection termination',
+  DC: 'downstream connection termination',
+  LH: 'local health check failed',
+  RL: 'rate limited',
+  UAEX: 'unauthorized (external authorization)',
+  RLSE: 'rate limit service error',
+  SI: 'stream idle timeout',
+  DPE: 'downstream protocol error',
+  UPE: 'upstream protocol error',
+  UMSDR: 'upstream max stream duration reached',
+  OM: 'overload manager',
+};
+
+const HAPROXY_WHO: Record<string, string> = {
+  C: 'the client aborted',
+  S: 'the server aborted or refused',
+  P: 'the proxy refused',
+  L: 'the proxy answered locally',
+  R: 'a proxy resource ran out',
+  I: 'the proxy hit an internal error',
+  D: 'the server was marked down',
+  K: 'the session was killed by an admin',
+  U: 'the session was killed when the server was shut down',
+  c: 'client-side timeout',
+  s: 'server-side timeout',
+};
+const HAPROXY_WHEN: Record<string, string> = {
+  R: 'waiting for the request',
+  Q: 'queued for a server connection slot',
+  C: 'connecting to the server',
+  H: 'waiting for the response headers',
+  D: 'in the data phase',
+  L: 'sending the last data',
+  T: 'tarpitted',
+};
+
+/**
+ * The proxy's own account of a request that went wrong (Envoy response flags, HAProxy termination
+ * state), in words; null for a request that ended normally or a record that is not a proxy's.
+ */
+export function proxyReason(r: LogRecord): string | null {
+  const flags = r.attributes['envoy.response_flags'];
+  if (typeof flags === 'string' && flags !== '-') {
+    const words = flags
+      .split(',')
+      .map((f) => ENVOY_FLAGS[f] ?? f)
+      .join(', ');
+    return `envoy ${flags}: ${words}`;
+  }
+  const term = r.attributes['haproxy.termination_state'];
+  if (typeof term === 'string' && term.length >= 2 && term[0] !== '-') {
+    const who = HAPROXY_WHO[term[0]!];
+    const when = HAPROXY_WHEN[term[1]!];
+    if (who) return `haproxy ${term}: ${who}${when ? ` while ${when}` : ''}`;
+  }
+  return null;
 }

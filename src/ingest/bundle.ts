@@ -14,6 +14,8 @@ import { allRecognisers } from '../decoders/proto/registry.js';
 import { analyzeCapture } from './capture.js';
 import { readLogInput } from './logs.js';
 import { detectFile } from './detect.js';
+import { mergeKeyLogs, readKeyLog } from './keylog.js';
+import type { TlsKeyLog } from '../decoders/proto/tls-decrypt.js';
 
 export interface BundleData {
   exchanges: Exchange[];
@@ -44,6 +46,8 @@ export interface BundleOptions {
    * extracted (what `investigate` needs), so memory per request stays small on large captures.
    */
   slimExchanges?: boolean;
+  /** A TLS key log (--tls-keylog); key logs found among the inputs are added to it. */
+  tlsKeys?: TlsKeyLog | null;
 }
 
 const DEFAULT_MAX_LOG_RECORDS = 2_000_000;
@@ -66,10 +70,39 @@ export async function readBundle(
   };
   const refs = await expandInputs(args, (e) => out.errors.push(e));
   const maxLogs = opts.maxLogRecords ?? DEFAULT_MAX_LOG_RECORDS;
+  // Key logs first (whatever their place among the inputs): every capture can use them.
+  const kinds = new Map<InputRef, Awaited<ReturnType<typeof classify>>>();
+  const keyLogs: TlsKeyLog[] = opts.tlsKeys ? [opts.tlsKeys] : [];
+  for (const ref of refs) {
+    const kind = await classify(ref);
+    kinds.set(ref, kind);
+    if (kind !== 'tls-keys') continue;
+    const q = new Quality(ref.name, 'tls-keylog');
+    try {
+      const log = await readKeyLog(ref);
+      keyLogs.push(log);
+      for (let i = 0; i < log.used; i++) q.ok();
+      for (let i = 0; i < log.rejected; i++) q.skip('not-a-key-log-line');
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      out.errors.push(err);
+      q.error = err.message;
+    }
+    const report = q.report();
+    out.quality.push({
+      source: ref.name,
+      format: 'tls-keylog',
+      records: report.decoded,
+      skipped: report.skipped,
+      report,
+    });
+  }
+  const tlsKeys = mergeKeyLogs(keyLogs);
   // Connection ids are per capture; offset them so several captures do not collide.
   let connIdBase = 0;
   for (const ref of refs) {
-    const kind = await classify(ref);
+    const kind = kinds.get(ref)!;
+    if (kind === 'tls-keys') continue;
     if (kind === 'traces') {
       await readTraces(ref, out);
     } else if (kind === 'flows') {
@@ -93,7 +126,7 @@ export async function readBundle(
       let maxId = 0;
       const run = await analyzeCapture(ref, {
         recognisers: allRecognisers(),
-        protoLimits: { bodyCaptureBytes: opts.bodyCaptureBytes ?? 0 },
+        protoLimits: { bodyCaptureBytes: opts.bodyCaptureBytes ?? 0, tlsKeys },
         sink: {
           exchange(x) {
             x.connId += base;
@@ -153,7 +186,9 @@ export async function readBundle(
  * What a bundle file is, by content (ingest/detect.ts, as `mlscope ingest` decides): captures,
  * telemetry (OTLP JSON/protobuf spans and logs, Jaeger, Zipkin), flow records, or logs.
  */
-async function classify(ref: InputRef): Promise<'capture' | 'traces' | 'flows' | 'log'> {
+async function classify(
+  ref: InputRef,
+): Promise<'capture' | 'traces' | 'flows' | 'tls-keys' | 'log'> {
   if (ref.path === null) return 'log';
   try {
     const d = await detectFile(ref);
@@ -163,7 +198,9 @@ async function classify(ref: InputRef): Promise<'capture' | 'traces' | 'flows' |
         ? 'traces'
         : d.kind === 'flows'
           ? 'flows'
-          : 'log';
+          : d.kind === 'tls-keys'
+            ? 'tls-keys'
+            : 'log';
   } catch {
     return 'log';
   }

@@ -20,8 +20,9 @@ import { isObject } from '../decoders/otlp/common/json.js';
 import { detectFlowFormat } from './flows.js';
 import { readChunks, type InputRef } from '../sources/files.js';
 import { InputError } from '../util/errors.js';
+import { looksLikeKeyLog } from '../decoders/proto/tls-decrypt.js';
 
-export type InputKind = 'capture' | 'flows' | 'telemetry' | 'logs';
+export type InputKind = 'capture' | 'flows' | 'telemetry' | 'tls-keys' | 'logs';
 
 export interface DetectedInput {
   kind: InputKind;
@@ -57,6 +58,12 @@ export function detectInput(head: Uint8Array, complete: boolean): DetectedInput 
   if (flow === 'netflow-payload') return { kind: 'flows', format: flow };
   if (flow === 'aws-vpc' && awsSampleParses(head, complete)) return { kind: 'flows', format: flow };
   if (flow === 'json') return detectJson(head, complete);
+  if (
+    looksLikeKeyLog(
+      Buffer.from(head.buffer, head.byteOffset, Math.min(head.byteLength, 4096)).toString('latin1'),
+    )
+  )
+    return { kind: 'tls-keys', format: 'nss-keylog' };
   return { kind: 'logs', format: 'auto' };
 }
 

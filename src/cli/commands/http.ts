@@ -17,6 +17,7 @@ import {
 import { UsageError, type InputError } from '../../util/errors.js';
 import { isoUsMicro } from '../../util/iso.js';
 import { DEFAULT_REORDER, ReorderWindow } from '../../outputs/reorder.js';
+import { keyLogFlag } from '../../ingest/keylog.js';
 
 const CSV_COLUMNS = [
   'file',
@@ -173,16 +174,18 @@ class Earliest {
 export const httpCommand: Command = {
   name: 'http',
   summary: 'HTTP request/response exchanges in captures, with timings',
-  usage: 'mlscope http <capture…> [--json | --csv] [--limit N]',
+  usage: 'mlscope http <capture…> [--json | --csv] [--limit N] [--tls-keylog FILE]',
   async run(argv: string[], io: Io): Promise<number> {
     const { values, positionals } = parseCommandArgs('http', argv, {
       json: { type: 'boolean' },
       csv: { type: 'boolean' },
       limit: { type: 'string' },
+      'tls-keylog': { type: 'string' },
     });
     if (positionals.length === 0)
       throw new UsageError('http: give a capture file (or - for stdin)');
     if (values.json && values.csv) throw new UsageError('http: choose one of --json and --csv');
+    const tlsKeys = await keyLogFlag(values['tls-keylog']);
     const limit =
       numberFlag('http', 'limit', values.limit) ?? (values.json || values.csv ? Infinity : 50);
     const errors: InputError[] = [];
@@ -208,6 +211,7 @@ export const httpCommand: Command = {
     for (const ref of refs) {
       const run = await analyzeCapture(ref, {
         recognisers: allRecognisers(),
+        protoLimits: { tlsKeys },
         between: () => drained(io.stdout),
         sink: {
           exchange(x) {

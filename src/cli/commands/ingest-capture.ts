@@ -15,6 +15,7 @@ import { CaptureEngine } from '../../decoders/capture/engine.js';
 import { allRecognisers } from '../../decoders/proto/registry.js';
 import { ErrorCode, InputError } from '../../util/errors.js';
 import type { FlowStoreIngest } from './ingest-flows.js';
+import type { TlsKeyLog } from '../../decoders/proto/tls-decrypt.js';
 
 export { sniffCapture } from '../../decoders/capture/capture-reader.js';
 
@@ -42,10 +43,12 @@ class CaptureRows {
     ref: InputRef,
     private readonly store: Store,
     private readonly inputId: number | null,
+    tlsKeys: TlsKeyLog | null = null,
   ) {
     this.engine = new CaptureEngine({
       source: ref.name,
       recognisers: allRecognisers(),
+      protoLimits: { tlsKeys },
       sink: {
         connection: (c) => {
           this.conns.push(c);
@@ -88,8 +91,9 @@ export async function ingestCapture(
   inputId: number | null,
   format: 'pcap' | 'pcapng',
   flows: FlowStoreIngest,
+  tlsKeys: TlsKeyLog | null = null,
 ): Promise<CaptureIngest> {
-  const cap = new CaptureRows(ref, store, inputId);
+  const cap = new CaptureRows(ref, store, inputId, tlsKeys);
   const flowReport = await flows.read(ref, inputId, {
     chunk: (c) => cap.push(c),
     between: () => cap.flush(false),

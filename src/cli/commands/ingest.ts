@@ -25,9 +25,11 @@ import { ingestCapture } from './ingest-capture.js';
 import { FlowStoreIngest } from './ingest-flows.js';
 import { openStore } from './sql.js';
 import { renderTable, sanitizeCell } from './render.js';
+import { keyLogFlag } from '../../ingest/keylog.js';
+import type { TlsKeyLog } from '../../decoders/proto/tls-decrypt.js';
 
 const USAGE =
-  'mlscope ingest <inputs…> --db FILE [--format auto|json|nginx-combined|…] [--json]\n' +
+  'mlscope ingest <inputs…> --db FILE [--format auto|json|nginx-combined|…] [--json] [--tls-keylog FILE]\n' +
   '  inputs are recognised by content: pcap/pcapng → connections, exchanges, flows;\n' +
   '  NetFlow/IPFIX payloads, AWS/GCP/Azure flow logs → flows; OTLP/Jaeger/Zipkin → spans, logs,\n' +
   '  points; anything else → logs (--format names the log format; default: detected)';
@@ -42,7 +44,7 @@ export interface IngestedInput {
    * What the input was read as: 'capture' (pcap/pcapng), 'flows' (flow logs, NetFlow/IPFIX payload),
    * 'telemetry' (OTLP, Jaeger, Zipkin), 'logs'; null when it could not be read at all.
    */
-  kind: 'logs' | 'capture' | 'flows' | 'telemetry' | null;
+  kind: 'logs' | 'capture' | 'flows' | 'telemetry' | 'tls-keys' | null;
   format: string | null;
   /** Rows written, all tables together (= the sum of `tables`). */
   records: number;
@@ -73,10 +75,12 @@ export const ingestCommand: Command = {
       db: { type: 'string' },
       format: { type: 'string' },
       json: { type: 'boolean' },
+      'tls-keylog': { type: 'string' },
     });
     if (!values.db) throw new UsageError('ingest: --db FILE is required');
     if (positionals.length === 0) throw new UsageError('ingest: no inputs given');
     const format = checkLogFormat('ingest', values.format);
+    const tlsKeys = await keyLogFlag(values['tls-keylog']);
 
     let exit: number = ExitCode.OK;
     const results: IngestedInput[] = [];
@@ -110,7 +114,7 @@ export const ingestCommand: Command = {
         );
       }
       for (const ref of refs) {
-        const r = await ingestOne(store, ref, { format, flows, tracked }, io);
+        const r = await ingestOne(store, ref, { format, flows, tracked, tlsKeys }, io);
         results.push(r);
         if (r.action === 'failed') exit = ExitCode.INPUT_ERROR;
       }
@@ -158,6 +162,7 @@ interface IngestContext {
   format: string;
   flows: FlowStoreIngest;
   tracked: FlowTracked[];
+  tlsKeys: TlsKeyLog | null;
 }
 
 async function ingestOne(
@@ -219,6 +224,15 @@ async function ingestOne(
 
   const kind = detected.kind;
   result.kind = kind;
+  if (kind === 'tls-keys') {
+    // Secrets, not records: nothing is stored. Captures are decrypted with --tls-keylog FILE.
+    return {
+      ...result,
+      action: 'skipped',
+      format: detected.format,
+      error: 'a TLS key log: not stored; give it with --tls-keylog to decrypt captures',
+    };
+  }
   const inputId = await store.beginInput({
     path: ref.name,
     sizeBytes: fp?.sizeBytes ?? 0,
@@ -234,7 +248,7 @@ async function ingestOne(
     case 'capture': {
       const format = detected.format === 'pcapng' ? 'pcapng' : 'pcap';
       try {
-        const c = await ingestCapture(ref, store, inputId, format, ctx.flows);
+        const c = await ingestCapture(ref, store, inputId, format, ctx.flows, ctx.tlsKeys);
         await store.finishInput(inputId, c.stats);
         const out: IngestedInput = {
           ...result,

@@ -17,6 +17,7 @@ import {
   type Io,
 } from '../command.js';
 import { UsageError } from '../../util/errors.js';
+import { keyLogFlag } from '../../ingest/keylog.js';
 
 export interface InvestigationDoc extends Omit<Investigation, 'slowRequests' | 'all'> {
   slowRequests: Omit<Investigation['slowRequests'][number], 'facts'>[];
@@ -54,7 +55,8 @@ export function toDoc(
 export const investigateCommand: Command = {
   name: 'investigate',
   summary: 'the main job: where did the time go for slow and failed requests, and why',
-  usage: 'mlscope investigate <inputs…> [--slow-ms N] [--out DIR] [--json] [--limit N]',
+  usage:
+    'mlscope investigate <inputs…> [--slow-ms N] [--out DIR] [--json] [--limit N] [--tls-keylog FILE]',
   async run(argv: string[], io: Io): Promise<number> {
     const { values, positionals } = parseCommandArgs('investigate', argv, {
       json: { type: 'boolean' },
@@ -62,6 +64,7 @@ export const investigateCommand: Command = {
       out: { type: 'string' },
       limit: { type: 'string' },
       'body-bytes': { type: 'string' },
+      'tls-keylog': { type: 'string' },
     });
     if (positionals.length === 0)
       throw new UsageError('investigate: give a bundle directory or files (captures, logs)');
@@ -69,9 +72,11 @@ export const investigateCommand: Command = {
     const limit = numberFlag('investigate', 'limit', values.limit) ?? 10;
     const bodyBytes = numberFlag('investigate', 'body-bytes', values['body-bytes']) ?? 0;
     if (io.isTty && !values.json) io.stderr.write('reading inputs…\r');
+    const tlsKeys = await keyLogFlag(values['tls-keylog']);
     const data = await readBundle(positionals, {
       bodyCaptureBytes: bodyBytes,
       slimExchanges: true,
+      tlsKeys,
     });
     const inv = investigate(data, slowMs !== undefined ? { slowMs } : {});
     const doc = toDoc(inv, data);

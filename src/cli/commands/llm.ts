@@ -11,6 +11,7 @@ import { fmtMs, renderTable, safeText, aligns } from '../../outputs/text.js';
 import { ExitCode, parseCommandArgs, writeJson, type Command, type Io } from '../command.js';
 import { UsageError, type InputError } from '../../util/errors.js';
 import { isoMicro } from './http.js';
+import { keyLogFlag } from '../../ingest/keylog.js';
 
 /** One ML request as `--requests` and `--json` list it. */
 export interface LlmRequestRow {
@@ -218,13 +219,15 @@ export function groupLlm(rows: LlmRequestRow[]): LlmGroup[] {
 export const llmCommand: Command = {
   name: 'llm',
   summary: 'LLM/ML API traffic in captures: TTFT, inter-token gaps, tokens/s, stalls, errors',
-  usage: 'mlscope llm <capture…> [--json] [--requests]',
+  usage: 'mlscope llm <capture…> [--json] [--requests] [--tls-keylog FILE]',
   async run(argv: string[], io: Io): Promise<number> {
     const { values, positionals } = parseCommandArgs('llm', argv, {
       json: { type: 'boolean' },
       requests: { type: 'boolean' },
+      'tls-keylog': { type: 'string' },
     });
     if (positionals.length === 0) throw new UsageError('llm: give a capture file (or - for stdin)');
+    const tlsKeys = await keyLogFlag(values['tls-keylog']);
     const errors: InputError[] = [];
     const refs = await expandInputs(positionals, (e) => errors.push(e));
     const rows: LlmRequestRow[] = [];
@@ -234,7 +237,7 @@ export const llmCommand: Command = {
         recognisers: allRecognisers(),
         // The decoders keep their own bounded prefix of ML request bodies and analyse streamed
         // responses as they pass; no raw body needs to be kept here.
-        protoLimits: { bodyCaptureBytes: 0, exchanges: true },
+        protoLimits: { bodyCaptureBytes: 0, exchanges: true, tlsKeys },
         sink: {
           exchange(x) {
             exchanges++;

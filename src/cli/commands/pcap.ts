@@ -24,6 +24,7 @@ import {
   type Io,
 } from '../command.js';
 import { UsageError, type InputError } from '../../util/errors.js';
+import { keyLogFlag } from '../../ingest/keylog.js';
 
 /** A score for "worst offenders": retransmissions and stalls weigh most. */
 function badness(c: Connection): number {
@@ -83,15 +84,17 @@ interface FileResult {
 export const pcapCommand: Command = {
   name: 'pcap',
   summary: 'capture summary: TCP health, HTTP, HTTP/2, TLS, worst connections',
-  usage: 'mlscope pcap <capture…> [--json] [--top N]',
+  usage: 'mlscope pcap <capture…> [--json] [--top N] [--tls-keylog FILE]',
   async run(argv: string[], io: Io): Promise<number> {
     const { values, positionals } = parseCommandArgs('pcap', argv, {
       json: { type: 'boolean' },
       top: { type: 'string' },
+      'tls-keylog': { type: 'string' },
     });
     if (positionals.length === 0)
       throw new UsageError('pcap: give a capture file (or - for stdin)');
     const top = numberFlag('pcap', 'top', values.top) ?? 10;
+    const tlsKeys = await keyLogFlag(values['tls-keylog']);
     const errors: InputError[] = [];
     const refs = await expandInputs(positionals, (e) => errors.push(e));
     const results: FileResult[] = [];
@@ -99,6 +102,7 @@ export const pcapCommand: Command = {
       const worst: Connection[] = [];
       const run = await analyzeCapture(ref, {
         recognisers: allRecognisers(),
+        protoLimits: { tlsKeys },
         sink: {
           connection(c) {
             if (badness(c) <= 0) return;

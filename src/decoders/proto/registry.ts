@@ -5,10 +5,11 @@
 import type { ProtoRecogniser } from './stream.js';
 import { Http1Parser, http1Recogniser } from './http1.js';
 import { createHttp2AfterUpgrade, http2Recogniser } from './http2.js';
-import { tlsRecogniser } from './tls.js';
+import { TlsParser, tlsRecogniser } from './tls.js';
 
 Http1Parser.h2cUpgrade = createHttp2AfterUpgrade;
 Http1Parser.tunnelRecognisers = [tlsRecogniser, http2Recogniser, http1Recogniser];
+TlsParser.innerRecognisers = [http2Recogniser, http1Recogniser];
 
 export function allRecognisers(): ProtoRecogniser[] {
   return [tlsRecogniser, http2Recogniser, http1Recogniser];

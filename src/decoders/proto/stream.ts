@@ -4,6 +4,7 @@
 // Parsers are pure: no I/O, no clocks; they report exchanges and facts through the context.
 
 import type { Connection, Dir, Exchange } from '../../model/records.js';
+import type { TlsKeyLog } from './tls-decrypt.js';
 
 export interface ProtoLimits {
   /** Max bytes of a header block (HTTP/1 head, HPACK block) before the message is abandoned. */
@@ -19,6 +20,8 @@ export interface ProtoLimits {
    * (`ctx.count('http.exchanges')`), which is several times faster (summaries like `mlscope pcap`).
    */
   exchanges: boolean;
+  /** A TLS key log: sessions it has keys for are decrypted and their HTTP parsed (tls-decrypt.ts). */
+  tlsKeys?: TlsKeyLog | null;
 }
 
 export const DEFAULT_PROTO_LIMITS: ProtoLimits = {

@@ -18,6 +18,7 @@
 import { createHash } from 'node:crypto';
 import type { Dir } from '../../model/records.js';
 import type { ProtoContext, ProtoRecogniser, StreamParser } from './stream.js';
+import { appKeys, sessionKeys, type RecordKeys } from './tls-decrypt.js';
 
 const CT_CHANGE_CIPHER_SPEC = 20;
 const CT_ALERT = 21;
@@ -26,6 +27,8 @@ const CT_APPLICATION_DATA = 23;
 const CT_HEARTBEAT = 24;
 const HT_CLIENT_HELLO = 1;
 const HT_SERVER_HELLO = 2;
+const HT_FINISHED = 20;
+const HT_KEY_UPDATE = 24;
 const EXT_SERVER_NAME = 0;
 const EXT_SUPPORTED_GROUPS = 10;
 const EXT_SIGNATURE_ALGORITHMS = 13;
@@ -109,6 +112,8 @@ export interface ClientHelloInfo {
   /** An encrypted_client_hello extension was present (the SNI is then the outer, public name). */
   ech: boolean;
   ja4: string;
+  /** The 32-byte client random (keys it up in a key log). */
+  random: Uint8Array;
 }
 
 export interface ServerHelloInfo {
@@ -118,6 +123,7 @@ export interface ServerHelloInfo {
   cipherSuite: number;
   alpn: string | null;
   helloRetryRequest: boolean;
+  random: Uint8Array;
 }
 
 /** Proposed record for the engine (a `tls` table or `Connection.tls`). */
@@ -172,6 +178,7 @@ export function decodeClientHello(
   p += 1 + (b[p] ?? 0);
   if (p > end) return null;
   const info: ClientHelloInfo = {
+    random: b.slice(off + 2, off + 34),
     legacyVersion,
     supportedVersions: [],
     cipherSuites,
@@ -273,6 +280,7 @@ export function decodeServerHello(b: Uint8Array, off: number, end: number): Serv
   p += 1 + (b[p] ?? 0);
   if (p + 3 > end) return null;
   const info: ServerHelloInfo = {
+    random: b.slice(off + 2, off + 34),
     legacyVersion,
     version: legacyVersion,
     cipherSuite: u16(b, p),
@@ -384,6 +392,13 @@ interface TlsDir {
   alertHave: number;
   /** The current record is a 2-byte plaintext alert. */
   plainAlert: boolean;
+  /** Decryption (a key log has this session): this side's record keys, null when off. */
+  keys: RecordKeys | null;
+  /** The protected record being collected for decryption, and how much of it is in. */
+  rec: Buffer | null;
+  recHave: number;
+  /** TLS 1.3: decrypted handshake bytes not yet split into messages (Finished, KeyUpdate). */
+  phs: Buffer | null;
 }
 
 function newTlsDir(): TlsDir {
@@ -406,8 +421,15 @@ function newTlsDir(): TlsDir {
     alert: new Uint8Array(2),
     alertHave: 0,
     plainAlert: false,
+    keys: null,
+    rec: null,
+    recHave: 0,
+    phs: null,
   };
 }
+
+/** Decrypted bytes of the server held until the client's first bytes say which protocol runs. */
+const MAX_HELD_PLAINTEXT = 256 * 1024;
 
 export class TlsParser implements StreamParser {
   private readonly ctx: ProtoContext;
@@ -437,6 +459,18 @@ export class TlsParser implements StreamParser {
    */
   private serverVerdict: 'unknown' | 'tls' | 'not-tls' = 'unknown';
   private pendingHellos: (ClientHelloInfo | null)[] = [];
+  /** Decryption: TLS 1.2 keys waiting for each side's ChangeCipherSpec; TLS 1.3 traffic secrets. */
+  private pending12: [RecordKeys | null, RecordKeys | null] = [null, null];
+  private appSecret: [Buffer | null, Buffer | null] = [null, null];
+  /** The protocol inside (HTTP/1.x or HTTP/2), once decrypted bytes show it. */
+  private app: StreamParser | null = null;
+  private held: { tsUs: number; data: Buffer }[] = [];
+  private heldBytes = 0;
+  /**
+   * Parsers for what runs inside decrypted TLS, set by the registry (HTTP/2, HTTP/1.x): the ALPN
+   * the server chose picks one, else the client's first bytes do.
+   */
+  static innerRecognisers: ProtoRecogniser[] = [];
 
   constructor(ctx: ProtoContext, onSession: ((s: TlsSessionInfo) => void) | null = null) {
     this.ctx = ctx;
@@ -495,6 +529,18 @@ export class TlsParser implements StreamParser {
         }
       }
       const take = Math.min(d.left, end - p);
+      if (d.rec !== null) {
+        d.rec.set(buf.subarray(p, p + take), d.recHave);
+        d.recHave += take;
+        if (d.ctype === CT_APPLICATION_DATA) this.session.appDataBytes[dir] += take;
+        d.left -= take;
+        p += take;
+        if (d.left === 0) {
+          d.hdrHave = 0;
+          this.decryptRecord(dir, d, tsUs);
+        }
+        continue;
+      }
       if (d.ctype === CT_HANDSHAKE && !d.encrypted)
         this.handshakeBytes(dir, d, buf, p, p + take, tsUs);
       else if (d.plainAlert) {
@@ -511,9 +557,16 @@ export class TlsParser implements StreamParser {
     }
   }
 
-  gap(dir: Dir, _tsUs: number, lengthBytes: number): void {
+  gap(dir: Dir, tsUs: number, lengthBytes: number): void {
     const d = this.dirs[dir];
     if (d.dead) return;
+    if (d.keys !== null) {
+      // Record boundaries and sequence numbers are lost: nothing after this decrypts.
+      this.ctx.skip('tls.decryptGap', `${lengthBytes} bytes missing in direction ${dir}`);
+      d.keys = null;
+      d.rec = null;
+      this.app?.gap(dir, tsUs, lengthBytes);
+    }
     if (d.encrypted || (this.tls13 && this.session.serverHello !== null)) {
       // Lost ciphertext does not matter, but record boundaries are gone.
       d.dead = true;
@@ -526,9 +579,12 @@ export class TlsParser implements StreamParser {
     d.dead = true;
   }
 
-  close(_dir: Dir | null, _tsUs: number, _reset: boolean): void {}
+  close(dir: Dir | null, tsUs: number, reset: boolean): void {
+    this.app?.close(dir, tsUs, reset);
+  }
 
-  end(_tsUs: number): void {
+  end(tsUs: number): void {
+    this.app?.end(tsUs);
     if (this.serverVerdict === 'unknown') this.flushHellos();
     if (this.reported) return;
     this.reported = true;
@@ -559,9 +615,19 @@ export class TlsParser implements StreamParser {
     const s = this.session;
     if (d.ctype === CT_CHANGE_CIPHER_SPEC) {
       // In TLS 1.3 ChangeCipherSpec is a no-op for middleboxes (§D.4); keys change with the hellos.
-      if (!this.tls13) d.encrypted = true;
+      if (!this.tls13) {
+        d.encrypted = true;
+        d.keys = this.pending12[dir];
+        this.pending12[dir] = null;
+      }
       return;
     }
+    // A protected record, and this side's keys are known: collect it whole for decryption.
+    d.rec =
+      d.keys !== null && (d.ctype === CT_APPLICATION_DATA || d.encrypted) && d.left > 0
+        ? Buffer.allocUnsafe(d.left)
+        : null;
+    d.recHave = 0;
     const encryptedRecord =
       d.ctype === CT_APPLICATION_DATA || (d.encrypted && d.ctype === CT_HANDSHAKE);
     if (encryptedRecord) {
@@ -572,9 +638,9 @@ export class TlsParser implements StreamParser {
     }
     // A plaintext alert is exactly 2 bytes; a protected one carries at least a MAC or AEAD tag
     // (TLS 1.3 protects alerts as type 23, so any type 21 record there is plaintext).
-    d.plainAlert = d.ctype === CT_ALERT && d.left === 2;
+    d.plainAlert = d.ctype === CT_ALERT && d.left === 2 && d.rec === null;
     d.alertHave = 0;
-    if (d.ctype === CT_ALERT && !d.plainAlert) {
+    if (d.ctype === CT_ALERT && !d.plainAlert && d.rec === null) {
       s.alerts.push({ dir, level: 'encrypted', description: 'encrypted', tsUs });
       this.ctx.count('tls.encryptedAlerts');
     }
@@ -628,6 +694,126 @@ export class TlsParser implements StreamParser {
     }
   }
 
+  /** A key log has this session: keys for both sides (TLS 1.3 now, TLS 1.2 at each CCS). */
+  private setUpDecryption(sh: ServerHelloInfo): void {
+    const log = this.ctx.limits.tlsKeys;
+    const ch = this.session.clientHellos[this.session.clientHellos.length - 1];
+    if (!log || !ch) return;
+    const keys = log.sessions.get(Buffer.from(ch.random).toString('hex'));
+    if (!keys) {
+      this.ctx.count('tls.notInKeyLog');
+      return;
+    }
+    const version = this.tls13 ? 0x0304 : sh.version;
+    const k = sessionKeys(
+      keys,
+      version,
+      sh.cipherSuite,
+      Buffer.from(ch.random),
+      Buffer.from(sh.random),
+    );
+    if (!k.ok) {
+      this.ctx.skip('tls.notDecrypted', k.why);
+      return;
+    }
+    this.ctx.count('tls.decryptedSessions');
+    if (this.tls13) {
+      this.dirs[0].keys = k.client;
+      this.dirs[1].keys = k.server;
+      this.appSecret = [k.clientApp, k.serverApp];
+    } else this.pending12 = [k.client, k.server];
+  }
+
+  private decryptRecord(dir: Dir, d: TlsDir, tsUs: number): void {
+    const rec = d.rec!;
+    d.rec = null;
+    const keys = d.keys;
+    if (keys === null) return;
+    const r = keys.open(d.hdr, rec);
+    if (r === null) {
+      this.ctx.skip(
+        'tls.decryptFailed',
+        `direction ${dir}: a record did not authenticate with the key log's keys`,
+      );
+      d.keys = null;
+      return;
+    }
+    if (r.type === CT_HANDSHAKE) {
+      if (keys.tls13) this.protectedHandshake(dir, d, r.data);
+    } else if (r.type === CT_APPLICATION_DATA) {
+      if (r.data.length > 0) this.appData(dir, tsUs, r.data);
+    } else if (r.type === CT_ALERT && r.data.length >= 2) {
+      this.alert(dir, r.data[0] ?? 0, r.data[1] ?? 0, tsUs);
+    }
+  }
+
+  /** TLS 1.3 handshake messages under protection: Finished switches keys, KeyUpdate renews them. */
+  private protectedHandshake(dir: Dir, d: TlsDir, data: Buffer): void {
+    let b = d.phs === null ? data : Buffer.concat([d.phs, data]);
+    d.phs = null;
+    while (b.length >= 4) {
+      const len = ((b[1] ?? 0) << 16) | ((b[2] ?? 0) << 8) | (b[3] ?? 0);
+      if (b.length < 4 + len) break;
+      const type = b[0];
+      b = b.subarray(4 + len);
+      if (type === HT_FINISHED && d.keys !== null) {
+        const secret = this.appSecret[dir];
+        this.appSecret[dir] = null;
+        if (secret === null) {
+          this.ctx.skip(
+            'tls.notDecrypted',
+            `the key log has no traffic secret for direction ${dir}`,
+          );
+          d.keys = null;
+          return;
+        }
+        d.keys = appKeys(d.keys, secret);
+      } else if (type === HT_KEY_UPDATE && d.keys !== null) d.keys.update();
+    }
+    if (b.length > 0) {
+      if (b.length > MAX_HELLO_BYTES) {
+        this.ctx.skip('tls.notDecrypted', 'a protected handshake message is too large');
+        d.keys = null;
+        return;
+      }
+      d.phs = Buffer.from(b);
+    }
+  }
+
+  /** Decrypted application bytes: to the HTTP parser the ALPN or the client's first bytes pick. */
+  private appData(dir: Dir, tsUs: number, data: Buffer): void {
+    if (this.app === null) {
+      const alpn = this.session.alpn;
+      const rs = TlsParser.innerRecognisers;
+      let r: ProtoRecogniser | undefined;
+      if (alpn === 'h2') r = rs.find((x) => x.name === 'HTTP/2');
+      else if (dir === 0) r = rs.find((x) => x.recognise(0, data, 0, data.length));
+      if (r === undefined) {
+        if (dir === 0) {
+          this.ctx.skip('tls.unknownInnerProtocol', alpn ?? 'no ALPN');
+          this.dirs[0].keys = null;
+          this.dirs[1].keys = null;
+          this.held = [];
+          return;
+        }
+        // the server spoke first (a banner, HTTP/2 SETTINGS without ALPN): wait for the client
+        if (this.heldBytes + data.length <= MAX_HELD_PLAINTEXT) {
+          this.held.push({ tsUs, data: Buffer.from(data) });
+          this.heldBytes += data.length;
+        }
+        return;
+      }
+      this.app = r.create(this.ctx);
+      this.ctx.count('tls.decryptedStreams');
+      const held = this.held;
+      this.held = [];
+      if (dir === 0) this.app.data(0, tsUs, data, 0, data.length);
+      for (const h of held) this.app.data(1, h.tsUs, h.data, 0, h.data.length);
+      if (dir === 0) return;
+    }
+    this.app.data(dir, tsUs, data, 0, data.length);
+  }
+
   private handshakeMessage(dir: Dir, d: TlsDir, tsUs: number): void {
     d.hsHdrHave = 0;
     const body = d.hsBody;
@@ -663,6 +849,7 @@ export class TlsParser implements StreamParser {
         if (sh.alpn !== null) this.ctx.fact('tls.alpn', sh.alpn);
         // From a TLS 1.3 ServerHello on, the server's handshake is encrypted (type 23 records).
         if (this.tls13) this.dirs[1].encrypted = true;
+        this.setUpDecryption(sh);
       }
     }
     void tsUs;

@@ -1,0 +1,106 @@
+// TLS decryption with a key log, on a real capture: nginx (TLS 1.2 and 1.3, HTTP/1.1 and HTTP/2),
+// curl writing SSLKEYLOGFILE, tcpdump (scripts/make-tls-fixture.sh). Wireshark decrypts 7 requests
+// from it with the same key log; so must we.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CaptureEngine } from '../capture/engine.js';
+import { allRecognisers } from './registry.js';
+import { looksLikeKeyLog, parseKeyLog, type TlsKeyLog } from './tls-decrypt.js';
+import type { Exchange } from '../../model/records.js';
+
+const FIX = join(import.meta.dirname, '../../../test/fixtures/capture');
+const PCAP = readFileSync(join(FIX, 'https-keylog.pcap'));
+const KEYS = readFileSync(join(FIX, 'https-keylog.keys'), 'utf8');
+
+function run(keys: TlsKeyLog | null, chunk = PCAP.length, exchanges = true) {
+  const xs: Exchange[] = [];
+  const e = new CaptureEngine({
+    source: 't',
+    recognisers: allRecognisers(),
+    protoLimits: { tlsKeys: keys },
+    sink: exchanges ? { exchange: (x) => xs.push(x) } : {},
+  });
+  for (let o = 0; o < PCAP.length; o += chunk) e.push(PCAP.subarray(o, o + chunk));
+  e.end();
+  return { xs, counters: e.counters(), summary: e.summary() };
+}
+
+const IDS = [
+  'tls13-h1',
+  'tls13-h2',
+  'tls12-gcm',
+  'tls12-chacha',
+  'tls13-aes256',
+  'tls13-chacha',
+  'tls12-aes256-h2',
+];
+
+test('the key log: sessions by client random; other lines counted, not fatal', () => {
+  const log = parseKeyLog(KEYS + '\nnot a key log line\nCLIENT_RANDOM zz 00\n# comment\n');
+  assert.equal(log.sessions.size, 7);
+  assert.equal(log.rejected, 2);
+  assert.ok(looksLikeKeyLog(KEYS));
+  assert.ok(!looksLikeKeyLog('{"time":"2025-01-01T00:00:00Z"}\n'));
+});
+
+test('TLS 1.2 and 1.3 (AES-GCM, ChaCha20-Poly1305), HTTP/1.1 and HTTP/2: every request decrypted', () => {
+  const { xs, counters } = run(parseKeyLog(KEYS));
+  assert.deepEqual(
+    xs.map((x) => x.requestId),
+    IDS,
+  );
+  assert.ok(xs.every((x) => x.status === 200 && x.path === '/v1/chat/completions'));
+  assert.ok(xs.every((x) => x.respBodyBytes === 102 && x.state === 'complete'));
+  assert.deepEqual(
+    xs.map((x) => x.protocol),
+    ['HTTP/1.1', 'HTTP/2', 'HTTP/1.1', 'HTTP/1.1', 'HTTP/1.1', 'HTTP/1.1', 'HTTP/2'],
+  );
+  assert.equal(counters['tls.decryptedSessions'], 7);
+  // any segmentation of the capture gives the same
+  assert.deepEqual(
+    run(parseKeyLog(KEYS), 97).xs.map((x) => x.requestId),
+    IDS,
+  );
+  // a summary (framing only) counts the decrypted messages
+  const s = run(parseKeyLog(KEYS), PCAP.length, false).summary;
+  assert.equal(s.http.requests, 5);
+  assert.equal(s.http2.streams, 2);
+});
+
+test('without a key log, or for sessions it lacks, nothing is decrypted and nothing breaks', () => {
+  assert.equal(run(null).xs.length, 0);
+  const lines = KEYS.split('\n');
+  const gcmRandom = lines.find((l) => l.startsWith('CLIENT_RANDOM'))!.split(' ')[1]!;
+  const partial = parseKeyLog(lines.filter((l) => !l.includes(gcmRandom)).join('\n'));
+  const r = run(partial);
+  assert.equal(r.xs.length, 6);
+  assert.ok(!r.xs.some((x) => x.requestId === 'tls12-gcm'));
+  assert.equal(r.counters['tls.notInKeyLog'], 1);
+});
+
+test('wrong secrets: records fail to authenticate, are counted, and parsing goes on', () => {
+  const wrong = KEYS.replace(
+    / ([0-9a-f])([0-9a-f]*)$/gm,
+    (_m, a: string, rest: string) => ` ${a === '0' ? '1' : '0'}${rest}`,
+  );
+  const r = run(parseKeyLog(wrong));
+  assert.equal(r.xs.length, 0);
+  assert.ok((r.summary.skipped['tls.decryptFailed'] ?? 0) > 0, JSON.stringify(r.summary.skipped));
+});
+
+test('decryption survives the capture cut at any point', () => {
+  const keys = parseKeyLog(KEYS);
+  for (let cut = 24; cut < PCAP.length; cut += 131) {
+    const e = new CaptureEngine({
+      source: 't',
+      recognisers: allRecognisers(),
+      protoLimits: { tlsKeys: keys },
+      sink: { exchange: () => undefined },
+    });
+    e.push(PCAP.subarray(0, cut));
+    e.end();
+  }
+});

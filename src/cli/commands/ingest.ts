@@ -144,11 +144,13 @@ export const ingestCommand: Command = {
             Object.entries(r.tables)
               .map(([t, n]) => `${t} ${n}`)
               .join(', '),
-            r.action === 'skipped'
-              ? `already ingested${r.sameAs !== r.path ? ` as ${r.sameAs ?? '?'}` : ''}`
-              : r.action === 'replaced'
-                ? `grew since last ingest; earlier rows replaced`
-                : (r.error ?? ''),
+            r.action === 'skipped' && r.kind === 'tls-keys'
+              ? (r.error ?? '')
+              : r.action === 'skipped'
+                ? `already ingested${r.sameAs !== r.path ? ` as ${r.sameAs ?? '?'}` : ''}`
+                : r.action === 'replaced'
+                  ? `grew since last ingest; earlier rows replaced`
+                  : (r.error ?? ''),
           ]),
           { maxWidthByColumn: { input: 60, note: 80 } },
         ),

@@ -37,17 +37,19 @@ test('output piped into a reader that stops early (| head) ends quietly with sta
   assert.doesNotMatch(stderr, /EPIPE|Error/);
 });
 
-test('http --limit N keeps the N earliest requests by time, not the first N to complete', async () => {
+/** Run mlscope in-process; its stdout (the run must exit 0). */
+async function run(...argv: string[]): Promise<string> {
   const { main } = await import('./main.js');
   const { PassThrough } = await import('node:stream');
-  const run = async (...argv: string[]): Promise<string> => {
-    const out = new PassThrough();
-    let text = '';
-    out.on('data', (d: Buffer) => (text += d.toString()));
-    const code = await main(argv, { stdout: out as never, stderr: new PassThrough() as never });
-    assert.equal(code, 0);
-    return text;
-  };
+  const out = new PassThrough();
+  let text = '';
+  out.on('data', (d: Buffer) => (text += d.toString()));
+  const code = await main(argv, { stdout: out as never, stderr: new PassThrough() as never });
+  assert.equal(code, 0);
+  return text;
+}
+
+test('http --limit N keeps the N earliest requests by time, not the first N to complete', async () => {
   // the bundled incident: slow requests complete after faster ones that started later
   const fixture = join(ROOT, 'examples/slow-endpoint/bundle/cap.pcap');
   const all = JSON.parse(await run('http', fixture, '--json')) as {
@@ -69,16 +71,6 @@ test('http --limit N keeps the N earliest requests by time, not the first N to c
 });
 
 test('http --csv and --json (no limit) stream every exchange in start order', async () => {
-  const { main } = await import('./main.js');
-  const { PassThrough } = await import('node:stream');
-  const run = async (...argv: string[]): Promise<string> => {
-    const out = new PassThrough();
-    let text = '';
-    out.on('data', (d: Buffer) => (text += d.toString()));
-    const code = await main(argv, { stdout: out as never, stderr: new PassThrough() as never });
-    assert.equal(code, 0);
-    return text;
-  };
   // slow requests complete after faster ones that started later: completion order is not start order
   const fixture = join(ROOT, 'examples/slow-endpoint/bundle/cap.pcap');
   const doc = JSON.parse(await run('http', fixture, '--json')) as {

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import {
   cannotRunAsRootWith,
   freePort,
+  metricValue,
   runMlscope,
   sleep,
   startServe,
@@ -40,12 +41,6 @@ function childrenNamed(ppid: number, name: string): number[] {
     }
   }
   return out;
-}
-
-function metricValue(text: string, series: string): number | null {
-  for (const line of text.split('\n'))
-    if (line.startsWith(series + ' ')) return Number(line.slice(series.length + 1));
-  return null;
 }
 
 test(

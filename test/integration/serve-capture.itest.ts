@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import {
   cannotRunAsRootWith,
   freePort,
+  metricValue,
   freeUdpPort,
   runMlscope,
   sleep,
@@ -77,12 +78,6 @@ function nfdumpTotals(flowDir: string): { records: number; bytes: number; packet
   assert.equal(st.status, 0, `nfdump -I: ${st.stderr}`);
   const num = (k: string): number => Number(new RegExp(`^${k}: (\\d+)`, 'm').exec(st.stdout)?.[1]);
   return { records: num('Flows'), bytes: num('Bytes'), packets: num('Packets') };
-}
-
-function metricValue(text: string, series: string): number | null {
-  for (const line of text.split('\n'))
-    if (line.startsWith(series + ' ')) return Number(line.slice(series.length + 1));
-  return null;
 }
 
 const skip = cannotRun();

@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import type { Command } from '../command.js';
 import { pcapCommand } from './pcap.js';
 import { httpCommand } from './http.js';
@@ -15,19 +14,9 @@ import { investigateCommand } from './investigate.js';
 import { forensicsCommand } from './forensics.js';
 import { flowsCommand } from './flows.js';
 import { llmCommand } from './llm.js';
+import { sink } from './io.test-util.js';
 
 const FIX = join(import.meta.dirname, '../../../test/fixtures/capture');
-
-function sink(): { w: Writable; text: () => string } {
-  const parts: string[] = [];
-  const w = new Writable({
-    write(c: Buffer, _e, cb) {
-      parts.push(c.toString());
-      cb();
-    },
-  });
-  return { w, text: () => parts.join('') };
-}
 
 /**
  * http-lo.pcap (µs) rewritten as little-endian pcapng (an IDB without options: µs timestamps),

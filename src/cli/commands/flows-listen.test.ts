@@ -2,19 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
-import { Writable } from 'node:stream';
 import { flowsCommand } from './flows.js';
-
-function sink(): { w: Writable; text: () => string } {
-  const parts: string[] = [];
-  const w = new Writable({
-    write(c: Buffer, _e, cb) {
-      parts.push(c.toString());
-      cb();
-    },
-  });
-  return { w, text: () => parts.join('') };
-}
+import { sink } from './io.test-util.js';
 
 /** v9 datagram: optional template 256 (srcV4 dstV4 srcPort dstPort proto bytes packets), data set `setId`. */
 function v9(withTemplate: boolean, setId: number, records: number[][]): Buffer {

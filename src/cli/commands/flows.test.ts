@@ -1,23 +1,12 @@
 // End-to-end test of `mlscope flows` over the fixtures in test/fixtures/flow.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { flowsCommand } from './flows.js';
+import { sink } from './io.test-util.js';
 
 const FIX = join(dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/flow');
-
-function sink(): { w: Writable; text: () => string } {
-  const parts: string[] = [];
-  const w = new Writable({
-    write(c: Buffer, _e, cb) {
-      parts.push(c.toString());
-      cb();
-    },
-  });
-  return { w, text: () => parts.join('') };
-}
 
 test('flows --json: gzip CloudWatch envelopes and NetFlow v9 files; unreadable input → exit 1', async () => {
   const out = sink();

@@ -383,19 +383,7 @@ function decodeIp(
       const whole = defrag.add(key, tsUs, fragOff, more, buf.subarray(l4, avail), proto);
       if (!whole) return 'fragment-pending';
       p.ipLen = ihl + whole.length;
-      return decodeL4(
-        p,
-        proto,
-        whole,
-        new DataView(whole.buffer, whole.byteOffset, whole.length),
-        0,
-        whole.length,
-        whole.length,
-        true,
-        tsUs,
-        defrag,
-        tunnels,
-      );
+      return decodeReassembled(p, proto, whole, tsUs, defrag, tunnels);
     }
   } else {
     if (end - o < 40) return 'truncated-ip-header';
@@ -456,22 +444,23 @@ function decodeIp(
       );
       if (!whole) return 'fragment-pending';
       p.ipLen = 40 + whole.length;
-      return decodeL4(
-        p,
-        proto,
-        whole,
-        new DataView(whole.buffer, whole.byteOffset, whole.length),
-        0,
-        whole.length,
-        whole.length,
-        true,
-        tsUs,
-        defrag,
-        tunnels,
-      );
+      return decodeReassembled(p, proto, whole, tsUs, defrag, tunnels);
     }
   }
   return decodeL4(p, proto, buf, dv, l4, Math.min(end, l4End), l4End, false, tsUs, defrag, tunnels);
+}
+
+/** The payload of a reassembled IP datagram (its own buffer). */
+function decodeReassembled(
+  p: Packet,
+  proto: number,
+  whole: Buffer,
+  tsUs: number,
+  defrag: Defragmenter,
+  tunnels: number,
+): PacketSkip | null {
+  const dv = new DataView(whole.buffer, whole.byteOffset, whole.length);
+  return decodeL4(p, proto, whole, dv, 0, whole.length, whole.length, true, tsUs, defrag, tunnels);
 }
 
 /**

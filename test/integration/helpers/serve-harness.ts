@@ -149,3 +149,10 @@ export async function waitFor<T>(
     `${what} did not happen within ${ms} ms (${String(last)})\n${diag().slice(-3000)}`,
   );
 }
+
+/** The value of one series (`name{labels}`) in a Prometheus text exposition, or null. */
+export function metricValue(text: string, series: string): number | null {
+  for (const line of text.split('\n'))
+    if (line.startsWith(series + ' ')) return Number(line.slice(series.length + 1));
+  return null;
+}

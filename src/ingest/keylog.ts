@@ -1,9 +1,10 @@
 // TLS key logs (SSLKEYLOGFILE): read from a file named with --tls-keylog, or found among an
 // investigation bundle's files by content. Bounded: a key log is a few hundred bytes per session.
 
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { readChunks, type InputRef } from '../sources/files.js';
 import { ErrorCode, InputError } from '../util/errors.js';
-import { parseKeyLog, type TlsKeyLog } from '../decoders/proto/tls-decrypt.js';
+import { addKeyLogText, parseKeyLog, type TlsKeyLog } from '../decoders/proto/tls-decrypt.js';
 
 /** Largest key log read (≈ 300k TLS 1.3 sessions). */
 export const MAX_KEYLOG_BYTES = 128 << 20;
@@ -49,4 +50,59 @@ export function mergeKeyLogs(logs: readonly TlsKeyLog[]): TlsKeyLog | null {
 export async function keyLogFlag(path: string | undefined): Promise<TlsKeyLog | null> {
   if (path === undefined) return null;
   return readKeyLog({ name: path, path: path === '-' ? null : path });
+}
+
+/**
+ * A key log that is still being written (`serve --capture --tls-keylog`): read now, and read
+ * again from where it stopped whenever a session is looked up and missing (TlsKeyLog.refresh —
+ * one fstat when nothing was added). A file that shrank (truncated, replaced) is read from the
+ * start; sessions already read are kept. Reads stop at MAX_KEYLOG_BYTES in all.
+ */
+export function followKeyLog(path: string): { log: TlsKeyLog; close: () => void } {
+  const log: TlsKeyLog = { sessions: new Map(), lines: 0, used: 0, rejected: 0 };
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (err) {
+    throw new InputError(ErrorCode.INPUT_UNREADABLE, path, (err as Error).message);
+  }
+  let offset = 0;
+  let total = 0;
+  let rest = '';
+  const buf = Buffer.allocUnsafe(1 << 16);
+  log.refresh = (): void => {
+    let size: number;
+    try {
+      size = fstatSync(fd).size;
+    } catch {
+      return;
+    }
+    if (size < offset) {
+      offset = 0;
+      rest = '';
+    }
+    while (offset < size && total < MAX_KEYLOG_BYTES) {
+      const n = readSync(fd, buf, 0, Math.min(buf.length, size - offset), offset);
+      if (n <= 0) break;
+      offset += n;
+      total += n;
+      const text = rest + buf.toString('latin1', 0, n);
+      const cut = text.lastIndexOf('\n');
+      // a line being written is kept until its end arrives (bounded: a key log line is short)
+      rest = cut < 0 ? text : text.slice(cut + 1);
+      if (rest.length > 4096) rest = '';
+      if (cut >= 0) addKeyLogText(log, text.slice(0, cut));
+    }
+  };
+  log.refresh();
+  let closed = false;
+  return {
+    log,
+    close: () => {
+      if (closed) return;
+      closed = true;
+      delete log.refresh;
+      closeSync(fd);
+    },
+  };
 }

@@ -4,7 +4,10 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { followKeyLog } from '../ingest/keylog.js';
 import { fileURLToPath } from 'node:url';
 import type { Connection, Exchange } from '../model/records.js';
 import type { FlowRecord } from '../model/flow.js';
@@ -17,6 +20,14 @@ import { IngestQueue, openTelemetryStore, type RecordSink } from './telemetry-st
 
 const PCAP = readFileSync(
   fileURLToPath(new URL('../../test/fixtures/capture/http-lo.pcap', import.meta.url)),
+);
+/** HTTPS (TLS 1.2/1.3) and the key log curl wrote (scripts/make-tls-fixture.sh). */
+const TLS_PCAP = readFileSync(
+  fileURLToPath(new URL('../../test/fixtures/capture/https-keylog.pcap', import.meta.url)),
+);
+const TLS_KEYS = readFileSync(
+  fileURLToPath(new URL('../../test/fixtures/capture/https-keylog.keys', import.meta.url)),
+  'utf8',
 );
 /** The same exchanges, recorded again later (ns timestamps, other ports). */
 const PCAP_NS = readFileSync(
@@ -283,4 +294,39 @@ test('tcpdump dying after it captured is restarted with back-off; state and coun
   assert.equal(children.length, 3, 'no restart after stop');
   assert.equal(src.downAtEnd, true, 'stopped while waiting to restart');
   assert.equal(src.errors, 3);
+});
+
+test('live HTTPS with a key log the services are still writing: sessions decrypted as they come', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mlscope-live-tls-'));
+  const keysPath = join(dir, 'keys.log');
+  writeFileSync(keysPath, ''); // nothing yet: the clients write their secrets as they connect
+  const { log, close } = followKeyLog(keysPath);
+  try {
+    const child = new FakeChild();
+    const src = new LiveCaptureSource({
+      iface: 'lo',
+      registry: new Registry(100),
+      spawn: fakeSpawn(child),
+      statsMs: 0,
+      tlsKeys: log,
+    });
+    const sink = new Sink();
+    await src.start(sink);
+    child.stderr.write('tcpdump: listening on lo, link-type EN10MB (Ethernet)\n');
+    writeFileSync(keysPath, TLS_KEYS);
+    await feed(child, TLS_PCAP, 1500);
+    await src.stop();
+    assert.deepEqual(sink.xs.map((e) => e.x.requestId).sort(), [
+      'tls12-aes256-h2',
+      'tls12-chacha',
+      'tls12-gcm',
+      'tls13-aes256',
+      'tls13-chacha',
+      'tls13-h1',
+      'tls13-h2',
+    ]);
+  } finally {
+    close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -27,6 +27,7 @@ import type { Connection, Exchange } from '../model/records.js';
 import { CaptureEngine } from '../decoders/capture/engine.js';
 import { DEFAULT_TCP_LIMITS } from '../decoders/capture/tcp.js';
 import { allRecognisers } from '../decoders/proto/registry.js';
+import type { TlsKeyLog } from '../decoders/proto/tls-decrypt.js';
 import {
   DEFAULT_SNAPLEN,
   TcpdumpProcess,
@@ -59,6 +60,8 @@ export interface LiveCaptureOptions {
    */
   restartMs?: number;
   maxRestartMs?: number;
+  /** A TLS key log (followed as it grows): sessions it has keys for are decrypted. */
+  tlsKeys?: TlsKeyLog | null;
   now?: () => number;
 }
 
@@ -102,6 +105,7 @@ export class LiveCaptureSource implements TelemetrySource {
     this.engine = new CaptureEngine({
       source: `live:capture:${opts.iface}`,
       recognisers: allRecognisers(),
+      protoLimits: { tlsKeys: opts.tlsKeys ?? null },
       tcpLimits: {
         ...DEFAULT_TCP_LIMITS,
         maxOpenConnections: opts.maxOpenConnections ?? DEFAULT_MAX_OPEN_CONNECTIONS,

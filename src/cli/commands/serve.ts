@@ -1,7 +1,8 @@
 // `mlscope serve [inputs…] [--db FILE] [--port 8686] [--otlp-port 4318] [--host 127.0.0.1]
 // [--token T] [--max-body-bytes N] [--max-label-values N] [--format F] [--from-end] [--no-resume]
 // [--rules FILE] [--eval-interval 15s] [--alertmanager URL]… [--webhook URL]…
-// [--capture IFACE]… [--capture-filter BPF] [--snaplen N] [--netflow PORT] [--netflow-host ADDR]`:
+// [--capture IFACE]… [--capture-filter BPF] [--snaplen N] [--tls-keylog FILE] [--netflow PORT]
+// [--netflow-host ADDR]`:
 // the live service (server/server.ts).
 //
 // --capture runs tcpdump on each interface and feeds the pcap stream through the capture engine
@@ -50,9 +51,10 @@ import { parseDurationMs } from '../../analyzers/alerts/duration.js';
 import { checkLogFormat } from './log-input.js';
 import { sanitizeCell } from './render.js';
 import { loadTelemetry } from './traces.js';
+import { followKeyLog } from '../../ingest/keylog.js';
 
 const USAGE =
-  'mlscope serve [inputs…] [--db FILE] [--port 8686] [--otlp-port 4318] [--host 127.0.0.1] [--token T] [--max-body-bytes N] [--max-label-values N] [--format F] [--from-end] [--no-resume] [--rules FILE] [--eval-interval 15s] [--alertmanager URL]… [--webhook URL]… [--capture IFACE]… [--capture-filter BPF] [--snaplen N] [--netflow PORT] [--netflow-host ADDR]';
+  'mlscope serve [inputs…] [--db FILE] [--port 8686] [--otlp-port 4318] [--host 127.0.0.1] [--token T] [--max-body-bytes N] [--max-label-values N] [--format F] [--from-end] [--no-resume] [--rules FILE] [--eval-interval 15s] [--alertmanager URL]… [--webhook URL]… [--capture IFACE]… [--capture-filter BPF] [--snaplen N] [--tls-keylog FILE] [--netflow PORT] [--netflow-host ADDR]';
 const MAX_RULE_FILE_BYTES = 8 << 20;
 const OTLP_KEYS = /"resource(?:Spans|Logs|Metrics)"|"resource_(?:spans|logs|metrics)"/;
 
@@ -229,6 +231,7 @@ export const serveCommand: Command = {
       webhook: { type: 'string', multiple: true },
       capture: { type: 'string', multiple: true },
       'capture-filter': { type: 'string' },
+      'tls-keylog': { type: 'string' },
       snaplen: { type: 'string' },
       netflow: { type: 'string' },
       'netflow-host': { type: 'string' },
@@ -256,6 +259,10 @@ export const serveCommand: Command = {
       values['capture-filter'],
       values.snaplen,
     );
+    if (values['tls-keylog'] !== undefined && capture.interfaces.length === 0)
+      throw new UsageError('serve: --tls-keylog needs --capture IFACE');
+    // followed: the services keep appending to it while serve runs
+    const keyLog = values['tls-keylog'] !== undefined ? followKeyLog(values['tls-keylog']) : null;
     if (values['netflow-host'] !== undefined && values.netflow === undefined)
       throw new UsageError('serve: --netflow-host needs --netflow PORT');
     const netflowPort = values.netflow !== undefined ? port('netflow', values.netflow, 0) : null;
@@ -324,6 +331,7 @@ export const serveCommand: Command = {
           snaplen: capture.snaplen,
           registry,
           log,
+          tlsKeys: keyLog?.log ?? null,
         }),
     );
     sources.push(...captures);
@@ -402,7 +410,10 @@ export const serveCommand: Command = {
         log(`${sig}: flushing ${srv.queue.stats.pending} pending records`);
         void live
           .stop()
-          .then(() => srv.close())
+          .then(() => {
+            keyLog?.close();
+            return srv.close();
+          })
           .then(resolve, (err: unknown) => {
             log(`shutdown failed: ${err instanceof Error ? err.message : String(err)}`);
             failed++;

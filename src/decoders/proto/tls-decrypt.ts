@@ -41,6 +41,11 @@ export interface TlsKeyLog {
   lines: number;
   used: number;
   rejected: number;
+  /**
+   * A key log still being written (live capture): read what was added since. Called when a
+   * session is not found, since the client may have written its line a moment ago.
+   */
+  refresh?: () => void;
 }
 
 const LABELS: Record<string, keyof TlsSessionKeys> = {
@@ -56,6 +61,12 @@ const HEX_RE = /^[0-9a-fA-F]+$/;
 /** Parse a key log. Unknown labels (EXPORTER_SECRET, early traffic) and comments are ignored. */
 export function parseKeyLog(text: string): TlsKeyLog {
   const log: TlsKeyLog = { sessions: new Map(), lines: 0, used: 0, rejected: 0 };
+  addKeyLogText(log, text);
+  return log;
+}
+
+/** Add the lines of `text` (complete lines) to `log`. */
+export function addKeyLogText(log: TlsKeyLog, text: string): void {
   for (const raw of text.split('\n')) {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) continue;
@@ -85,7 +96,6 @@ export function parseKeyLog(text: string): TlsKeyLog {
     s[field] = Buffer.from(secret, 'hex');
     log.used++;
   }
-  return log;
 }
 
 /** Does this text look like a key log (for detecting one among a bundle's files)? */

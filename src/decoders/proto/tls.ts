@@ -461,6 +461,8 @@ export class TlsParser implements StreamParser {
   private pendingHellos: (ClientHelloInfo | null)[] = [];
   /** Decryption: TLS 1.2 keys waiting for each side's ChangeCipherSpec; TLS 1.3 traffic secrets. */
   private pending12: [RecordKeys | null, RecordKeys | null] = [null, null];
+  /** TLS 1.2 session not in the key log at its ServerHello: tried again at the first CCS. */
+  private retry12: ServerHelloInfo | null = null;
   private appSecret: [Buffer | null, Buffer | null] = [null, null];
   /** The protocol inside (HTTP/1.x or HTTP/2), once decrypted bytes show it. */
   private app: StreamParser | null = null;
@@ -617,6 +619,11 @@ export class TlsParser implements StreamParser {
       // In TLS 1.3 ChangeCipherSpec is a no-op for middleboxes (§D.4); keys change with the hellos.
       if (!this.tls13) {
         d.encrypted = true;
+        if (this.retry12 !== null) {
+          const sh = this.retry12;
+          this.retry12 = null;
+          this.setUpDecryption(sh, true);
+        }
         d.keys = this.pending12[dir];
         this.pending12[dir] = null;
       }
@@ -694,14 +701,24 @@ export class TlsParser implements StreamParser {
     }
   }
 
-  /** A key log has this session: keys for both sides (TLS 1.3 now, TLS 1.2 at each CCS). */
-  private setUpDecryption(sh: ServerHelloInfo): void {
+  /**
+   * A key log has this session: keys for both sides (TLS 1.3 now, TLS 1.2 at each CCS). A live
+   * key log is read again when the session is missing (its line may have just been written); a
+   * TLS 1.2 session missing at the ServerHello is looked up again at the first ChangeCipherSpec.
+   */
+  private setUpDecryption(sh: ServerHelloInfo, lastTry = true): void {
     const log = this.ctx.limits.tlsKeys;
     const ch = this.session.clientHellos[this.session.clientHellos.length - 1];
     if (!log || !ch) return;
-    const keys = log.sessions.get(Buffer.from(ch.random).toString('hex'));
+    const random = Buffer.from(ch.random).toString('hex');
+    let keys = log.sessions.get(random);
+    if (!keys && log.refresh) {
+      log.refresh();
+      keys = log.sessions.get(random);
+    }
     if (!keys) {
-      this.ctx.count('tls.notInKeyLog');
+      if (lastTry) this.ctx.count('tls.notInKeyLog');
+      else this.retry12 = sh;
       return;
     }
     const version = this.tls13 ? 0x0304 : sh.version;
@@ -849,7 +866,7 @@ export class TlsParser implements StreamParser {
         if (sh.alpn !== null) this.ctx.fact('tls.alpn', sh.alpn);
         // From a TLS 1.3 ServerHello on, the server's handshake is encrypted (type 23 records).
         if (this.tls13) this.dirs[1].encrypted = true;
-        this.setUpDecryption(sh);
+        this.setUpDecryption(sh, this.tls13);
       }
     }
     void tsUs;

@@ -5,7 +5,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { followKeyLog, mergeKeyLogs, readKeyLog } from './keylog.js';
 import { parseKeyLog } from '../decoders/proto/tls-decrypt.js';
+import { CaptureEngine } from '../decoders/capture/engine.js';
+import { allRecognisers } from '../decoders/proto/registry.js';
+import type { Exchange } from '../model/records.js';
 
+const IDS = [
+  'tls12-aes256-h2',
+  'tls12-chacha',
+  'tls12-gcm',
+  'tls13-aes256',
+  'tls13-chacha',
+  'tls13-h1',
+  'tls13-h2',
+];
 const KEYS = readFileSync(
   join(import.meta.dirname, '../../test/fixtures/capture/https-keylog.keys'),
   'utf8',
@@ -50,3 +62,64 @@ test('readKeyLog refuses what is not a key log; logs merge', async () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// Frame 6 of the fixture carries the server's whole first flight (ServerHello … Finished), frame 8
+// the client's Finished, frame 9 the first request; key logs are appended to as clients go.
+const SCHEDULES: [string, (lines: string[]) => Record<number, string[]>][] = [
+  [
+    'handshake secrets before the ServerHello is read, traffic secrets after the Finished',
+    (lines) => {
+      const hs = lines.filter((l) => !/TRAFFIC_SECRET_0|EXPORTER/.test(l));
+      return { 5: hs, 10: lines.filter((l) => !hs.includes(l)) };
+    },
+  ],
+  ['every secret only after the whole server flight was read', (lines) => ({ 7: lines })],
+  [
+    'one secret at a time: the client handshake secret first, the rest after the server flight',
+    (lines) => {
+      const first = lines.filter((l) => l.startsWith('CLIENT_HANDSHAKE_TRAFFIC_SECRET'));
+      return { 5: first, 7: lines.filter((l) => !first.includes(l)) };
+    },
+  ],
+];
+
+for (const [name, schedule] of SCHEDULES) {
+  test(`live key log: ${name}`, () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mlscope-keylog-'));
+    try {
+      const f = join(dir, 'keys.log');
+      writeFileSync(f, '');
+      const { log, close } = followKeyLog(f);
+      const pcap = readFileSync(
+        join(import.meta.dirname, '../../test/fixtures/capture/https-keylog.pcap'),
+      );
+      const xs: Exchange[] = [];
+      const e = new CaptureEngine({
+        source: 't',
+        recognisers: allRecognisers(),
+        protoLimits: { tlsKeys: log },
+        sink: { exchange: (x) => xs.push(x) },
+      });
+      const at = schedule(KEYS.trim().split('\n'));
+      e.push(pcap.subarray(0, 24));
+      let frame = 0;
+      for (let o = 24; o + 16 <= pcap.length;) {
+        const incl = pcap.readUInt32LE(o + 8);
+        e.push(pcap.subarray(o, o + 16 + incl));
+        o += 16 + incl;
+        frame++;
+        const add = at[frame];
+        if (add) appendFileSync(f, add.join('\n') + '\n');
+      }
+      e.end();
+      close();
+      assert.deepEqual(
+        xs.map((x) => x.requestId).sort(),
+        [...IDS].sort(),
+        JSON.stringify(e.summary().skipped),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}

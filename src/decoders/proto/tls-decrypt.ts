@@ -280,7 +280,8 @@ export type KeysFor =
       clientApp: Buffer | null;
       serverApp: Buffer | null;
     }
-  | { ok: false; why: string };
+  /** `missing`: the key log lacks secrets it may still get (a live one is being written). */
+  | { ok: false; why: string; missing?: boolean };
 
 /**
  * The record keys for a session given its hellos: TLS 1.3 handshake keys (the traffic secrets come
@@ -298,7 +299,11 @@ export function sessionKeys(
     if (!suite)
       return { ok: false, why: `cipher suite 0x${cipherSuite.toString(16)} not supported` };
     if (!keys.clientHandshake || !keys.serverHandshake)
-      return { ok: false, why: 'the key log has no TLS 1.3 handshake secrets for this session' };
+      return {
+        ok: false,
+        why: 'the key log has no TLS 1.3 handshake secrets for this session',
+        missing: true,
+      };
     return {
       ok: true,
       client: RecordKeys.tls13(suite, keys.clientHandshake),

@@ -18,7 +18,7 @@
 import { createHash } from 'node:crypto';
 import type { Dir } from '../../model/records.js';
 import type { ProtoContext, ProtoRecogniser, StreamParser } from './stream.js';
-import { appKeys, sessionKeys, type RecordKeys } from './tls-decrypt.js';
+import { appKeys, sessionKeys, type KeysFor, type RecordKeys } from './tls-decrypt.js';
 
 const CT_CHANGE_CIPHER_SPEC = 20;
 const CT_ALERT = 21;
@@ -430,6 +430,8 @@ function newTlsDir(): TlsDir {
 
 /** Decrypted bytes of the server held until the client's first bytes say which protocol runs. */
 const MAX_HELD_PLAINTEXT = 256 * 1024;
+/** Protected records held while a live key log is awaited (a handshake is a few records). */
+const MAX_WAITING_RECORDS = 64;
 
 export class TlsParser implements StreamParser {
   private readonly ctx: ProtoContext;
@@ -461,8 +463,21 @@ export class TlsParser implements StreamParser {
   private pendingHellos: (ClientHelloInfo | null)[] = [];
   /** Decryption: TLS 1.2 keys waiting for each side's ChangeCipherSpec; TLS 1.3 traffic secrets. */
   private pending12: [RecordKeys | null, RecordKeys | null] = [null, null];
-  /** TLS 1.2 session not in the key log at its ServerHello: tried again at the first CCS. */
-  private retry12: ServerHelloInfo | null = null;
+  /**
+   * A live key log (one that can still grow) lacked this session at its ServerHello: protected
+   * records are held (bounded) and the lookup is tried again as each one completes; when the
+   * keys arrive the held records are decrypted in order. The client writes its secrets during
+   * the handshake, so the capture can see the ServerHello before the key log has the line.
+   */
+  private waitingFor: ServerHelloInfo | null = null;
+  /** TLS 1.3, live key log: a side past its Finished whose traffic secret is not written yet. */
+  private appWait: [RecordKeys | null, RecordKeys | null] = [null, null];
+  private appHeld: [
+    { hdr: Uint8Array; rec: Buffer; tsUs: number }[],
+    { hdr: Uint8Array; rec: Buffer; tsUs: number }[],
+  ] = [[], []];
+  private waiting: { dir: Dir; hdr: Uint8Array; rec: Buffer; tsUs: number }[] = [];
+  private waitingBytes = 0;
   private appSecret: [Buffer | null, Buffer | null] = [null, null];
   /** The protocol inside (HTTP/1.x or HTTP/2), once decrypted bytes show it. */
   private app: StreamParser | null = null;
@@ -539,7 +554,7 @@ export class TlsParser implements StreamParser {
         p += take;
         if (d.left === 0) {
           d.hdrHave = 0;
-          this.decryptRecord(dir, d, tsUs);
+          this.recordDone(dir, d, tsUs);
         }
         continue;
       }
@@ -582,10 +597,23 @@ export class TlsParser implements StreamParser {
   }
 
   close(dir: Dir | null, tsUs: number, reset: boolean): void {
+    this.lastLook();
     this.app?.close(dir, tsUs, reset);
   }
 
   end(tsUs: number): void {
+    this.lastLook();
+    if (this.waitingFor !== null) {
+      this.waitingFor = null;
+      this.waiting = [];
+      this.ctx.count('tls.notInKeyLog');
+    }
+    for (const dir of [0, 1] as const) {
+      if (this.appWait[dir] === null) continue;
+      this.appWait[dir] = null;
+      this.appHeld[dir] = [];
+      this.ctx.skip('tls.notDecrypted', `the key log has no traffic secret for direction ${dir}`);
+    }
     this.app?.end(tsUs);
     if (this.serverVerdict === 'unknown') this.flushHellos();
     if (this.reported) return;
@@ -619,19 +647,16 @@ export class TlsParser implements StreamParser {
       // In TLS 1.3 ChangeCipherSpec is a no-op for middleboxes (§D.4); keys change with the hellos.
       if (!this.tls13) {
         d.encrypted = true;
-        if (this.retry12 !== null) {
-          const sh = this.retry12;
-          this.retry12 = null;
-          this.setUpDecryption(sh, true);
-        }
         d.keys = this.pending12[dir];
         this.pending12[dir] = null;
       }
       return;
     }
-    // A protected record, and this side's keys are known: collect it whole for decryption.
+    // A protected record, and this side's keys are known (or awaited): collect it whole.
     d.rec =
-      d.keys !== null && (d.ctype === CT_APPLICATION_DATA || d.encrypted) && d.left > 0
+      (d.keys !== null || this.waitingFor !== null || this.appWait[dir] !== null) &&
+      (d.ctype === CT_APPLICATION_DATA || d.encrypted) &&
+      d.left > 0
         ? Buffer.allocUnsafe(d.left)
         : null;
     d.recHave = 0;
@@ -706,29 +731,31 @@ export class TlsParser implements StreamParser {
    * key log is read again when the session is missing (its line may have just been written); a
    * TLS 1.2 session missing at the ServerHello is looked up again at the first ChangeCipherSpec.
    */
-  private setUpDecryption(sh: ServerHelloInfo, lastTry = true): void {
+  private setUpDecryption(sh: ServerHelloInfo): void {
     const log = this.ctx.limits.tlsKeys;
     const ch = this.session.clientHellos[this.session.clientHellos.length - 1];
     if (!log || !ch) return;
     const random = Buffer.from(ch.random).toString('hex');
-    let keys = log.sessions.get(random);
-    if (!keys && log.refresh) {
+    const version = this.tls13 ? 0x0304 : sh.version;
+    const lookUp = (): KeysFor | null => {
+      const keys = log.sessions.get(random);
+      return keys
+        ? sessionKeys(keys, version, sh.cipherSuite, Buffer.from(ch.random), Buffer.from(sh.random))
+        : null;
+    };
+    let k = lookUp();
+    // missing, or only some of its secrets written yet: a live key log is read again
+    if ((k === null || (!k.ok && k.missing === true)) && log.refresh) {
       log.refresh();
-      keys = log.sessions.get(random);
+      k = lookUp();
     }
-    if (!keys) {
-      if (lastTry) this.ctx.count('tls.notInKeyLog');
-      else this.retry12 = sh;
+    if (k === null || (!k.ok && k.missing === true)) {
+      // not there (yet): a live key log may get the lines in a moment (one secret at a time)
+      if (log.refresh && this.waitingFor === null) this.waitingFor = sh;
+      else if (k === null) this.ctx.count('tls.notInKeyLog');
+      else this.ctx.skip('tls.notDecrypted', k.why);
       return;
     }
-    const version = this.tls13 ? 0x0304 : sh.version;
-    const k = sessionKeys(
-      keys,
-      version,
-      sh.cipherSuite,
-      Buffer.from(ch.random),
-      Buffer.from(sh.random),
-    );
     if (!k.ok) {
       this.ctx.skip('tls.notDecrypted', k.why);
       return;
@@ -738,15 +765,70 @@ export class TlsParser implements StreamParser {
       this.dirs[0].keys = k.client;
       this.dirs[1].keys = k.server;
       this.appSecret = [k.clientApp, k.serverApp];
-    } else this.pending12 = [k.client, k.server];
+    } else {
+      this.pending12 = [k.client, k.server];
+      // a side whose ChangeCipherSpec went by while the keys were awaited
+      for (const dir of [0, 1] as const) {
+        if (this.dirs[dir].encrypted && this.dirs[dir].keys === null) {
+          this.dirs[dir].keys = this.pending12[dir];
+          this.pending12[dir] = null;
+        }
+      }
+    }
   }
 
-  private decryptRecord(dir: Dir, d: TlsDir, tsUs: number): void {
+  /** A whole protected record arrived: decrypt it, or hold it while the keys are awaited. */
+  private recordDone(dir: Dir, d: TlsDir, tsUs: number): void {
     const rec = d.rec!;
     d.rec = null;
+    const hs = this.appWait[dir];
+    if (hs !== null) {
+      const held = this.appHeld[dir];
+      held.push({ hdr: Uint8Array.from(d.hdr), rec, tsUs });
+      const secret = this.trafficSecret(dir);
+      if (secret !== null) {
+        this.appWait[dir] = null;
+        this.appHeld[dir] = [];
+        d.keys = appKeys(hs, secret);
+        for (const h of held) this.decryptRecord(dir, d, h.hdr, h.rec, h.tsUs);
+      } else if (held.length > MAX_WAITING_RECORDS) {
+        this.appWait[dir] = null;
+        this.appHeld[dir] = [];
+        this.ctx.skip('tls.notDecrypted', `the key log has no traffic secret for direction ${dir}`);
+      }
+      return;
+    }
+    if (this.waitingFor === null) {
+      this.decryptRecord(dir, d, d.hdr, rec, tsUs);
+      return;
+    }
+    this.waiting.push({ dir, hdr: Uint8Array.from(d.hdr), rec, tsUs });
+    this.waitingBytes += rec.length;
+    const sh = this.waitingFor;
+    this.waitingFor = null;
+    this.setUpDecryption(sh); // sets waitingFor again when still missing
+    if (this.waitingFor === null) {
+      const held = this.waiting;
+      this.waiting = [];
+      this.waitingBytes = 0;
+      for (const h of held) this.decryptRecord(h.dir, this.dirs[h.dir], h.hdr, h.rec, h.tsUs);
+    } else if (
+      this.waiting.length > MAX_WAITING_RECORDS ||
+      this.waitingBytes > MAX_HELD_PLAINTEXT
+    ) {
+      this.waitingFor = null;
+      this.waiting = [];
+      this.waitingBytes = 0;
+      this.dirs[0].rec = null;
+      this.dirs[1].rec = null;
+      this.ctx.count('tls.notInKeyLog');
+    }
+  }
+
+  private decryptRecord(dir: Dir, d: TlsDir, hdr: Uint8Array, rec: Buffer, tsUs: number): void {
     const keys = d.keys;
     if (keys === null) return;
-    const r = keys.open(d.hdr, rec);
+    const r = keys.open(hdr, rec);
     if (r === null) {
       this.ctx.skip(
         'tls.decryptFailed',
@@ -764,6 +846,48 @@ export class TlsParser implements StreamParser {
     }
   }
 
+  /**
+   * The connection is closing: records held for a live key log get one more look (the secrets are
+   * written by now if they ever will be), the client's side first so requests precede responses.
+   */
+  private lastLook(): void {
+    if (this.waitingFor !== null && this.waiting.length > 0) {
+      const last = this.waiting.pop()!;
+      this.dirs[last.dir].rec = last.rec;
+      this.dirs[last.dir].hdr.set(last.hdr);
+      this.waitingBytes -= last.rec.length;
+      this.recordDone(last.dir, this.dirs[last.dir], last.tsUs);
+    }
+    for (const dir of [0, 1] as const) {
+      const hs = this.appWait[dir];
+      if (hs === null) continue;
+      const secret = this.trafficSecret(dir);
+      if (secret === null) continue;
+      const d = this.dirs[dir];
+      const held = this.appHeld[dir];
+      this.appWait[dir] = null;
+      this.appHeld[dir] = [];
+      d.keys = appKeys(hs, secret);
+      for (const h of held) this.decryptRecord(dir, d, h.hdr, h.rec, h.tsUs);
+    }
+  }
+
+  /** This session's TLS 1.3 traffic secret for `dir` in the key log (read again if live). */
+  private trafficSecret(dir: Dir): Buffer | null {
+    const log = this.ctx.limits.tlsKeys;
+    const ch = this.session.clientHellos[this.session.clientHellos.length - 1];
+    if (!log || !ch) return null;
+    const random = Buffer.from(ch.random).toString('hex');
+    const get = (): Buffer | null => {
+      const k = log.sessions.get(random);
+      return (dir === 0 ? k?.clientTraffic : k?.serverTraffic) ?? null;
+    };
+    const found = get();
+    if (found !== null || !log.refresh) return found;
+    log.refresh();
+    return get();
+  }
+
   /** TLS 1.3 handshake messages under protection: Finished switches keys, KeyUpdate renews them. */
   private protectedHandshake(dir: Dir, d: TlsDir, data: Buffer): void {
     let b = d.phs === null ? data : Buffer.concat([d.phs, data]);
@@ -774,9 +898,16 @@ export class TlsParser implements StreamParser {
       const type = b[0];
       b = b.subarray(4 + len);
       if (type === HT_FINISHED && d.keys !== null) {
-        const secret = this.appSecret[dir];
+        const secret = this.appSecret[dir] ?? this.trafficSecret(dir);
         this.appSecret[dir] = null;
         if (secret === null) {
+          if (this.ctx.limits.tlsKeys?.refresh) {
+            // a live key log: the client writes the traffic secrets after the server's Finished;
+            // hold this side's records until they are there
+            this.appWait[dir] = d.keys;
+            d.keys = null;
+            return;
+          }
           this.ctx.skip(
             'tls.notDecrypted',
             `the key log has no traffic secret for direction ${dir}`,
@@ -866,7 +997,7 @@ export class TlsParser implements StreamParser {
         if (sh.alpn !== null) this.ctx.fact('tls.alpn', sh.alpn);
         // From a TLS 1.3 ServerHello on, the server's handshake is encrypted (type 23 records).
         if (this.tls13) this.dirs[1].encrypted = true;
-        this.setUpDecryption(sh, this.tls13);
+        this.setUpDecryption(sh);
       }
     }
     void tsUs;

@@ -16,7 +16,8 @@ import {
   type LogFormat,
   type LogParser,
 } from '../../decoders/logs/index.js';
-import type { Store } from '../../store/store.js';
+import type { InputTemplates, Store } from '../../store/store.js';
+import { RecordTemplates } from '../../ingest/log-templates.js';
 
 /** Records handed to the store per append: big enough to fill whole 2048-row chunks. */
 export const LOG_BATCH_RECORDS = 8192;
@@ -26,15 +27,22 @@ const DETECT_SAMPLE_LINES = 64;
 export interface ReadLogsOptions {
   /** A format name, or undefined/'auto' to detect. */
   format?: string;
+  /**
+   * Mine log templates while reading (ingest/log-templates.ts): records carry provisional
+   * template keys, and `templates()` maps them to final ids once iteration ends.
+   */
+  templates?: boolean;
 }
 
 /**
  * One input read as log records. Iterating `batches` reads the input; `quality()` is final once
- * iteration ends (also after it throws an InputError: records before the error stay valid).
+ * iteration ends (also after it throws an InputError: records before the error stay valid), and
+ * so is `templates()` (null unless asked for).
  */
 export interface LogBatches {
   batches: AsyncIterable<LogRecord[]>;
   quality(): QualityReport;
+  templates(): InputTemplates | null;
 }
 
 export type ReadLogs = (ref: InputRef, opts: ReadLogsOptions) => LogBatches;
@@ -52,14 +60,23 @@ export function checkLogFormat(cmd: string, format: string | undefined): LogForm
 /** The built-in reader: chunks → lines → detected-format parser → batches. */
 export const readLogs: ReadLogs = (ref, opts) => {
   const quality = new Quality(ref.name, opts.format ?? 'auto');
+  const tpl = opts.templates === true ? new RecordTemplates(ref.name) : null;
   async function* batches(): AsyncGenerator<LogRecord[]> {
     const splitter = new LineSplitter();
     let parser: LogParser | null = null;
     const sample: Line[] = [];
     let out: LogRecord[] = [];
-    const emit = (r: LogRecord): void => {
-      out.push(r);
-    };
+    const emit =
+      tpl === null
+        ? (r: LogRecord): void => {
+            out.push(r);
+          }
+        : (r: LogRecord): void => {
+            tpl.tag(r);
+            // Only when its first line fell out of a full queue (log-templates.ts): no id.
+            if (r.templateId === null) quality.note('template-line-dropped', `line ${r.lineNo}`);
+            out.push(r);
+          };
     const start = (): void => {
       const forced =
         opts.format && opts.format !== 'auto' && isLogFormat(opts.format) ? opts.format : null;
@@ -76,8 +93,11 @@ export const readLogs: ReadLogs = (ref, opts) => {
       sample.length = 0;
     };
     const onLine = (l: Line): void => {
-      if (parser) parser.push(l, emit);
-      else {
+      tpl?.line(l);
+      if (parser) {
+        parser.push(l, emit);
+        tpl?.prune(parser);
+      } else {
         sample.push(l);
         if (sample.length >= DETECT_SAMPLE_LINES) start();
       }
@@ -102,7 +122,11 @@ export const readLogs: ReadLogs = (ref, opts) => {
     }
     if (out.length) yield out;
   }
-  return { batches: batches(), quality: () => quality.report() };
+  return {
+    batches: batches(),
+    quality: () => quality.report(),
+    templates: () => (tpl === null ? null : tpl.finish()),
+  };
 };
 
 export interface IngestedLogs {
@@ -110,6 +134,8 @@ export interface IngestedLogs {
   report: QualityReport;
   /** The InputError that stopped this input early, if any. */
   error: InputError | null;
+  /** Final ids for the provisional template keys the rows carry (when asked for). */
+  templates: InputTemplates | null;
 }
 
 /** Read one input into the store. Never throws for a bad input: the error is returned. */
@@ -142,5 +168,5 @@ export async function appendLogInput(
   }
   const report = src.quality();
   if (error && !report.error) report.error = error.message;
-  return { records, report, error };
+  return { records, report, error, templates: src.templates() };
 }

@@ -697,6 +697,44 @@ export function storeConformance(backend: string, open: () => Promise<Store>): v
         assert.deepEqual(left.rows, [[1, 0]]);
       }));
 
+    void it('round-trips long strings: all-ASCII chunks, and chunks with one non-ASCII string or lone surrogate', () =>
+      withStore(async (s) => {
+        // Chunk 1 (rows 0–2047): every long string ASCII; chunk 2: one long non-ASCII body and one
+        // lone surrogate; chunk 3: long strings of 13 bytes exactly, NULLs and short ones between.
+        const n = 5000;
+        const body = (i: number): string | null =>
+          i === 3000
+            ? `naïve ${'é'.repeat(40)} ${i}`
+            : i === 3001
+              ? `lone \ud800 surrogate ${i}`
+              : i >= 4096
+                ? i % 3 === 0
+                  ? null
+                  : i % 3 === 1
+                    ? `s${i % 10}`
+                    : `abcdefghi${String(i).padStart(4, '0')}`
+                : `GET /v1/chat/completions?page=${i} ${'x'.repeat(i % 300)}`;
+        const logs = Array.from({ length: n }, (_, i) =>
+          makeLog({
+            lineNo: i,
+            body: body(i) ?? '',
+            requestId: i % 2 ? `request-${i}-${'r'.repeat(i % 17)}` : null,
+            attributes: { i, ua: 'openai-python/1.30.1', path: `/v1/x/${i}` },
+          }),
+        );
+        for (let i = 4096; i < n; i++) if (body(i) === null) logs[i]!.body = null as never;
+        await s.appendLogs(logs);
+        const r = await s.query(
+          'SELECT line_no, body, request_id, attributes FROM logs ORDER BY line_no',
+        );
+        assert.equal(r.rows.length, n);
+        for (let i = 0; i < n; i++) {
+          const want = i === 3001 ? `lone \ufffd surrogate ${i}` : body(i);
+          assert.deepEqual(r.rows[i]!.slice(0, 3), [i, want, logs[i]!.requestId], `line ${i}`);
+          assert.deepEqual(JSON.parse(asText(r.rows[i]![3])), logs[i]!.attributes);
+        }
+      }));
+
     void it('keeps every value of every column type across chunks (nulls, edges, constants)', () =>
       withStore(async (s) => {
         // Mixed inline (≤ 12 bytes) and long strings, non-ASCII short strings, NULLs at word

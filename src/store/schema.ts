@@ -30,6 +30,11 @@ export interface ColumnSpec<R> {
   type: ColumnType;
   /** Reads the value from a record; `inputId` is the `inputs.id` the batch came from. */
   get: (r: R, inputId: number | null) => ColumnValue;
+  /**
+   * JSON columns of a flat object: the object whose JSON.stringify text `get` gives (an object
+   * without keys: NULL). Encoders may write its bytes themselves (columns.ts, json-bytes.ts).
+   */
+  object?: (r: R) => Readonly<Record<string, unknown>> | null;
 }
 
 export interface TableSpec<R> {
@@ -64,7 +69,12 @@ export const LOGS: TableSpec<LogRecord> = {
     { name: 'file', type: 'text', get: (r) => r.file },
     { name: 'line_no', type: 'bigint', get: (r) => r.lineNo },
     { name: 'format', type: 'text', get: (r) => r.format },
-    { name: 'attributes', type: 'json', get: (r) => attributesJson(r.attributes) },
+    {
+      name: 'attributes',
+      type: 'json',
+      get: (r) => attributesJson(r.attributes),
+      object: (r) => r.attributes,
+    },
     { name: 'input_id', type: 'int', get: (_r, inputId) => inputId },
   ],
 };

@@ -6,6 +6,7 @@ import type { Connection, Exchange, LogRecord } from '../model/records.js';
 import type { MetricPoint, Span } from '../model/span.js';
 import type { FlowRecord } from '../model/flow.js';
 import type { InputRow, TailPosition } from './schema.js';
+import type { ColumnChunk } from './columns.js';
 
 export type { InputRow, TailPosition } from './schema.js';
 
@@ -96,6 +97,11 @@ export interface Store {
   appendSpans(batch: readonly Span[], inputId?: number | null): Promise<void>;
   appendPoints(batch: readonly MetricPoint[], inputId?: number | null): Promise<void>;
   appendFlows(batch: readonly FlowRecord[], inputId?: number | null): Promise<void>;
+  /**
+   * Append log rows already encoded column by column (columns.ts ChunkEncoder over LOGS, their
+   * `input_id` encoded with them): how a worker thread that parses hands rows over.
+   */
+  appendLogChunks(chunks: readonly ColumnChunk[]): Promise<void>;
   flush(): Promise<void>;
 
   /** Every stored span of one trace, by start time (then span id); [] for an unknown trace. */

@@ -55,6 +55,7 @@ import {
   type TableInfo,
 } from '../store.js';
 import { ChunkWriter } from './chunk-writer.js';
+import type { ColumnChunk } from '../columns.js';
 
 const META_TABLE = 'mlscope_meta';
 /** Temporary tables of a template fix-up (applyTemplates), in the connection's temp catalog. */
@@ -255,6 +256,18 @@ class TableWriter<R> {
     if (this.mover && this.pendingRows >= STAGE_ROWS) await this.rotate();
   }
 
+  /** Append chunks encoded with this table's spec (columns.ts). */
+  async appendChunks(chunks: readonly ColumnChunk[]): Promise<void> {
+    for (const e of chunks) {
+      if (e.rows === 0) continue;
+      this.throwMoveError();
+      if (!this.appender || !this.writer) await this.open();
+      this.writer!.write(this.appender!, e);
+      this.pendingRows += e.rows;
+      if (this.mover && this.pendingRows >= STAGE_ROWS) await this.rotate();
+    }
+  }
+
   private async open(): Promise<void> {
     let appender: DuckDBAppender;
     if (this.mover) {
@@ -393,15 +406,8 @@ export class DuckDbStore implements Store {
     this.flows = new TableWriter(conn, FLOWS, mover);
   }
 
-  private get writers(): TableWriter<never>[] {
-    return [
-      this.logs,
-      this.connections,
-      this.exchanges,
-      this.spans,
-      this.points,
-      this.flows,
-    ] as TableWriter<never>[];
+  private get writers(): { flush(): Promise<void>; discard(): void; close(): Promise<void> }[] {
+    return [this.logs, this.connections, this.exchanges, this.spans, this.points, this.flows];
   }
 
   appendLogs(batch: readonly LogRecord[], inputId: number | null = null): Promise<void> {
@@ -422,6 +428,10 @@ export class DuckDbStore implements Store {
 
   appendFlows(batch: readonly FlowRecord[], inputId: number | null = null): Promise<void> {
     return this.flows.append(batch, inputId);
+  }
+
+  appendLogChunks(chunks: readonly ColumnChunk[]): Promise<void> {
+    return this.logs.appendChunks(chunks);
   }
 
   async flush(): Promise<void> {

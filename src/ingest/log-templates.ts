@@ -23,6 +23,9 @@ const PRUNE_AT = 4096;
  */
 const MAX_QUEUED = 65_536;
 
+/** Provisional key texts kept for reuse: the first signatures' (a log of mostly distinct lines has one per line). */
+const KEY_TEXT_CACHED = 65_536;
+
 export class RecordTemplates {
   private readonly miner = new TemplateMiner();
   /** Mined lines not yet matched to a record: line numbers and keys, a FIFO ring. */
@@ -102,10 +105,10 @@ export class RecordTemplates {
     this.qHead = (this.qHead + 1) & mask;
     this.qLen--;
     if (key >= 0) {
-      let t = this.keyText[key];
+      let t = key < KEY_TEXT_CACHED ? this.keyText[key] : undefined;
       if (t === undefined) {
         t = PROVISIONAL_TEMPLATE_PREFIX + String(key);
-        this.keyText[key] = t;
+        if (key < KEY_TEXT_CACHED) this.keyText[key] = t;
       }
       r.templateId = t;
       if (key >= this.usedSig.length) {

@@ -23,6 +23,8 @@ import { RecordTemplates } from './log-templates.js';
  * lines (read, parse, mine, encode) against 19 MB and 0.23 s; 4.4 s of CPU instead of 5.9 s.
  */
 export const LOG_BATCH_RECORDS = 2048;
+/** Input bytes after which a batch goes even with fewer records (long lines: bounded memory). */
+export const LOG_BATCH_BYTES = 16 * 1024 * 1024;
 /** Lines sampled for format detection. */
 const DETECT_SAMPLE_LINES = 64;
 
@@ -95,11 +97,14 @@ export const readLogs: ReadLogs = (ref, opts) => {
       }
     };
     try {
+      let bytes = 0;
       for await (const chunk of readChunks(ref)) {
         splitter.push(chunk, onLine);
-        if (out.length >= LOG_BATCH_RECORDS) {
+        bytes += chunk.length;
+        if (out.length >= LOG_BATCH_RECORDS || (out.length > 0 && bytes >= LOG_BATCH_BYTES)) {
           yield out;
           out = [];
+          bytes = 0;
         }
       }
       splitter.end(onLine);

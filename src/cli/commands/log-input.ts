@@ -1,6 +1,7 @@
 // Shared by `ingest` and `logs`: read log inputs and append their records to a store in batches,
 // with a data-quality report per input. The reading itself is behind `ReadLogs`
-// (ingest/read-logs.ts).
+// (ingest/read-logs.ts); a large file is read on a worker thread while this one appends
+// (ingest/parallel-logs.ts).
 
 import type { LogRecord } from '../../model/records.js';
 import type { QualityReport } from '../../model/quality.js';
@@ -9,6 +10,15 @@ import { InputError, ErrorCode, UsageError, errorMessage } from '../../util/erro
 import { isLogFormat, LOG_FORMATS, type LogFormat } from '../../decoders/logs/index.js';
 import type { InputTemplates, Store } from '../../store/store.js';
 import { readLogs, type ReadLogs, type ReadLogsOptions } from '../../ingest/read-logs.js';
+import { readLogsInWorker, useLogWorker } from '../../ingest/parallel-logs.js';
+
+export interface AppendLogsOptions extends ReadLogsOptions {
+  /**
+   * Read on a worker thread while this one appends: 'auto' (default) for a large regular file
+   * with a second core, 'always' (any regular file; tests), 'never'.
+   */
+  worker?: 'auto' | 'always' | 'never';
+}
 
 /** Check a --format value; a UsageError lists the known formats. */
 export function checkLogFormat(cmd: string, format: string | undefined): LogFormat | 'auto' {
@@ -34,10 +44,18 @@ export async function appendLogInput(
   store: Store,
   ref: InputRef,
   inputId: number | null,
-  opts: ReadLogsOptions,
+  opts: AppendLogsOptions,
   read: ReadLogs = readLogs,
 ): Promise<IngestedLogs> {
-  const src = read(ref, opts);
+  const { worker, ...readOpts } = opts;
+  if (read === readLogs && useLogWorker(ref, worker ?? 'auto')) {
+    const r = await readLogsInWorker(ref, readOpts, inputId, (chunks) =>
+      store.appendLogChunks(chunks),
+    );
+    if (r.error && !r.quality.error) r.quality.error = r.error.message;
+    return { records: r.records, report: r.quality, error: r.error, templates: r.templates };
+  }
+  const src = read(ref, readOpts);
   let records = 0;
   let error: InputError | null = null;
   const it = src.batches[Symbol.asyncIterator]();

@@ -6,8 +6,8 @@
 //   fixed  per column, at 8-byte aligned offsets (ChunkColumn):
 //            values      bigint/ts: int64 as two uint32 halves; double: float64; int: int32;
 //                        bool: uint8; text/json: int32 byte offsets into `bytes`, rows + 1 of them
-//            validity    only when the column has NULLs: one bit per row, 1 = valid, in whole
-//                        uint64 words (DuckDB's validity mask layout)
+//            validity    one bit per row, 1 = valid, in whole uint64 words (DuckDB's validity
+//                        mask layout); read only when the column has NULLs
 //   bytes  the UTF-8 bytes of every non-constant string column, one column after the other.
 //
 // Values are narrowed to the column's type; what does not fit becomes NULL rather than an

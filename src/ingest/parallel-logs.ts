@@ -110,6 +110,8 @@ export function readLogsInWorker(
   const worker = new Worker(url, { workerData: task });
   return new Promise<ParallelLogsResult>((resolve, reject) => {
     let settled = false;
+    /** The 'end' message came: the worker may exit before the last appends are done. */
+    let ended = false;
     let appended: Promise<void> = Promise.resolve();
     const fail = (err: unknown): void => {
       if (settled) return;
@@ -119,11 +121,13 @@ export function readLogsInWorker(
     };
     worker.on('message', (m: LogWorkerChunks | LogWorkerEnd) => {
       if (m.kind === 'chunks') {
+        // After a failed append nothing more is appended (the worker is being stopped).
         appended = appended
-          .then(() => append(m.chunks))
+          .then(() => (settled ? undefined : append(m.chunks)))
           .then(() => worker.postMessage('ack'), fail);
         return;
       }
+      ended = true;
       void appended.then(() => {
         if (settled) return;
         settled = true;
@@ -138,7 +142,7 @@ export function readLogsInWorker(
     });
     worker.on('error', (err) => fail(new Error(`log worker for ${ref.name}: ${err.message}`)));
     worker.on('exit', (code) => {
-      if (!settled) fail(new Error(`log worker for ${ref.name} exited with ${code}`));
+      if (!settled && !ended) fail(new Error(`log worker for ${ref.name} exited with ${code}`));
     });
   });
 }

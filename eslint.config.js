@@ -23,6 +23,8 @@ export default tseslint.config(
       'test/fixtures/**/*.mjs',
       // Lab programs (Node servers/clients run inside network namespaces), outside the TS project.
       'lab/**/*.mjs',
+      // Dev-only worker bootstraps (register tsx in worker threads), outside the TS project.
+      'src/**/*.dev.mjs',
     ],
   },
   js.configs.recommended,

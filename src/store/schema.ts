@@ -15,7 +15,7 @@ import { protoName, type FlowRecord } from '../model/flow.js';
  * Bump when a table or column changes. A database of an older version is upgraded in place when
  * the versions since only added tables (TABLES_ADDED_IN); any other difference is refused.
  */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /**
  * Portable column types. `bigint` and `ts` take a JS number (an integer count; `ts` is µs since the
@@ -30,6 +30,11 @@ export interface ColumnSpec<R> {
   type: ColumnType;
   /** Reads the value from a record; `inputId` is the `inputs.id` the batch came from. */
   get: (r: R, inputId: number | null) => ColumnValue;
+  /**
+   * JSON columns of a flat object: the object whose JSON.stringify text `get` gives (an object
+   * without keys: NULL). Encoders may write its bytes themselves (columns.ts, json-bytes.ts).
+   */
+  object?: (r: R) => Readonly<Record<string, unknown>> | null;
 }
 
 export interface TableSpec<R> {
@@ -64,7 +69,12 @@ export const LOGS: TableSpec<LogRecord> = {
     { name: 'file', type: 'text', get: (r) => r.file },
     { name: 'line_no', type: 'bigint', get: (r) => r.lineNo },
     { name: 'format', type: 'text', get: (r) => r.format },
-    { name: 'attributes', type: 'json', get: (r) => attributesJson(r.attributes) },
+    {
+      name: 'attributes',
+      type: 'json',
+      get: (r) => attributesJson(r.attributes),
+      object: (r) => r.attributes,
+    },
     { name: 'input_id', type: 'int', get: (_r, inputId) => inputId },
   ],
 };
@@ -248,6 +258,31 @@ export const TAIL_POSITIONS: TableSpec<TailPosition> = {
   ],
 };
 
+/**
+ * One row per log template id found in `logs.template_id` (analyzers/templates: the id is a hash of
+ * the template text, so the same template gets the same id in every input and run). `count` is
+ * the number of `logs` rows carrying the id, kept up to date as inputs are added and removed;
+ * `example` is the first line mined into the template (in the input it was first seen in).
+ */
+export interface TemplateRow {
+  templateId: string;
+  template: string;
+  count: number;
+  example: string;
+  firstInputId: number | null;
+}
+
+export const TEMPLATES: TableSpec<TemplateRow> = {
+  name: 'templates',
+  columns: [
+    { name: 'template_id', type: 'text', get: (r) => r.templateId },
+    { name: 'template', type: 'text', get: (r) => r.template },
+    { name: 'count', type: 'bigint', get: (r) => r.count },
+    { name: 'example', type: 'text', get: (r) => r.example },
+    { name: 'first_input_id', type: 'int', get: (r) => r.firstInputId },
+  ],
+};
+
 /** Resource objects are shared by every span of a ResourceSpans: serialise each once. */
 const resourceJson = new WeakMap<object, string | null>();
 function resourceOf(r: Record<string, AttrValue>): string | null {
@@ -352,4 +387,5 @@ export const RECORD_TABLES = [LOGS, CONNECTIONS, EXCHANGES, SPANS, POINTS, FLOWS
 export const TABLES_ADDED_IN: Readonly<Record<number, readonly TableSpec<never>[]>> = {
   3: [FLOWS],
   4: [TAIL_POSITIONS],
+  5: [TEMPLATES],
 };

@@ -185,6 +185,7 @@ export function storeConformance(backend: string, open: () => Promise<Store>): v
           'points',
           'spans',
           'tail_positions',
+          'templates',
         ])
           assert.ok(names.includes(n), n);
         assert.ok(t.every((x) => x.rows === 0));
@@ -432,6 +433,104 @@ export function storeConformance(backend: string, open: () => Promise<Store>): v
         );
       }));
 
+    void it('sets final template ids with finishInput and keeps the templates table in step', () =>
+      withStore(async (s) => {
+        const input = (path: string): Parameters<Store['beginInput']>[0] => ({
+          path,
+          sizeBytes: 10,
+          mtimeMs: 0,
+          headHash: path,
+          tailHash: 't',
+          windowBytes: 1 << 20,
+          kind: 'logs',
+          format: null,
+        });
+        const T1 = { id: 'aaaaaaaaaaa1', template: 'GET <*>', example: 'GET /a' };
+        const T2 = { id: 'aaaaaaaaaaa2', template: 'boot ok', example: 'boot ok' };
+        const T3 = { id: 'aaaaaaaaaaa3', template: "it's <*>", example: "it's 1" };
+        const a = await s.beginInput(input('a.log'));
+        await s.appendLogs(
+          [
+            makeLog({ lineNo: 1, templateId: '~0' }),
+            makeLog({ lineNo: 2, templateId: '~-1' }),
+            makeLog({ lineNo: 3, templateId: '~0' }),
+            makeLog({ lineNo: 4, templateId: '~7' }), // a key the map does not know
+            makeLog({ lineNo: 5, templateId: null }),
+          ],
+          a,
+        );
+        // Another input's rows with the same provisional key are not touched.
+        const b = await s.beginInput(input('b.log'));
+        await s.appendLogs([makeLog({ lineNo: 1, templateId: '~0' })], b);
+        await s.finishInput(
+          a,
+          { records: 5, skipped: 0, error: null },
+          {
+            keys: [
+              { key: '~0', id: T1.id },
+              { key: '~-1', id: T2.id },
+            ],
+            templates: [T1, T2],
+          },
+        );
+        const ids = async (id: number) =>
+          (
+            await s.query(`SELECT template_id FROM logs WHERE input_id = ${id} ORDER BY line_no`)
+          ).rows.map((r) => r[0]);
+        assert.deepEqual(await ids(a), [T1.id, T2.id, T1.id, null, null]);
+        assert.deepEqual(await ids(b), ['~0']);
+        const templates = async () =>
+          (
+            await s.query(
+              'SELECT template_id, template, count, example, first_input_id FROM templates ORDER BY template_id',
+            )
+          ).rows;
+        assert.deepEqual(await templates(), [
+          [T1.id, T1.template, 2, T1.example, a],
+          [T2.id, T2.template, 1, T2.example, a],
+        ]);
+
+        await s.finishInput(
+          b,
+          { records: 1, skipped: 0, error: null },
+          {
+            keys: [{ key: '~0', id: T1.id }],
+            templates: [{ ...T1, example: 'GET /b' }],
+          },
+        );
+        // An id seen before keeps its text, example and first input; its count grows.
+        assert.deepEqual(await templates(), [
+          [T1.id, T1.template, 3, T1.example, a],
+          [T2.id, T2.template, 1, T2.example, a],
+        ]);
+        const joined = await s.query(
+          'SELECT t.template, count(*) FROM logs l JOIN templates t USING (template_id) GROUP BY t.template ORDER BY t.template',
+        );
+        assert.deepEqual(joined.rows, [
+          ['GET <*>', 3],
+          ['boot ok', 1],
+        ]);
+
+        // Rows without an input (`mlscope logs`): resolveTemplates.
+        await s.appendLogs([makeLog({ lineNo: 9, templateId: '~3' })]);
+        await s.resolveTemplates(null, {
+          keys: [{ key: '~3', id: T3.id }],
+          templates: [T3],
+        });
+        assert.deepEqual(
+          (await s.query('SELECT template_id FROM logs WHERE input_id IS NULL')).rows,
+          [[T3.id]],
+        );
+
+        // Removing an input takes its rows out of the counts; the template first seen there
+        // moves to the input still holding it, one left without rows goes.
+        await s.removeInput(a);
+        assert.deepEqual(await templates(), [
+          [T1.id, T1.template, 1, T1.example, b],
+          [T3.id, T3.template, 1, T3.example, null],
+        ]);
+      }));
+
     void it('commits rows with tail positions, and neither when the commit fails', () =>
       withStore(async (s) => {
         const pos = (over: Partial<TailPosition> = {}): TailPosition => ({
@@ -596,6 +695,44 @@ export function storeConformance(backend: string, open: () => Promise<Store>): v
           'SELECT (SELECT count(*) FROM spans), (SELECT count(*) FROM points)',
         );
         assert.deepEqual(left.rows, [[1, 0]]);
+      }));
+
+    void it('round-trips long strings: all-ASCII chunks, and chunks with one non-ASCII string or lone surrogate', () =>
+      withStore(async (s) => {
+        // Chunk 1 (rows 0–2047): every long string ASCII; chunk 2: one long non-ASCII body and one
+        // lone surrogate; chunk 3: long strings of 13 bytes exactly, NULLs and short ones between.
+        const n = 5000;
+        const body = (i: number): string | null =>
+          i === 3000
+            ? `naïve ${'é'.repeat(40)} ${i}`
+            : i === 3001
+              ? `lone \ud800 surrogate ${i}`
+              : i >= 4096
+                ? i % 3 === 0
+                  ? null
+                  : i % 3 === 1
+                    ? `s${i % 10}`
+                    : `abcdefghi${String(i).padStart(4, '0')}`
+                : `GET /v1/chat/completions?page=${i} ${'x'.repeat(i % 300)}`;
+        const logs = Array.from({ length: n }, (_, i) =>
+          makeLog({
+            lineNo: i,
+            body: body(i) ?? '',
+            requestId: i % 2 ? `request-${i}-${'r'.repeat(i % 17)}` : null,
+            attributes: { i, ua: 'openai-python/1.30.1', path: `/v1/x/${i}` },
+          }),
+        );
+        for (let i = 4096; i < n; i++) if (body(i) === null) logs[i]!.body = null as never;
+        await s.appendLogs(logs);
+        const r = await s.query(
+          'SELECT line_no, body, request_id, attributes FROM logs ORDER BY line_no',
+        );
+        assert.equal(r.rows.length, n);
+        for (let i = 0; i < n; i++) {
+          const want = i === 3001 ? `lone \ufffd surrogate ${i}` : body(i);
+          assert.deepEqual(r.rows[i]!.slice(0, 3), [i, want, logs[i]!.requestId], `line ${i}`);
+          assert.deepEqual(JSON.parse(asText(r.rows[i]![3])), logs[i]!.attributes);
+        }
       }));
 
     void it('keeps every value of every column type across chunks (nulls, edges, constants)', () =>

@@ -6,6 +6,7 @@ import type { Connection, Exchange, LogRecord } from '../model/records.js';
 import type { MetricPoint, Span } from '../model/span.js';
 import type { FlowRecord } from '../model/flow.js';
 import type { InputRow, TailPosition } from './schema.js';
+import type { ColumnChunk } from './columns.js';
 
 export type { InputRow, TailPosition } from './schema.js';
 
@@ -45,6 +46,22 @@ export interface InputStats {
   /** The format found while reading (kept as given at beginInput when absent). */
   format?: string;
 }
+
+/**
+ * Log template ids for one input's rows. While an input is read, the templates it is mined into
+ * still generalise, so each row is written with a provisional key in `logs.template_id`
+ * (PROVISIONAL_TEMPLATE_PREFIX + a number, never a valid id: ids are 12 hex digits) and the final
+ * ids are set when the input ends, in one transaction (finishInput / resolveTemplates).
+ */
+export interface InputTemplates {
+  /** Every provisional key written to the input's rows, with its final template id. */
+  keys: readonly { key: string; id: string }[];
+  /** The templates those ids name: id, template text, an example line. */
+  templates: readonly { id: string; template: string; example: string }[];
+}
+
+/** Provisional template keys start with this character (see InputTemplates). */
+export const PROVISIONAL_TEMPLATE_PREFIX = '~';
 
 /** A query the backend refused (syntax, unknown column, type error…): one line, no stack. */
 export class QueryError extends Error {
@@ -91,6 +108,11 @@ export interface Store {
   appendSpans(batch: readonly Span[], inputId?: number | null): Promise<void>;
   appendPoints(batch: readonly MetricPoint[], inputId?: number | null): Promise<void>;
   appendFlows(batch: readonly FlowRecord[], inputId?: number | null): Promise<void>;
+  /**
+   * Append log rows already encoded column by column (columns.ts ChunkEncoder over LOGS, their
+   * `input_id` encoded with them): how a worker thread that parses hands rows over.
+   */
+  appendLogChunks(chunks: readonly ColumnChunk[]): Promise<void>;
   flush(): Promise<void>;
 
   /** Every stored span of one trace, by start time (then span id); [] for an unknown trace. */
@@ -116,9 +138,21 @@ export interface Store {
   inputs(): Promise<InputRow[]>;
   /** Record an input about to be ingested (status 'ingesting'); returns its id. */
   beginInput(input: NewInput): Promise<number>;
-  /** Mark an input done with its counts. */
-  finishInput(id: number, stats: InputStats): Promise<void>;
-  /** Delete an input and every row it produced; returns the number of record rows deleted. */
+  /**
+   * Mark an input done with its counts. With `templates`, its log rows' provisional template keys
+   * are replaced by the final ids and the `templates` table updated in the same transaction: rows
+   * of a 'done' input never carry a provisional key (one left unmapped becomes NULL).
+   */
+  finishInput(id: number, stats: InputStats, templates?: InputTemplates | null): Promise<void>;
+  /**
+   * The same template fix-up for rows not tied to an `inputs` row (`mlscope logs`, in memory):
+   * the log rows with this `input_id` (null: those without one).
+   */
+  resolveTemplates(inputId: number | null, templates: InputTemplates): Promise<void>;
+  /**
+   * Delete an input and every row it produced; returns the number of record rows deleted. The
+   * `templates` table follows: counts drop by the rows removed, templates left with none go.
+   */
   removeInput(id: number): Promise<number>;
 
   /** Saved positions of files tailed by `mlscope serve` (schema.ts TailPosition), by path. */

@@ -123,6 +123,49 @@ test('result() can be called again after more lines', () => {
   assert.equal(r.assignments[0], r.assignments[1]);
 });
 
+test('addKeyed: keys resolve to the ids add() assigns, pending keys included, per source', () => {
+  // Two sources, each longer than the header sample (1000 lines), so some keys are pending slots
+  // resolved when the header is learned and later ones are signatures; templates generalise as
+  // the stream goes on (the final id differs from any id seen early).
+  const lines: [string, string][] = [];
+  for (let i = 0; i < 2500; i++) {
+    lines.push([`2024-01-01 00:00:${i % 60} INFO svc: request ${i} took ${i * 3} ms`, 'a']);
+    if (i % 7 === 0)
+      lines.push([`2024-01-01 00:01:00 WARN svc: cache miss for ${i % 3 ? 'x' : 'y'}`, 'a']);
+    if (i % 3 === 0)
+      lines.push([`[${i}] worker ${['alpha', 'beta', 'gamma', 'delta', 'eps'][i % 5]} ready`, 'b']);
+  }
+  const per = new TemplateMiner();
+  const keyed = new TemplateMiner();
+  const keys: number[] = [];
+  for (const [l, src] of lines) {
+    per.add(l, src);
+    keys.push(keyed.addKeyed(l, src));
+  }
+  assert.ok(keys.some((k) => k < 0) && keys.some((k) => k >= 0));
+  const a = per.result();
+  const b = keyed.result();
+  assert.deepEqual(b.templates, a.templates);
+  assert.equal(b.lines, lines.length);
+  assert.deepEqual(b.assignments, []);
+  assert.deepEqual(
+    keys.map((k) => b.idOf(k)),
+    a.assignments,
+  );
+  assert.equal(b.idOf(1e9), null);
+  assert.equal(b.idOf(-1e9), null);
+});
+
+test('addKeyed: a short stream (header never learned) still resolves every key', () => {
+  const m = new TemplateMiner();
+  const k = ['alpha beta 1', 'alpha beta 2', 'gamma'].map((l) => m.addKeyed(l, 'x'));
+  assert.ok(k.every((x) => x < 0));
+  const r = m.result();
+  assert.equal(r.idOf(k[0]!), r.idOf(k[1]!));
+  assert.notEqual(r.idOf(k[0]!), r.idOf(k[2]!));
+  assert.ok(r.templates.some((t) => t.id === r.idOf(k[2]!)));
+});
+
 test('groupingAccuracy: the Loghub GA definition', () => {
   assert.equal(groupingAccuracy(['a', 'a', 'b'], ['x', 'x', 'y']), 1);
   assert.equal(groupingAccuracy(['a', 'a', 'a'], ['x', 'x', 'y']), 0);

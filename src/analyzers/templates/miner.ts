@@ -6,6 +6,12 @@
 // After the stream ends, clusters of the same length whose templates differ only in positions
 // that are already variable in one of them are merged, and every line is re-assigned to the id of
 // its final template, so assignments always agree with the reported templates.
+//
+// Two ways to add lines: `add` keeps one assignment per line (4 bytes a line, for `templates
+// --assignments`); `addKeyed` keeps nothing per line and returns a key — the line's signature (its
+// distinct masked token sequence), or while its source's header is still being learned a pending
+// slot — that `result().idOf(key)` turns into the final template id. A stream of any length costs
+// memory per distinct signature only (plus HEADER_SAMPLE_LINES pending slots per source).
 
 import {
   learnHeader,
@@ -39,11 +45,14 @@ export interface MinedTemplate {
 }
 
 export interface MiningResult {
+  /** Lines added (by `add` and `addKeyed`). */
   lines: number;
   /** Templates, most frequent first (ties by id). */
   templates: MinedTemplate[];
-  /** Template id per added line, in the order the lines were added. */
+  /** Template id per line added with `add`, in the order the lines were added. */
   assignments: string[];
+  /** The final template id of a key `addKeyed` returned (null for a key it never returned). */
+  idOf(key: number): string | null;
 }
 
 interface Cluster {
@@ -61,9 +70,17 @@ interface Signature {
   example: string;
 }
 
+/** A line waiting for its source's header model: its assignment index (`add`) or pending slot (`addKeyed`), the other -1. */
+interface PendingLine {
+  lineIdx: number;
+  slot: number;
+  line: string;
+  toks: string[];
+}
+
 interface Source {
   model: HeaderModel | null;
-  pending: { lineIdx: number; line: string; toks: string[] }[];
+  pending: PendingLine[];
 }
 
 const WILD_ID = 0;
@@ -84,22 +101,45 @@ export class TemplateMiner {
   /** length → first token → second token → cluster indexes. */
   private readonly tree = new Map<number, Map<number, Map<number, number[]>>>();
   private readonly sources = new Map<string, Source>();
+  /** Signature per line added with `add` (-1 while pending). */
   private lineSig = new Int32Array(1024);
+  /** Signature per pending slot of `addKeyed` (-1 while pending). */
+  private slotSig = new Int32Array(64);
+  private nSlots = 0;
   private readonly scratch: string[] = [];
   private nLines = 0;
+  private nAssigned = 0;
 
   /**
    * Add one line (without its terminator). `source` names the input it came from: header layouts
    * are learned per source. Returns the line's index in the assignments.
    */
   add(line: string, source = ''): number {
-    const idx = this.nLines++;
-    if (idx >= this.lineSig.length) {
-      const a = new Int32Array(this.lineSig.length * 2);
-      a.set(this.lineSig);
-      this.lineSig = a;
-    }
-    this.lineSig[idx] = -1;
+    const idx = this.nAssigned++;
+    if (idx >= this.lineSig.length) this.lineSig = grow(this.lineSig);
+    const si = this.addLine(line, source, idx, -1);
+    this.lineSig[idx] = si;
+    return idx;
+  }
+
+  /**
+   * Add one line without keeping an assignment for it (streaming mode). Returns its key: the line's
+   * signature (≥ 0), or a pending slot (< 0) while its source's header is being learned. Lines with
+   * the same key always get the same final id; `result().idOf(key)` gives it.
+   */
+  addKeyed(line: string, source = ''): number {
+    const slot = this.nSlots;
+    const si = this.addLine(line, source, -1, slot);
+    if (si >= 0) return si;
+    this.nSlots++;
+    if (slot >= this.slotSig.length) this.slotSig = grow(this.slotSig);
+    this.slotSig[slot] = -1;
+    return -1 - slot;
+  }
+
+  /** Mine a line now (returns its signature) or queue it for its source's header model (-1). */
+  private addLine(line: string, source: string, lineIdx: number, slot: number): number {
+    this.nLines++;
     const text = line.length > MAX_LINE_CHARS ? line.slice(0, MAX_LINE_CHARS) : line;
     const toks = splitTokens(text, MAX_TOKENS);
     let src = this.sources.get(source);
@@ -108,18 +148,28 @@ export class TemplateMiner {
       this.sources.set(source, src);
     }
     if (src.model === null) {
-      src.pending.push({ lineIdx: idx, line: text, toks });
-      if (src.pending.length >= HEADER_SAMPLE_LINES) this.learn(src);
-      return idx;
+      src.pending.push({ lineIdx, slot, line: text, toks });
+      if (src.pending.length >= HEADER_SAMPLE_LINES) {
+        this.learn(src);
+        // The line just queued was mined with the others: it needs no slot.
+        return lineIdx >= 0 ? this.lineSig[lineIdx]! : this.slotSig[slot]!;
+      }
+      return -1;
     }
-    this.mine(idx, text, toks, src.model);
-    return idx;
+    return this.mine(text, toks, src.model);
   }
 
   private learn(src: Source): void {
     src.model = learnHeader(src.pending.map((p) => p.toks));
     const model = src.model;
-    for (const p of src.pending) this.mine(p.lineIdx, p.line, p.toks, model);
+    for (const p of src.pending) {
+      const si = this.mine(p.line, p.toks, model);
+      if (p.lineIdx >= 0) this.lineSig[p.lineIdx] = si;
+      else {
+        if (p.slot >= this.slotSig.length) this.slotSig = grow(this.slotSig);
+        this.slotSig[p.slot] = si;
+      }
+    }
     src.pending = [];
   }
 
@@ -139,7 +189,8 @@ export class TemplateMiner {
     return id;
   }
 
-  private mine(idx: number, line: string, toks: string[], model: HeaderModel): void {
+  /** Mine one line; returns its signature. */
+  private mine(line: string, toks: string[], model: HeaderModel): number {
     const start = messageStart(toks, model);
     const len = toks.length - start;
     const ids = new Int32Array(len);
@@ -174,7 +225,7 @@ export class TemplateMiner {
     const sig = this.sigs[si]!;
     sig.count++;
     this.clusters[sig.cluster]!.count++;
-    this.lineSig[idx] = si;
+    return si;
   }
 
   /** Find or create the cluster of a new masked token sequence; returns its index. */
@@ -258,12 +309,18 @@ export class TemplateMiner {
       if (m) m.count += count;
       else byId.set(id, { id, template: t, count, example: this.sigs[g[0]!]!.example });
     }
-    const assignments = new Array<string>(this.nLines);
-    for (let i = 0; i < this.nLines; i++) assignments[i] = sigId[this.lineSig[i]!]!;
+    const assignments = new Array<string>(this.nAssigned);
+    for (let i = 0; i < this.nAssigned; i++) assignments[i] = sigId[this.lineSig[i]!]!;
     const templates = [...byId.values()].sort((a, b) =>
       b.count !== a.count ? b.count - a.count : a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
     );
-    return { lines: this.nLines, templates, assignments };
+    const slotSig = this.slotSig;
+    const nSlots = this.nSlots;
+    const idOf = (key: number): string | null => {
+      const si = key >= 0 ? key : -1 - key < nSlots ? slotSig[-1 - key]! : -1;
+      return sigId[si] ?? null;
+    };
+    return { lines: this.nLines, templates, assignments, idOf };
   }
 
   /** Signature groups after splitting clusters on few-valued merged positions. */
@@ -347,6 +404,12 @@ export class TemplateMiner {
     }
     return s;
   }
+}
+
+function grow(a: Int32Array): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(a.length * 2);
+  b.set(a);
+  return b;
 }
 
 function sameIds(a: Int32Array, b: Int32Array): boolean {

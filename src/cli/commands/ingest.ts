@@ -20,7 +20,7 @@ import { decideInput, fingerprint, type Fingerprint } from '../../store/inputs.j
 import type { Store } from '../../store/store.js';
 import { detectFile, type DetectedInput } from '../../ingest/detect.js';
 import { readTelemetryInput } from '../../ingest/telemetry.js';
-import { appendLogInput, checkLogFormat } from './log-input.js';
+import { appendLogInput, checkLogFormat, type IngestedLogs } from './log-input.js';
 import { ingestCapture } from './ingest-capture.js';
 import { FlowStoreIngest } from './ingest-flows.js';
 import { openStore } from './sql.js';
@@ -319,13 +319,27 @@ async function ingestOne(
       break;
   }
 
-  const r = await appendLogInput(store, ref, inputId, { format: ctx.format });
-  await store.finishInput(inputId, {
-    records: r.records,
-    skipped: r.report.skipped,
-    error: r.error ? r.error.message : null,
-    format: r.report.format,
-  });
+  // Rows carry provisional template keys until finishInput sets the final ids, in the transaction
+  // that marks the input done.
+  let r: IngestedLogs;
+  try {
+    r = await appendLogInput(store, ref, inputId, { format: ctx.format, templates: true });
+    await store.finishInput(
+      inputId,
+      {
+        records: r.records,
+        skipped: r.report.skipped,
+        error: r.error ? r.error.message : null,
+        format: r.report.format,
+      },
+      r.templates,
+    );
+  } catch (err) {
+    // A store error: leave no half-written input behind if the store still lets us (else the next
+    // ingest removes it, as after a crash), then stop.
+    await store.removeInput(inputId).catch(() => undefined);
+    throw err;
+  }
   const out: IngestedInput = {
     ...result,
     format: r.report.format,

@@ -1,43 +1,24 @@
 // Shared by `ingest` and `logs`: read log inputs and append their records to a store in batches,
-// with a data-quality report per input. The reading itself is behind `ReadLogs` so the ingest
-// pipeline (src/ingest/logs.ts) can replace the built-in reader without touching the commands.
+// with a data-quality report per input. The reading itself is behind `ReadLogs`
+// (ingest/read-logs.ts); a large file is read on a worker thread while this one appends
+// (ingest/parallel-logs.ts).
 
 import type { LogRecord } from '../../model/records.js';
-import { Quality, type QualityReport } from '../../model/quality.js';
+import type { QualityReport } from '../../model/quality.js';
 import type { InputRef } from '../../sources/files.js';
-import { readChunks } from '../../sources/files.js';
-import { LineSplitter, type Line } from '../../util/lines.js';
 import { InputError, ErrorCode, UsageError, errorMessage } from '../../util/errors.js';
-import {
-  createLogParser,
-  detectLogFormat,
-  isLogFormat,
-  LOG_FORMATS,
-  type LogFormat,
-  type LogParser,
-} from '../../decoders/logs/index.js';
-import type { Store } from '../../store/store.js';
+import { isLogFormat, LOG_FORMATS, type LogFormat } from '../../decoders/logs/index.js';
+import type { InputTemplates, Store } from '../../store/store.js';
+import { readLogs, type ReadLogs, type ReadLogsOptions } from '../../ingest/read-logs.js';
+import { readLogsInWorker, useLogWorker } from '../../ingest/parallel-logs.js';
 
-/** Records handed to the store per append: big enough to fill whole 2048-row chunks. */
-export const LOG_BATCH_RECORDS = 8192;
-/** Lines sampled for format detection. */
-const DETECT_SAMPLE_LINES = 64;
-
-export interface ReadLogsOptions {
-  /** A format name, or undefined/'auto' to detect. */
-  format?: string;
+export interface AppendLogsOptions extends ReadLogsOptions {
+  /**
+   * Read on a worker thread while this one appends: 'auto' (default) for a large regular file
+   * with a second core, 'always' (any regular file; tests), 'never'.
+   */
+  worker?: 'auto' | 'always' | 'never';
 }
-
-/**
- * One input read as log records. Iterating `batches` reads the input; `quality()` is final once
- * iteration ends (also after it throws an InputError: records before the error stay valid).
- */
-export interface LogBatches {
-  batches: AsyncIterable<LogRecord[]>;
-  quality(): QualityReport;
-}
-
-export type ReadLogs = (ref: InputRef, opts: ReadLogsOptions) => LogBatches;
 
 /** Check a --format value; a UsageError lists the known formats. */
 export function checkLogFormat(cmd: string, format: string | undefined): LogFormat | 'auto' {
@@ -49,67 +30,13 @@ export function checkLogFormat(cmd: string, format: string | undefined): LogForm
   return format;
 }
 
-/** The built-in reader: chunks → lines → detected-format parser → batches. */
-export const readLogs: ReadLogs = (ref, opts) => {
-  const quality = new Quality(ref.name, opts.format ?? 'auto');
-  async function* batches(): AsyncGenerator<LogRecord[]> {
-    const splitter = new LineSplitter();
-    let parser: LogParser | null = null;
-    const sample: Line[] = [];
-    let out: LogRecord[] = [];
-    const emit = (r: LogRecord): void => {
-      out.push(r);
-    };
-    const start = (): void => {
-      const forced =
-        opts.format && opts.format !== 'auto' && isLogFormat(opts.format) ? opts.format : null;
-      const format =
-        forced ??
-        detectLogFormat(sample.filter((l) => l.text.trim() !== '').map((l) => l.text)).format;
-      quality.format = format;
-      const p = createLogParser(ref.name, quality, {
-        format,
-        referenceYear: new Date().getUTCFullYear(),
-      });
-      parser = p;
-      for (const l of sample) p.push(l, emit);
-      sample.length = 0;
-    };
-    const onLine = (l: Line): void => {
-      if (parser) parser.push(l, emit);
-      else {
-        sample.push(l);
-        if (sample.length >= DETECT_SAMPLE_LINES) start();
-      }
-    };
-    try {
-      for await (const chunk of readChunks(ref)) {
-        splitter.push(chunk, onLine);
-        if (out.length >= LOG_BATCH_RECORDS) {
-          yield out;
-          out = [];
-        }
-      }
-      splitter.end(onLine);
-      if (!parser) start();
-      (parser as LogParser | null)?.end(emit);
-    } catch (err) {
-      // Flush what was parsed before the error, then let the caller report it.
-      (parser as LogParser | null)?.end(emit);
-      quality.error = errorMessage(err);
-      if (out.length) yield out;
-      throw err;
-    }
-    if (out.length) yield out;
-  }
-  return { batches: batches(), quality: () => quality.report() };
-};
-
 export interface IngestedLogs {
   records: number;
   report: QualityReport;
   /** The InputError that stopped this input early, if any. */
   error: InputError | null;
+  /** Final ids for the provisional template keys the rows carry (when asked for). */
+  templates: InputTemplates | null;
 }
 
 /** Read one input into the store. Never throws for a bad input: the error is returned. */
@@ -117,10 +44,18 @@ export async function appendLogInput(
   store: Store,
   ref: InputRef,
   inputId: number | null,
-  opts: ReadLogsOptions,
+  opts: AppendLogsOptions,
   read: ReadLogs = readLogs,
 ): Promise<IngestedLogs> {
-  const src = read(ref, opts);
+  const { worker, ...readOpts } = opts;
+  if (read === readLogs && useLogWorker(ref, worker ?? 'auto')) {
+    const r = await readLogsInWorker(ref, readOpts, inputId, (chunks) =>
+      store.appendLogChunks(chunks),
+    );
+    if (r.error && !r.quality.error) r.quality.error = r.error.message;
+    return { records: r.records, report: r.quality, error: r.error, templates: r.templates };
+  }
+  const src = read(ref, readOpts);
   let records = 0;
   let error: InputError | null = null;
   const it = src.batches[Symbol.asyncIterator]();
@@ -142,5 +77,5 @@ export async function appendLogInput(
   }
   const report = src.quality();
   if (error && !report.error) report.error = error.message;
-  return { records, report, error };
+  return { records, report, error, templates: src.templates() };
 }

@@ -2,7 +2,8 @@
 // [--format F] [--json]`: parse log inputs into an in-memory store and print the matching
 // records in time order. --where is a SQL predicate over the `logs` table's columns (ts, ts_us,
 // severity, body, request_id, trace_id, span_id, http_method, http_path, http_status,
-// duration_ms, client_ip, service, host, file, line_no, format, attributes).
+// duration_ms, client_ip, service, host, file, line_no, format, attributes, template_id — the
+// id `mlscope templates` gives the record's first line).
 
 import {
   ExitCode,
@@ -113,7 +114,8 @@ export const logsCommand: Command = {
       const quality: QualityReport[] = [];
       let inputId = 0;
       for (const ref of refs) {
-        const r = await appendLogInput(store, ref, ++inputId, { format });
+        const r = await appendLogInput(store, ref, ++inputId, { format, templates: true });
+        if (r.templates) await store.resolveTemplates(inputId, r.templates);
         quality.push(r.report);
         if (r.error) onError(r.error);
       }
@@ -124,7 +126,8 @@ export const logsCommand: Command = {
         await userQuery(
           store,
           `SELECT ts_us, severity, service, host, body, request_id, trace_id, span_id, http_method,
-                  http_path, http_status, duration_ms, client_ip, file, line_no, format, attributes
+                  http_path, http_status, duration_ms, client_ip, file, line_no, format, attributes,
+                  template_id
            FROM logs ${where}
            ORDER BY ts_us NULLS LAST, input_id, line_no
            LIMIT ${limit}`,
@@ -225,6 +228,7 @@ function recordJson(r: readonly Cell[]): Record<string, unknown> {
     file: toStr(r[13]),
     lineNo: toNum(r[14]),
     format: toStr(r[15]),
+    templateId: toStr(r[17]),
     attributes,
   };
 }

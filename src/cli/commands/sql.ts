@@ -31,7 +31,7 @@ const USAGE = 'mlscope sql "<query>" --db FILE [--json | --csv | --parquet FILE]
 export const sqlCommand: Command = {
   name: 'sql',
   summary:
-    'run SQL over an ingested database (tables: logs, connections, exchanges, flows, spans, points, inputs)',
+    'run SQL over an ingested database (tables: logs, templates, connections, exchanges, flows, spans, points, inputs)',
   usage: USAGE,
   async run(argv: string[], io: Io): Promise<number> {
     const { values, positionals } = parseCommandArgs('sql', argv, {

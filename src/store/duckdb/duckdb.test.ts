@@ -38,7 +38,7 @@ describe('duckdb file store', () => {
     await s.close();
     await assert.rejects(openDuckDbStore(path), (err: unknown) => {
       assert.ok(err instanceof StoreError);
-      assert.match(err.message, /schema version 1, this mlscope writes version 4/);
+      assert.match(err.message, /schema version 1, this mlscope writes version 5/);
       assert.match(err.message, /new --db file/);
       return true;
     });
@@ -50,15 +50,17 @@ describe('duckdb file store', () => {
     await s.appendLogs([makeLog()]);
     await s.query('DROP TABLE flows');
     await s.query('DROP TABLE tail_positions');
+    await s.query('DROP TABLE templates');
     await s.query(`UPDATE mlscope_meta SET value = '2' WHERE key = 'schema_version'`);
     await s.close();
     const b = await openDuckDbStore(path);
     assert.deepEqual((await b.query('SELECT count(*) FROM logs')).rows, [[1]]);
     assert.deepEqual((await b.query('SELECT count(*) FROM flows')).rows, [[0]]);
     assert.deepEqual((await b.query('SELECT count(*) FROM tail_positions')).rows, [[0]]);
+    assert.deepEqual((await b.query('SELECT count(*) FROM templates')).rows, [[0]]);
     assert.deepEqual(
       (await b.query(`SELECT value FROM mlscope_meta WHERE key = 'schema_version'`)).rows,
-      [['4']],
+      [['5']],
     );
     await b.close();
   });
@@ -68,6 +70,7 @@ describe('duckdb file store', () => {
     const s = await openDuckDbStore(path);
     await s.appendLogs([makeLog(), makeLog({ lineNo: 2 })]);
     await s.query('DROP TABLE tail_positions');
+    await s.query('DROP TABLE templates');
     await s.query(`UPDATE mlscope_meta SET value = '3' WHERE key = 'schema_version'`);
     await s.close();
     const b = await openDuckDbStore(path);
@@ -75,13 +78,116 @@ describe('duckdb file store', () => {
     assert.deepEqual(await b.tailPositions(), []);
     assert.deepEqual(
       (await b.query(`SELECT value FROM mlscope_meta WHERE key = 'schema_version'`)).rows,
-      [['4']],
+      [['5']],
     );
     await b.close();
-    // and it opens again at version 4 without another upgrade
+    // and it opens again at version 5 without another upgrade
     const c = await openDuckDbStore(path);
     assert.deepEqual((await c.query('SELECT count(*) FROM logs')).rows, [[2]]);
     await c.close();
+  });
+
+  it('upgrades a version-4 database (before templates) in place; old rows keep NULL ids, new ones get theirs', async () => {
+    const path = join(dir, 'v4.duckdb');
+    const s = await openDuckDbStore(path);
+    const input = {
+      path: 'old.log',
+      sizeBytes: 1,
+      mtimeMs: 0,
+      headHash: 'h',
+      tailHash: 't',
+      windowBytes: 1,
+      kind: 'logs',
+      format: null,
+    };
+    const old = await s.beginInput(input);
+    await s.appendLogs([makeLog(), makeLog({ lineNo: 2 })], old);
+    await s.finishInput(old, { records: 2, skipped: 0, error: null });
+    await s.query('DROP TABLE templates');
+    await s.query(`UPDATE mlscope_meta SET value = '4' WHERE key = 'schema_version'`);
+    await s.close();
+
+    const b = await openDuckDbStore(path);
+    assert.deepEqual(
+      (await b.query(`SELECT value FROM mlscope_meta WHERE key = 'schema_version'`)).rows,
+      [['5']],
+    );
+    assert.deepEqual((await b.query('SELECT count(*) FROM templates')).rows, [[0]]);
+    const id = await b.beginInput({ ...input, path: 'new.log', headHash: 'h2' });
+    await b.appendLogs([makeLog({ templateId: '~0' })], id);
+    await b.finishInput(
+      id,
+      { records: 1, skipped: 0, error: null },
+      {
+        keys: [{ key: '~0', id: '0123456789ab' }],
+        templates: [{ id: '0123456789ab', template: 'GET <*>', example: 'GET /' }],
+      },
+    );
+    await b.close();
+    const c = await openDuckDbStore(path);
+    assert.deepEqual(
+      (
+        await c.query(
+          'SELECT input_id, l.template_id, t.template FROM logs l LEFT JOIN templates t USING (template_id) ORDER BY input_id, line_no',
+        )
+      ).rows,
+      [
+        [old, null, null],
+        [old, null, null],
+        [id, '0123456789ab', 'GET <*>'],
+      ],
+    );
+    await c.close();
+  });
+
+  it('a template fix-up that fails rolls back whole: the input stays unfinished, not done with provisional ids', async () => {
+    const s = await openDuckDbStore(':memory:');
+    const id = await s.beginInput({
+      path: 'a.log',
+      sizeBytes: 1,
+      mtimeMs: 0,
+      headHash: 'h',
+      tailHash: 't',
+      windowBytes: 1,
+      kind: 'logs',
+      format: null,
+    });
+    await s.appendLogs([makeLog({ templateId: '~0' }), makeLog({ templateId: '~1' })], id);
+    // The fix-up's last step (adding to `templates`) fails after the logs UPDATE ran.
+    await s.query('ALTER TABLE templates RENAME TO templates_gone');
+    await assert.rejects(
+      s.finishInput(
+        id,
+        { records: 2, skipped: 0, error: null },
+        {
+          keys: [
+            { key: '~0', id: '0123456789ab' },
+            { key: '~1', id: '0123456789ab' },
+          ],
+          templates: [{ id: '0123456789ab', template: 't', example: 'e' }],
+        },
+      ),
+      (err: unknown) => {
+        assert.ok(err instanceof StoreError);
+        assert.match(err.message, /cannot finish input .*templates/);
+        return true;
+      },
+    );
+    assert.deepEqual(
+      (await s.inputs()).map((r) => r.status),
+      ['ingesting'],
+    );
+    assert.deepEqual((await s.query('SELECT template_id FROM logs ORDER BY template_id')).rows, [
+      ['~0'],
+      ['~1'],
+    ]);
+    // and the store is usable afterwards (no transaction left open, no temporary tables)
+    await s.query('ALTER TABLE templates_gone RENAME TO templates');
+    assert.equal(await s.removeInput(id), 2);
+    assert.deepEqual((await s.query(`SELECT count(*) FROM duckdb_tables() WHERE temporary`)).rows, [
+      [0],
+    ]);
+    await s.close();
   });
 
   it('moves staged rows into the file in order, across stages, and leaves no stage tables', async () => {
@@ -102,7 +208,17 @@ describe('duckdb file store', () => {
     assert.deepEqual(r.rows, [[n, n, true, true]]);
     assert.deepEqual(
       (await b.tables()).map((t) => t.name),
-      ['connections', 'exchanges', 'flows', 'inputs', 'logs', 'points', 'spans', 'tail_positions'],
+      [
+        'connections',
+        'exchanges',
+        'flows',
+        'inputs',
+        'logs',
+        'points',
+        'spans',
+        'tail_positions',
+        'templates',
+      ],
     );
     await b.close();
   });

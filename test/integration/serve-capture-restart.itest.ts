@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   cannotRunAsRootWith,
+  captureServeArgs,
   freePort,
   metricValue,
   runMlscope,
@@ -70,18 +71,7 @@ test(
       execFileAsync('curl', ['-sS', '-o', '/dev/null', `http://127.0.0.1:${httpPort}${path}`], {
         timeout: 10_000,
       });
-    const serve = startServe([
-      '--db',
-      db,
-      '--port',
-      String(apiPort),
-      '--otlp-port',
-      '0',
-      '--capture',
-      'lo',
-      '--capture-filter',
-      `tcp port ${httpPort}`,
-    ]);
+    const serve = startServe(captureServeArgs(db, apiPort, httpPort));
     const listening = (n: number) => () =>
       Promise.resolve(
         (serve.output().match(/capture lo: tcpdump: listening on lo/g) ?? []).length >= n

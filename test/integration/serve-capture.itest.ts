@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   cannotRunAsRootWith,
+  captureServeArgs,
   freePort,
   metricValue,
   freeUdpPort,
@@ -103,16 +104,7 @@ test(
     const httpPort = (http.address() as { port: number }).port;
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     const serve = startServe([
-      '--db',
-      db,
-      '--port',
-      String(apiPort),
-      '--otlp-port',
-      '0',
-      '--capture',
-      'lo',
-      '--capture-filter',
-      `tcp port ${httpPort}`,
+      ...captureServeArgs(db, apiPort, httpPort),
       '--netflow',
       String(netflowPort),
     ]);

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   cannotRunAsRootWith,
+  captureServeArgs,
   freePort,
   runMlscope,
   sleep,
@@ -87,20 +88,7 @@ http {
     const ng = spawnSync('nginx', ['-c', join(dir, 'nginx.conf')], { encoding: 'utf8' });
     assert.equal(ng.status, 0, ng.stderr);
     const db = join(dir, 'live.duckdb');
-    const serve = startServe([
-      '--db',
-      db,
-      '--port',
-      String(apiPort),
-      '--otlp-port',
-      '0',
-      '--capture',
-      'lo',
-      '--capture-filter',
-      `tcp port ${tlsPort}`,
-      '--tls-keylog',
-      keys,
-    ]);
+    const serve = startServe([...captureServeArgs(db, apiPort, tlsPort), '--tls-keylog', keys]);
     try {
       await waitFor(
         'tcpdump under serve to listen',

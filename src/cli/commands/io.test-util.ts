@@ -1,6 +1,7 @@
-// Test helper: a Writable that collects what a command writes.
+// Test helpers: a Writable that collects what a command writes; mlscope run in-process.
 
-import { Writable } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
+import { main } from '../main.js';
 
 export function sink(): { w: Writable; text: () => string } {
   const parts: string[] = [];
@@ -11,4 +12,22 @@ export function sink(): { w: Writable; text: () => string } {
     },
   });
   return { w, text: () => parts.join('') };
+}
+
+export interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** `mlscope ARGV` in-process (main()), with its exit code and what it wrote. */
+export async function run(...argv: string[]): Promise<Run> {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  const o: Buffer[] = [];
+  const e: Buffer[] = [];
+  out.on('data', (b: Buffer) => o.push(b));
+  err.on('data', (b: Buffer) => e.push(b));
+  const code = await main(argv, { stdout: out, stderr: err, isTty: false });
+  return { code, stdout: Buffer.concat(o).toString(), stderr: Buffer.concat(e).toString() };
 }

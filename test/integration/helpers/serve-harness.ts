@@ -109,6 +109,22 @@ const CLI_FROM_SOURCES = [
   "import { main } from './src/cli/main.ts'; main(process.argv.slice(1)).then((c) => process.exit(c));",
 ];
 
+/** serve's arguments for a DuckDB file, an API port and live capture on lo of one TCP port. */
+export function captureServeArgs(db: string, apiPort: number, tcpPort: number): string[] {
+  return [
+    '--db',
+    db,
+    '--port',
+    String(apiPort),
+    '--otlp-port',
+    '0',
+    '--capture',
+    'lo',
+    '--capture-filter',
+    `tcp port ${tcpPort}`,
+  ];
+}
+
 /** `mlscope serve ARGS` from the sources. */
 export function startServe(args: string[]): Proc {
   return start(process.execPath, [...CLI_FROM_SOURCES, 'serve', ...args]);

@@ -205,6 +205,9 @@ function renderPcap(r: FileResult): string {
   out.push(
     `HTTP/1.x  ${s.http.requests} requests, ${s.http.responses} responses, ${s.http.exchanges} exchanges   ` +
       `HTTP/2  ${s.http2.streams} streams   TLS  ${s.tls.clientHellos} ClientHellos` +
+      (s.tls.decrypted || s.tls.notInKeyLog
+        ? `, ${s.tls.decrypted} decrypted, ${s.tls.notInKeyLog} not in the key log`
+        : '') +
       (s.tls.sni.length
         ? ` (SNI: ${s.tls.sni
             .slice(0, 5)

@@ -52,7 +52,13 @@ export interface CaptureSummary {
   udp: { packets: number };
   http: { requests: number; responses: number; exchanges: number };
   http2: { streams: number };
-  tls: { clientHellos: number; sni: string[] };
+  tls: {
+    clientHellos: number;
+    sni: string[];
+    /** With a key log: sessions decrypted, and sessions the key log had no secrets for. */
+    decrypted: number;
+    notInKeyLog: number;
+  };
   skipped: Record<string, number>;
 }
 
@@ -303,7 +309,12 @@ export class CaptureEngine implements FrameSink {
         exchanges: s.exchanges + this.httpFramedExchanges,
       },
       http2: { streams: this.counts.get('http2.streams') ?? 0 },
-      tls: { clientHellos: this.counts.get('tls.clientHellos') ?? 0, sni: [...this.sni].sort() },
+      tls: {
+        clientHellos: this.counts.get('tls.clientHellos') ?? 0,
+        sni: [...this.sni].sort(),
+        decrypted: this.counts.get('tls.decryptedSessions') ?? 0,
+        notInKeyLog: this.counts.get('tls.notInKeyLog') ?? 0,
+      },
       skipped: this.quality.report().skippedByReason,
     };
   }

@@ -68,6 +68,8 @@ test('TLS 1.2 and 1.3 (AES-GCM, ChaCha20-Poly1305), HTTP/1.1 and HTTP/2: every r
   const s = run(parseKeyLog(KEYS), PCAP.length, false).summary;
   assert.equal(s.http.requests, 5);
   assert.equal(s.http2.streams, 2);
+  assert.equal(s.tls.decrypted, 7);
+  assert.equal(s.tls.notInKeyLog, 0);
 });
 
 test('without a key log, or for sessions it lacks, nothing is decrypted and nothing breaks', () => {
@@ -79,6 +81,7 @@ test('without a key log, or for sessions it lacks, nothing is decrypted and noth
   assert.equal(r.xs.length, 6);
   assert.ok(!r.xs.some((x) => x.requestId === 'tls12-gcm'));
   assert.equal(r.counters['tls.notInKeyLog'], 1);
+  assert.equal(r.summary.tls.notInKeyLog, 1);
 });
 
 test('wrong secrets: records fail to authenticate, are counted, and parsing goes on', () => {

@@ -27,6 +27,8 @@ import {
   type Io,
 } from '../command.js';
 import { UsageError } from '../../util/errors.js';
+import { keyLogFlag } from '../../ingest/keylog.js';
+import type { TlsKeyLog } from '../../decoders/proto/tls-decrypt.js';
 
 /** rules/ at the package root: three levels above src/cli/commands (tsx) or dist/cli/commands. */
 export const SHIPPED_SIGNATURES = fileURLToPath(
@@ -61,6 +63,8 @@ export interface ForensicsOptionsCli {
   threshold?: number;
   contextTokens?: number;
   bodyBytes?: number;
+  /** --tls-keylog: decrypt HTTPS in the captures (key logs among the inputs are used too). */
+  tlsKeys?: TlsKeyLog | null;
 }
 
 /** Read inputs and run the analysis (the conformance script and tests use this too). */
@@ -73,7 +77,10 @@ export async function runForensics(
   problems: SignatureProblem[];
 }> {
   const { set, problems } = await loadSignatures(o.signatures ?? [], !o.noDefaultSignatures);
-  const data = await readBundle(inputs, { bodyCaptureBytes: o.bodyBytes ?? 65536 });
+  const data = await readBundle(inputs, {
+    bodyCaptureBytes: o.bodyBytes ?? 65536,
+    tlsKeys: o.tlsKeys ?? null,
+  });
   const result = analyzeForensics(data, {
     signatures: set,
     trustedCidrs: o.trustedProxies ?? DEFAULT_TRUSTED,
@@ -135,6 +142,7 @@ export const forensicsCommand: Command = {
     `    [--threshold N]   suspect score from which a source is treated as an attacker (default ${DEFAULT_THRESHOLD})`,
     '    [--context-tokens N]   model context window for the near-limit signature',
     '    [--body-bytes N]   request body prefix kept from captures (default 65536)',
+    '    [--tls-keylog FILE]   decrypt HTTPS in captures (SSLKEYLOGFILE; key logs among the inputs are used too)',
   ].join('\n'),
   async run(argv: string[], io: Io): Promise<number> {
     const { values, positionals } = parseCommandArgs('forensics', argv, {
@@ -147,6 +155,7 @@ export const forensicsCommand: Command = {
       'context-tokens': { type: 'string' },
       'body-bytes': { type: 'string' },
       limit: { type: 'string' },
+      'tls-keylog': { type: 'string' },
     });
     if (positionals.length === 0)
       throw new UsageError('forensics: give captures, access logs or app logs (files or dirs)');
@@ -162,6 +171,7 @@ export const forensicsCommand: Command = {
       threshold: numberFlag('forensics', 'threshold', values.threshold) ?? DEFAULT_THRESHOLD,
       ...(contextTokens !== undefined ? { contextTokens } : {}),
       bodyBytes: numberFlag('forensics', 'body-bytes', values['body-bytes']) ?? 65536,
+      tlsKeys: await keyLogFlag(values['tls-keylog']),
     });
     for (const p of problems) io.stderr.write(`mlscope: ${p.file}: ${p.message}\n`);
     for (const e of data.errors) io.stderr.write(`mlscope: ${e.message}\n`);

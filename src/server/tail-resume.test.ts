@@ -150,12 +150,31 @@ test('rewritten while down (same inode, longer, other first bytes): read from th
   assert.deepEqual((await stored(db)).bodies, [...bodies(0, 10), ...bodies(200, 230)]);
 });
 
-test('rotated while down: the new file from the start, the possible loss said', async () => {
+test('rotated while down: the old file found under its rotated name, its rest read first', async () => {
   const { db, file } = fresh();
   writeFileSync(file, lines(0, 30));
   await (await session(db, [file])).stop();
   renameSync(file, `${file}.1`);
   appendFileSync(`${file}.1`, lines(30, 35)); // the writer's last lines to the old file
+  writeFileSync(file, lines(100, 120));
+  const b = await session(db, [file]);
+  assert.match(
+    b.log[0]!,
+    /another file than at the last run .*the file read then is now app\.log\.1: reading its rest from byte \d+ first/,
+  );
+  await b.stop();
+  const got = await stored(db);
+  assert.deepEqual(got.bodies, [...bodies(0, 30), ...bodies(30, 35), ...bodies(100, 120)]);
+  // a third run resumes in the new file: nothing twice
+  await (await session(db, [file])).stop();
+  assert.equal((await stored(db)).bodies.length, 55);
+});
+
+test('rotated while down and the old file gone (or compressed): the new file from the start, the possible loss said', async () => {
+  const { db, file } = fresh();
+  writeFileSync(file, lines(0, 30));
+  await (await session(db, [file])).stop();
+  renameSync(file, `${file}.1.gz`); // compressed by logrotate: another inode, not looked into
   writeFileSync(file, lines(100, 120));
   const b = await session(db, [file]);
   assert.match(

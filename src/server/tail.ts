@@ -25,14 +25,16 @@
 // transaction (telemetry-store.ts). Positions are keyed by absolute path and identify the file by
 // device, inode and SHA-256 of its first ≤ 1 KiB. At the first open of a path, `decideResume`
 // compares the file with its saved positions: same file, not shorter → resume at the offset (line
-// numbers continue); another file (rotated while down), shorter (truncated) or other first bytes
-// (rewritten) → read from the start, said on the log. At stop, an unfinished last line is left
-// for the next run instead of being taken as complete.
+// numbers continue); another file (rotated while down) → the saved file is looked for under a
+// rotated name next to it (same device, inode and first bytes) and its rest read first, then the
+// new file from the start; shorter (truncated) or other first bytes (rewritten) → read from the
+// start, said on the log. At stop, an unfinished last line is left for the next run instead of
+// being taken as complete.
 
 import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
-import { open, stat, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, resolve } from 'node:path';
+import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { LogRecord } from '../model/records.js';
 import { Quality, type QualityReport } from '../model/quality.js';
 import { createLogParser, type LogParseOptions, type LogParser } from '../decoders/logs/index.js';
@@ -92,6 +94,8 @@ const READ_BYTES = 256 * 1024;
 const SIG_BYTES = 64;
 /** Leading bytes that identify a file across restarts (with its device and inode). */
 const HEAD_BYTES = 1024;
+/** Rotated siblings looked at when the path names another file at start (app.log.1, …). */
+const MAX_ROTATED_CANDIDATES = 64;
 
 interface Generation {
   fh: FileHandle;
@@ -434,7 +438,21 @@ export class FileTail {
         sizeBytes: st.size,
         headHash: async (n) => sha256(await readAt(fh, 0, n)),
       });
-      this.opts.log?.(d.message);
+      if (
+        d.action === 'start' &&
+        !saved.some((p) => p.dev === String(st.dev) && p.ino === String(st.ino))
+      ) {
+        // rotated while serve was down: the file read at the last run may sit next to it
+        // (app.log.1, app.log-20261128); its rest comes first, then the new file from its start
+        const rotated = await this.openRotated(saved);
+        if (rotated !== null) {
+          this.opts.log?.(
+            `tail ${this.path}: another file than at the last run (rotated while serve was down); the file read then is now ${rotated.name}: reading its rest from byte ${rotated.g.pos} first, then the new file from the start`,
+          );
+          this.retired.push(rotated.g);
+          await this.drain(rotated.g, Infinity);
+        } else this.opts.log?.(d.message);
+      } else this.opts.log?.(d.message);
       if (d.action === 'resume') {
         start = d.offset;
         g.splitter = this.newSplitter(d.offset, d.lineNo);
@@ -456,6 +474,76 @@ export class FileTail {
     }
     this.format = parser.format;
     return g;
+  }
+
+  /**
+   * The file a saved position was for, found under a rotated name in the same directory (same
+   * device and inode, same first bytes, not shorter): opened at the saved offset, as a
+   * rotated-away file to drain. Compressed rotations (.gz, …) have other inodes: not found.
+   */
+  private async openRotated(
+    saved: readonly TailPosition[],
+  ): Promise<{ name: string; g: Generation } | null> {
+    const dir = dirname(this.key);
+    const base = basename(this.key);
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch {
+      return null;
+    }
+    const candidates = names
+      .filter((n) => n !== base && (n.startsWith(`${base}.`) || n.startsWith(`${base}-`)))
+      .filter((n) => !/\.(gz|zst|bz2|xz|lz4|zip)$/.test(n))
+      .sort()
+      .slice(0, MAX_ROTATED_CANDIDATES);
+    for (const name of candidates) {
+      const full = join(dir, name);
+      let st: { dev: number; ino: number; size: number; isFile(): boolean };
+      try {
+        st = await stat(full);
+      } catch {
+        continue;
+      }
+      if (!st.isFile()) continue;
+      const pos = saved.find((p) => p.dev === String(st.dev) && p.ino === String(st.ino));
+      if (pos === undefined || st.size < pos.offset || st.size < pos.headBytes) continue;
+      let fh: FileHandle;
+      try {
+        fh = await open(full, 'r');
+      } catch {
+        continue;
+      }
+      if (sha256(await readAt(fh, 0, pos.headBytes)) !== pos.headHash) {
+        await fh.close().catch(() => undefined);
+        continue;
+      }
+      const g: Generation = {
+        fh,
+        dev: st.dev,
+        ino: st.ino,
+        pos: pos.offset,
+        sig: await readAt(
+          fh,
+          pos.offset - Math.min(SIG_BYTES, pos.offset),
+          Math.min(SIG_BYTES, pos.offset),
+        ),
+        splitter: this.newSplitter(pos.offset, pos.lineNo),
+        parser: createLogParser(this.path, this.quality, {
+          ...this.opts.parse,
+          referenceYear: this.opts.parse?.referenceYear ?? new Date(this.now()).getUTCFullYear(),
+        }),
+        head: await readAt(fh, 0, Math.min(HEAD_BYTES, st.size)),
+        headHash: null,
+        safeOffset: pos.offset,
+        safeLine: pos.lineNo,
+        retireAtMs: this.now() + (this.opts.rotateGraceMs ?? 2000),
+      };
+      this.rotations++;
+      this.quality.note('file-rotated', `offset ${pos.offset}`);
+      return { name, g };
+    }
+    return null;
   }
 
   /** The bytes before `pos` are still those we read. */

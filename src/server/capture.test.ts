@@ -303,9 +303,10 @@ test('live HTTPS with a key log the services are still writing: sessions decrypt
   const { log, close } = followKeyLog(keysPath);
   try {
     const child = new FakeChild();
+    const reg = new Registry(100);
     const src = new LiveCaptureSource({
       iface: 'lo',
-      registry: new Registry(100),
+      registry: reg,
       spawn: fakeSpawn(child),
       statsMs: 0,
       tlsKeys: log,
@@ -315,6 +316,14 @@ test('live HTTPS with a key log the services are still writing: sessions decrypt
     child.stderr.write('tcpdump: listening on lo, link-type EN10MB (Ethernet)\n');
     writeFileSync(keysPath, TLS_KEYS);
     await feed(child, TLS_PCAP, 1500);
+    assert.match(
+      reg.render(),
+      /mlscope_capture_tls_sessions_total\{interface="lo",result="decrypted"\} 7/,
+    );
+    assert.match(
+      reg.render(),
+      /mlscope_capture_tls_sessions_total\{interface="lo",result="not_in_key_log"\} 0/,
+    );
     await src.stop();
     assert.deepEqual(sink.xs.map((e) => e.x.requestId).sort(), [
       'tls12-aes256-h2',

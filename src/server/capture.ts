@@ -350,6 +350,17 @@ export class LiveCaptureSource implements TelemetrySource {
       () => this.before.streamBytes + (this.proc ? this.proc.bytes : 0),
     );
     c('mlscope_capture_restarts_total', 'tcpdump restarts after it died.', () => this.restarts);
+    if (this.opts.tlsKeys) {
+      // is the key log doing its job? (a service that stopped writing it shows as not_in_key_log)
+      const tls = reg.counter(
+        'mlscope_capture_tls_sessions_total',
+        'TLS sessions seen with a key log (--tls-keylog), by result: decrypted, or not_in_key_log (no secrets for the session).',
+        ['interface', 'result'],
+      );
+      const count = (key: string) => (): number => this.engine.counters()[key] ?? 0;
+      tls.set({ ...l, result: 'decrypted' }, count('tls.decryptedSessions'));
+      tls.set({ ...l, result: 'not_in_key_log' }, count('tls.notInKeyLog'));
+    }
     c(
       'mlscope_capture_skipped_total',
       'Captured packets that could not be decoded (damaged, truncated…).',

@@ -107,3 +107,24 @@ test('decryption survives the capture cut at any point', () => {
     e.end();
   }
 });
+
+test('decryption on damaged captures: flipped bytes anywhere never throw', () => {
+  const keys = parseKeyLog(KEYS);
+  let seed = 12345;
+  const rand = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  for (let round = 0; round < 200; round++) {
+    const b = Buffer.from(PCAP);
+    for (let k = 0; k < 1 + rand(8); k++) b[24 + rand(b.length - 24)] = rand(256);
+    const e = new CaptureEngine({
+      source: 't',
+      recognisers: allRecognisers(),
+      protoLimits: { tlsKeys: keys },
+      sink: { exchange: () => undefined },
+    });
+    e.push(b);
+    e.end();
+  }
+});

@@ -33,6 +33,8 @@ export interface BundleData {
   }[];
   errors: InputError[];
   captures: string[];
+  /** TLS sessions in the captures (ServerHellos), those decrypted with a key log, those it lacked. */
+  tls: { sessions: number; decrypted: number; notInKeyLog: number };
 }
 
 export interface BundleOptions {
@@ -67,6 +69,7 @@ export async function readBundle(
     quality: [],
     errors: [],
     captures: [],
+    tls: { sessions: 0, decrypted: 0, notInKeyLog: 0 },
   };
   const refs = await expandInputs(args, (e) => out.errors.push(e));
   const maxLogs = opts.maxLogRecords ?? DEFAULT_MAX_LOG_RECORDS;
@@ -148,6 +151,10 @@ export async function readBundle(
       });
       connIdBase = Math.max(maxId, connIdBase) + 1;
       if (run.error) out.errors.push(run.error);
+      const counts = run.engine.counters();
+      out.tls.sessions += counts['tls.serverHellos'] ?? 0;
+      out.tls.decrypted += counts['tls.decryptedSessions'] ?? 0;
+      out.tls.notInKeyLog += counts['tls.notInKeyLog'] ?? 0;
       const q = run.engine.quality.report();
       out.quality.push({
         source: ref.name,

@@ -103,3 +103,24 @@ test('capture commands survive a timestamp outside what a date can hold', async 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('investigate on HTTPS: says the sessions stayed encrypted, and decrypts them with the key log', async () => {
+  const pcap = join(FIX, 'https-keylog.pcap');
+  const keys = join(FIX, 'https-keylog.keys');
+  const plain = sink();
+  await investigateCommand.run([pcap], { stdout: plain.w, stderr: sink().w, isTty: false });
+  assert.match(plain.text(), /^0 requests/);
+  assert.match(plain.text(), /7 of 7 TLS sessions in the captures stayed encrypted.*--tls-keylog/);
+  const dec = sink();
+  await investigateCommand.run([pcap, '--tls-keylog', keys, '--json'], {
+    stdout: dec.w,
+    stderr: sink().w,
+    isTty: false,
+  });
+  const doc = JSON.parse(dec.text()) as {
+    requests: { total: number };
+    inputs: { tls: { sessions: number; decrypted: number } };
+  };
+  assert.equal(doc.requests.total, 7);
+  assert.deepEqual(doc.inputs.tls, { sessions: 7, decrypted: 7, notInKeyLog: 0 });
+});

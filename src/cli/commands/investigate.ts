@@ -29,7 +29,13 @@ export interface InvestigationDoc extends Omit<Investigation, 'slowRequests' | '
     skippedByReason: Record<string, number>;
     error: string | null;
   }[];
-  inputs: { captures: string[]; logs: number; spans: number };
+  inputs: {
+    captures: string[];
+    logs: number;
+    spans: number;
+    /** TLS sessions in the captures, and how many were decrypted (--tls-keylog). */
+    tls: { sessions: number; decrypted: number; notInKeyLog: number };
+  };
 }
 
 export function toDoc(
@@ -48,7 +54,12 @@ export function toDoc(
       skippedByReason: q.report.skippedByReason,
       error: q.report.error,
     })),
-    inputs: { captures: data.captures, logs: data.logs.length, spans: data.spans.length },
+    inputs: {
+      captures: data.captures,
+      logs: data.logs.length,
+      spans: data.spans.length,
+      tls: data.tls,
+    },
   };
 }
 
@@ -119,6 +130,15 @@ export function renderSummary(inv: Investigation, doc: InvestigationDoc, limit: 
       'No requests found: give a capture with HTTP traffic or an access log (with request ids).',
     );
   }
+  const tls = doc.inputs.tls;
+  const encrypted = tls.sessions - tls.decrypted;
+  if (encrypted > 0)
+    out.push(
+      `${encrypted} of ${tls.sessions} TLS sessions in the captures stayed encrypted: their requests are not above.` +
+        (tls.decrypted + tls.notInKeyLog > 0
+          ? ` The key log had no secrets for ${tls.notInKeyLog} of them.`
+          : ' Give the key log the clients or servers wrote (SSLKEYLOGFILE=keys.log) with --tls-keylog FILE, or put it in the bundle.'),
+    );
   const byCause = new Map<string, number>();
   for (const s of inv.slowRequests) byCause.set(s.cause, (byCause.get(s.cause) ?? 0) + 1);
   if (byCause.size) {

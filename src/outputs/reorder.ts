@@ -5,6 +5,8 @@
 // earlier can still complete, unless it runs longer than the window) or the heap is full.
 // A record that arrives after a later one was written is written at once and counted as late.
 
+import { Heap } from '../util/heap.js';
+
 export interface ReorderOptions {
   /** How far (µs of capture time) behind the newest completion a start must be to be written. */
   windowUs: number;
@@ -21,7 +23,9 @@ interface Held {
 }
 
 export class ReorderWindow {
-  private readonly heap: Held[] = [];
+  private readonly heap = new Heap<Held>(
+    (a, b) => a.key < b.key || (a.key === b.key && a.seq < b.seq),
+  );
   private seq = 0;
   private nowUs = -Infinity;
   private lastKey = -Infinity;
@@ -45,52 +49,22 @@ export class ReorderWindow {
       this.write(text);
       return;
     }
-    this.push({ key: k, seq: this.seq++, text });
+    this.heap.push({ key: k, seq: this.seq++, text });
     if (Number.isFinite(doneUs) && doneUs > this.nowUs) this.nowUs = doneUs;
     const before = this.nowUs - this.opts.windowUs;
-    while (this.heap.length > 0 && this.heap[0]!.key < before) this.pop();
-    while (this.heap.length > this.opts.maxHeld) this.pop();
+    while (this.heap.size > 0 && this.heap.peek()!.key < before) this.pop();
+    while (this.heap.size > this.opts.maxHeld) this.pop();
   }
 
   /** Write everything held, in order (the end of an input). */
   flush(): void {
-    while (this.heap.length > 0) this.pop();
+    while (this.heap.size > 0) this.pop();
     this.lastKey = -Infinity;
     this.nowUs = -Infinity;
   }
 
-  private less(a: Held, b: Held): boolean {
-    return a.key < b.key || (a.key === b.key && a.seq < b.seq);
-  }
-
-  private push(h: Held): void {
-    const a = this.heap;
-    a.push(h);
-    let i = a.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!this.less(a[i]!, a[p]!)) break;
-      [a[p], a[i]] = [a[i]!, a[p]!];
-      i = p;
-    }
-  }
-
   private pop(): void {
-    const a = this.heap;
-    const top = a[0]!;
-    const last = a.pop()!;
-    if (a.length > 0) {
-      a[0] = last;
-      for (let i = 0; ;) {
-        const l = 2 * i + 1;
-        let m = i;
-        if (l < a.length && this.less(a[l]!, a[m]!)) m = l;
-        if (l + 1 < a.length && this.less(a[l + 1]!, a[m]!)) m = l + 1;
-        if (m === i) break;
-        [a[m], a[i]] = [a[i]!, a[m]!];
-        i = m;
-      }
-    }
+    const top = this.heap.pop()!;
     if (top.key > this.lastKey) this.lastKey = top.key;
     this.write(top.text);
   }

@@ -18,6 +18,7 @@ import { UsageError, type InputError } from '../../util/errors.js';
 import { isoUsMicro } from '../../util/iso.js';
 import { DEFAULT_REORDER, ReorderWindow } from '../../outputs/reorder.js';
 import { keyLogFlag } from '../../ingest/keylog.js';
+import { Heap } from '../../util/heap.js';
 
 const CSV_COLUMNS = [
   'file',
@@ -135,39 +136,22 @@ function cmpTime(a: string, b: string): number {
 
 /** The `n` earliest rows seen (a max-heap on time: memory bounded by n, not by the capture). */
 class Earliest {
-  private readonly heap: ExchangeRow[] = [];
+  /** The latest of the rows kept on top, to be replaced by an earlier one. */
+  private readonly heap = new Heap<ExchangeRow>((a, b) => cmpTime(timeKey(a), timeKey(b)) > 0);
   constructor(private readonly n: number) {}
 
   offer(r: ExchangeRow): void {
-    const h = this.heap;
     if (this.n <= 0) return;
-    if (h.length < this.n) {
-      h.push(r);
-      let i = h.length - 1;
-      while (i > 0) {
-        const p = (i - 1) >> 1;
-        if (cmpTime(timeKey(h[p]!), timeKey(h[i]!)) >= 0) break;
-        [h[p], h[i]] = [h[i]!, h[p]!];
-        i = p;
-      }
-      return;
-    }
-    if (cmpTime(timeKey(r), timeKey(h[0]!)) >= 0) return;
-    h[0] = r;
-    for (let i = 0; ;) {
-      const l = 2 * i + 1;
-      let m = i;
-      if (l < h.length && cmpTime(timeKey(h[l]!), timeKey(h[m]!)) > 0) m = l;
-      if (l + 1 < h.length && cmpTime(timeKey(h[l + 1]!), timeKey(h[m]!)) > 0) m = l + 1;
-      if (m === i) break;
-      [h[m], h[i]] = [h[i]!, h[m]!];
-      i = m;
-    }
+    if (this.heap.size < this.n) this.heap.push(r);
+    else if (cmpTime(timeKey(r), timeKey(this.heap.peek()!)) < 0) this.heap.replaceTop(r);
   }
 
   /** The rows kept, earliest first. */
   sorted(): ExchangeRow[] {
-    return this.heap.slice().sort((a, b) => cmpTime(timeKey(a), timeKey(b)));
+    return this.heap
+      .items()
+      .slice()
+      .sort((a, b) => cmpTime(timeKey(a), timeKey(b)));
   }
 }
 

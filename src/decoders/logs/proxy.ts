@@ -80,6 +80,8 @@ export function parseEnvoyAccess(s: string, p: number, ctx: Ctx): LogRecord | nu
   if (s.charCodeAt(p) !== 91) return null; // [
   const ts = readIso(s, p + 1, ctx);
   if (Number.isNaN(ts) || s.charCodeAt(tsEnd) !== 93 || s.charCodeAt(tsEnd + 1) !== 32) return null;
+  // the quoted request line comes next (else: some other "[time] …" log, not tokenised)
+  if (s.charCodeAt(tsEnd + 2) !== 34) return null;
   const t = tokens(s, tsEnd + 2);
   if (t === null || t.length < 7) return null;
   const req = t[0]!;
@@ -169,8 +171,17 @@ const HAPROXY_RE =
  * not one. The accept date (ms precision, with the year) replaces a syslog timestamp.
  */
 export function applyHaproxyHttp(r: LogRecord, msg: string, ctx: Ctx): boolean {
-  const m = HAPROXY_RE.exec(msg.length > 4096 ? msg.slice(0, 4096) : msg);
+  const m = matchHaproxy(msg);
   if (!m) return false;
+  fillHaproxy(r, m, msg, ctx);
+  return true;
+}
+
+function matchHaproxy(msg: string): RegExpExecArray | null {
+  return HAPROXY_RE.exec(msg.length > 4096 ? msg.slice(0, 4096) : msg);
+}
+
+function fillHaproxy(r: LogRecord, m: RegExpExecArray, msg: string, ctx: Ctx): void {
   const ts = readTimeLocal(m[3]!, 0, ctx);
   if (!Number.isNaN(ts)) r.tsUs = ts;
   const a = r.attributes;
@@ -210,7 +221,6 @@ export function applyHaproxyHttp(r: LogRecord, msg: string, ctx: Ctx): boolean {
     if (applyRequestLine(r, line))
       r.body = `${r.httpMethod} ${r.httpPath ?? ''} ${r.httpStatus} ${m[16]!}`;
   }
-  return true;
 }
 
 /** A raw HAProxy HTTP log line (`log stdout format raw`, or a file written without syslog). */
@@ -218,8 +228,10 @@ export function parseHaproxyHttp(s: string, p: number, ctx: Ctx): LogRecord | nu
   const c = s.charCodeAt(p);
   if (!((c >= 48 && c <= 57) || c === 58 || (c >= 97 && c <= 102))) return null; // IPv4/IPv6 start
   const msg = p === 0 ? s : s.slice(p);
+  const m = matchHaproxy(msg);
+  if (!m) return null; // (matched before a record is made: most lines tried here are not HAProxy's)
   const r = newRecord(ctx, 'haproxy', msg);
-  if (!applyHaproxyHttp(r, msg, ctx)) return null;
+  fillHaproxy(r, m, msg, ctx);
   r.service = intern('haproxy');
   return r;
 }

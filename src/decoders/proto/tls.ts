@@ -18,7 +18,13 @@
 import { createHash } from 'node:crypto';
 import type { Dir } from '../../model/records.js';
 import type { ProtoContext, ProtoRecogniser, StreamParser } from './stream.js';
-import { appKeys, sessionKeys, type KeysFor, type RecordKeys } from './tls-decrypt.js';
+import {
+  appKeys,
+  sessionKeys,
+  type KeysFor,
+  type RecordKeys,
+  type TlsSessionKeys,
+} from './tls-decrypt.js';
 
 const CT_CHANGE_CIPHER_SPEC = 20;
 const CT_ALERT = 21;
@@ -735,20 +741,13 @@ export class TlsParser implements StreamParser {
     const log = this.ctx.limits.tlsKeys;
     const ch = this.session.clientHellos[this.session.clientHellos.length - 1];
     if (!log || !ch) return;
-    const random = Buffer.from(ch.random).toString('hex');
     const version = this.tls13 ? 0x0304 : sh.version;
-    const lookUp = (): KeysFor | null => {
-      const keys = log.sessions.get(random);
-      return keys
-        ? sessionKeys(keys, version, sh.cipherSuite, Buffer.from(ch.random), Buffer.from(sh.random))
-        : null;
-    };
-    let k = lookUp();
     // missing, or only some of its secrets written yet: a live key log is read again
-    if ((k === null || (!k.ok && k.missing === true)) && log.refresh) {
-      log.refresh();
-      k = lookUp();
-    }
+    const k = this.keyLogLookup(
+      (keys): KeysFor =>
+        sessionKeys(keys, version, sh.cipherSuite, Buffer.from(ch.random), Buffer.from(sh.random)),
+      (got) => got.ok || got.missing !== true,
+    );
     if (k === null || (!k.ok && k.missing === true)) {
       // not there (yet): a live key log may get the lines in a moment (one secret at a time)
       if (log.refresh && this.waitingFor === null) this.waitingFor = sh;
@@ -781,17 +780,12 @@ export class TlsParser implements StreamParser {
   private recordDone(dir: Dir, d: TlsDir, tsUs: number): void {
     const rec = d.rec!;
     d.rec = null;
-    const hs = this.appWait[dir];
-    if (hs !== null) {
+    if (this.appWait[dir] !== null) {
       const held = this.appHeld[dir];
       held.push({ hdr: Uint8Array.from(d.hdr), rec, tsUs });
       const secret = this.trafficSecret(dir);
-      if (secret !== null) {
-        this.appWait[dir] = null;
-        this.appHeld[dir] = [];
-        d.keys = appKeys(hs, secret);
-        for (const h of held) this.decryptRecord(dir, d, h.hdr, h.rec, h.tsUs);
-      } else if (held.length > MAX_WAITING_RECORDS) {
+      if (secret !== null) this.releaseAppWait(dir, secret);
+      else if (held.length > MAX_WAITING_RECORDS) {
         this.appWait[dir] = null;
         this.appHeld[dir] = [];
         this.ctx.skip('tls.notDecrypted', `the key log has no traffic secret for direction ${dir}`);
@@ -859,33 +853,50 @@ export class TlsParser implements StreamParser {
       this.recordDone(last.dir, this.dirs[last.dir], last.tsUs);
     }
     for (const dir of [0, 1] as const) {
-      const hs = this.appWait[dir];
-      if (hs === null) continue;
+      if (this.appWait[dir] === null) continue;
       const secret = this.trafficSecret(dir);
-      if (secret === null) continue;
-      const d = this.dirs[dir];
-      const held = this.appHeld[dir];
-      this.appWait[dir] = null;
-      this.appHeld[dir] = [];
-      d.keys = appKeys(hs, secret);
-      for (const h of held) this.decryptRecord(dir, d, h.hdr, h.rec, h.tsUs);
+      if (secret !== null) this.releaseAppWait(dir, secret);
     }
   }
 
-  /** This session's TLS 1.3 traffic secret for `dir` in the key log (read again if live). */
-  private trafficSecret(dir: Dir): Buffer | null {
+  /**
+   * `get` applied to this session's entry in the key log (null: no entry). A live key log is read
+   * again once when there is no entry or `done` says it lacks something (the client may have just
+   * written its line).
+   */
+  private keyLogLookup<T>(get: (keys: TlsSessionKeys) => T, done: (v: T) => boolean): T | null {
     const log = this.ctx.limits.tlsKeys;
     const ch = this.session.clientHellos[this.session.clientHellos.length - 1];
     if (!log || !ch) return null;
     const random = Buffer.from(ch.random).toString('hex');
-    const get = (): Buffer | null => {
-      const k = log.sessions.get(random);
-      return (dir === 0 ? k?.clientTraffic : k?.serverTraffic) ?? null;
+    const look = (): T | null => {
+      const keys = log.sessions.get(random);
+      return keys === undefined ? null : get(keys);
     };
-    const found = get();
-    if (found !== null || !log.refresh) return found;
+    const first = look();
+    if ((first !== null && done(first)) || !log.refresh) return first;
     log.refresh();
-    return get();
+    return look();
+  }
+
+  /** This session's TLS 1.3 traffic secret for `dir` in the key log (read again if live). */
+  private trafficSecret(dir: Dir): Buffer | null {
+    const secret = this.keyLogLookup(
+      (keys) => (dir === 0 ? keys.clientTraffic : keys.serverTraffic) ?? null,
+      (v) => v !== null,
+    );
+    return secret ?? null;
+  }
+
+  /** A side held for its traffic secret: with the secret, its held records are decrypted. */
+  private releaseAppWait(dir: Dir, secret: Buffer): void {
+    const hs = this.appWait[dir]!;
+    const d = this.dirs[dir];
+    const held = this.appHeld[dir];
+    this.appWait[dir] = null;
+    this.appHeld[dir] = [];
+    d.keys = appKeys(hs, secret);
+    for (const h of held) this.decryptRecord(dir, d, h.hdr, h.rec, h.tsUs);
   }
 
   /** TLS 1.3 handshake messages under protection: Finished switches keys, KeyUpdate renews them. */

@@ -444,15 +444,24 @@ export class AwsVpcParser {
           break;
       }
     }
+    this.finish(f, status, bad, fallbackUs, () => buf.toString('latin1', ts[0], te[n - 1]));
+  }
+
+  /** The record's last checks (shared by the byte and the text paths), then to the sink. */
+  private finish(
+    f: FlowRecord,
+    status: string | null,
+    bad: string | null,
+    fallbackUs: number | null,
+    raw: () => string,
+  ): void {
     f.logStatus = status;
     if (bad !== null) return this.sink.skip('aws-malformed', bad);
     if (f.src === '' && f.dst === '') {
+      // NODATA / SKIPDATA records normally carry '-' for the flow fields: nothing to decode.
       if (status === 'NODATA') return this.sink.skip('aws-nodata', 'no traffic in the window');
       if (status === 'SKIPDATA') return this.sink.skip('aws-skipdata', 'records skipped by AWS');
-      return this.sink.skip(
-        'aws-no-addresses',
-        buf.toString('latin1', ts[0], te[n - 1]).slice(0, MAX_DETAIL_CHARS),
-      );
+      return this.sink.skip('aws-no-addresses', raw().slice(0, MAX_DETAIL_CHARS));
     }
     if (f.startUs === null && f.endUs === null) f.startUs = f.endUs = fallbackUs;
     if (f.endUs === null) f.endUs = f.startUs;
@@ -540,17 +549,6 @@ export class AwsVpcParser {
           break;
       }
     }
-    f.logStatus = status;
-    if (bad !== null) return this.sink.skip('aws-malformed', bad);
-    if (f.src === '' && f.dst === '') {
-      // NODATA / SKIPDATA records normally carry '-' for the flow fields: nothing to decode.
-      if (status === 'NODATA') return this.sink.skip('aws-nodata', 'no traffic in the window');
-      if (status === 'SKIPDATA') return this.sink.skip('aws-skipdata', 'records skipped by AWS');
-      return this.sink.skip('aws-no-addresses', tok.join(' ').slice(0, MAX_DETAIL_CHARS));
-    }
-    if (f.startUs === null && f.endUs === null) f.startUs = f.endUs = fallbackUs;
-    if (f.endUs === null) f.endUs = f.startUs;
-    if (f.startUs === null) f.startUs = f.endUs;
-    this.sink.flow(f);
+    this.finish(f, status, bad, fallbackUs, () => tok.join(' '));
   }
 }

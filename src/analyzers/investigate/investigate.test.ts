@@ -216,3 +216,37 @@ test('proxy access logs alone: HAProxy queue time is queueing; Envoy/HAProxy say
     inv.findings.map((f) => f.title).join('\n'),
   );
 });
+
+test('JSON access logs alone (nginx escape=json + app JSON): one request per front line, joined by id', () => {
+  const nginx = parseLogText(
+    [
+      '{"time":"2025-03-04T08:00:01.900+00:00","remote_addr":"10.0.0.1","request_id":"r1","request_method":"POST","request_uri":"/predict","status":200,"request_time":0.900,"upstream_response_time":"0.880","upstream_addr":"10.0.2.20:8000"}',
+      '{"time":"2025-03-04T08:00:02.100+00:00","remote_addr":"10.0.0.1","request_id":"r2","request_method":"POST","request_uri":"/predict","status":200,"request_time":0.050,"upstream_response_time":"0.045","upstream_addr":"10.0.2.20:8000"}',
+      '{"time":"2025-03-04T08:00:03.100+00:00","remote_addr":"10.0.0.1","request_id":"r3","request_method":"POST","request_uri":"/predict","status":502,"request_time":0.010,"upstream_response_time":"0.010","upstream_addr":"10.0.2.20:8000"}',
+    ].join('\n') + '\n',
+    'nginx.json',
+  ).records;
+  // the app's own per-request line (method, path, status, duration) is access-shaped too: it must
+  // not become a second request, and its inference time is what explains r1
+  const app = parseLogText(
+    '{"ts":"2025-03-04T08:00:01.890Z","level":"info","msg":"done","request_id":"r1","method":"POST","path":"/predict","status":200,"duration_ms":870,"inference_ms":850}\n',
+    'app.json',
+  ).records;
+  const inv = investigate(
+    {
+      exchanges: [],
+      connections: new Map(),
+      retransmissions: [],
+      logs: [...nginx, ...app],
+      spans: [],
+    },
+    { slowMs: 500 },
+  );
+  assert.equal(inv.requests.total, 3);
+  const r1 = inv.slowRequests.find((r) => r.requestId === 'r1')!;
+  assert.equal(r1.totalMs, 900);
+  assert.equal(r1.breakdownMs.inference, 850);
+  assert.equal(r1.cause, 'inference');
+  const r3 = inv.slowRequests.find((r) => r.requestId === 'r3')!;
+  assert.equal(r3.cause, 'upstream-error');
+});

@@ -12,7 +12,13 @@
 
 import type { Connection, Exchange, LogRecord, RetransmissionEvent } from '../../model/records.js';
 import type { Span } from '../../model/span.js';
-import { isAccessRecord, joinRequests, traceIdOf, type JoinedRequest } from './join.js';
+import {
+  isAccessRecord,
+  isProxyFormatAccess,
+  joinRequests,
+  traceIdOf,
+  type JoinedRequest,
+} from './join.js';
 import { proxyReason } from '../../decoders/logs/proxy.js';
 import { estimateSkew, type SkewEstimate, type SkewPair } from './skew.js';
 import { isoMs } from '../../util/iso.js';
@@ -126,7 +132,7 @@ export function inferenceMsOf(logs: readonly LogRecord[]): number | null {
       return v;
     }
   }
-  for (const r of logs) if (!isAccessRecord(r) && r.durationMs !== null) return r.durationMs;
+  for (const r of logs) if (!isProxyFormatAccess(r) && r.durationMs !== null) return r.durationMs;
   return null;
 }
 
@@ -1028,7 +1034,7 @@ function errorKind(line: string): string {
   const m = /([A-Za-z_.]*(?:Error|Exception)[A-Za-z_.]*:[^,;]{0,80})/.exec(line);
   if (m) return m[1]!.trim();
   const known =
-    /(upstream timed out|upstream prematurely closed connection|connection refused|worker timeout|was sent SIGKILL[^,]*|out of memory|reset by peer|no live upstreams|(?:envoy|haproxy) \S+: [^,;]{1,80})/i.exec(
+    /(upstream timed out|upstream prematurely closed connection|connection refused|worker timeout|was sent SIGKILL[^,]*|out of memory|reset by peer|no live upstreams|(?:envoy|haproxy|alb) \S+: [^,;]{1,80})/i.exec(
       line,
     );
   return known ? known[1]! : '';

@@ -15,18 +15,30 @@ export interface JoinedRequest {
   logs: LogRecord[];
 }
 
-/** Access-log-like formats: one line per request with status, path and a duration. */
+const ACCESS_FORMAT = /nginx|apache|combined|common|access|envoy|haproxy|alb/;
+const PROXY_FORMAT = /nginx|apache|combined|common|envoy|haproxy|alb/;
+/** Attributes only a proxy's access log has (nginx $upstream_*, HAProxy, Envoy, ALB). */
+const PROXY_ATTRS = ['upstream_response_ms', 'upstream_connect_ms', 'upstream_addr', 'upstream'];
+
+/**
+ * One line per request with status and path: a known access-log format, or any structured line
+ * shaped like one — method, path, status and a duration (nginx or Caddy JSON, Cloud Run request
+ * logs, Traefik JSON, an app's own "request done" line).
+ */
 export function isAccessRecord(r: LogRecord): boolean {
-  return (
-    r.httpStatus !== null &&
-    r.httpPath !== null &&
-    /nginx|apache|combined|common|access|envoy|haproxy/.test(r.format)
-  );
+  if (r.httpStatus === null || r.httpPath === null) return false;
+  return ACCESS_FORMAT.test(r.format) || (r.httpMethod !== null && r.durationMs !== null);
 }
 
-/** Rank access logs: the front proxy (nginx/apache/envoy/haproxy) first, app servers' after. */
+/** An access line of a proxy-log format (not an app server's own account of its request). */
+export function isProxyFormatAccess(r: LogRecord): boolean {
+  return r.httpStatus !== null && r.httpPath !== null && ACCESS_FORMAT.test(r.format);
+}
+
+/** Rank access logs: the front proxy (a proxy format, or a line with upstream timings) first. */
 function accessRank(r: LogRecord): number {
-  if (/nginx|apache|combined|common|envoy|haproxy/.test(r.format)) return 0;
+  if (PROXY_FORMAT.test(r.format)) return 0;
+  for (const k of PROXY_ATTRS) if (r.attributes[k] !== undefined) return 0;
   return 1;
 }
 

@@ -110,19 +110,21 @@ export function parseAccessLine(s: string, p: number, ctx: Ctx, label?: string):
 
 /** `rt=0.123 uct="0.001" "quoted extra" token …` after the standard fields. */
 function parseExtras(s: string, q: number, r: LogRecord, ctx: Ctx): void {
-  let n = 0;
+  // positional (not key=value) extras, in order; `extra.N` unless a known layout names them
+  const pos: string[] = [];
+  const quoted: boolean[] = [];
   for (let guard = 0; guard < 64; guard++) {
     q = skipSpaces(s, q);
-    if (q >= s.length) return;
+    if (q >= s.length) break;
     if (s.charCodeAt(q) === 34) {
       const v = readQuoted(s, q);
       if (v === null) {
         r.attributes['extra.rest'] = s.slice(q);
-        return;
+        break;
       }
       q = qEnd;
-      n++;
-      if (v !== '-') r.attributes[`extra.${n + 1}`] = v;
+      pos.push(v);
+      quoted.push(true);
       continue;
     }
     let e = q;
@@ -134,7 +136,7 @@ function parseExtras(s: string, q: number, r: LogRecord, ctx: Ctx): void {
         const qv = readQuoted(s, e + 1);
         if (qv === null) {
           r.attributes['extra.rest'] = s.slice(q);
-          return;
+          break;
         }
         v = qv;
         q = qEnd;
@@ -148,11 +150,82 @@ function parseExtras(s: string, q: number, r: LogRecord, ctx: Ctx): void {
       continue;
     }
     while (e < s.length && s.charCodeAt(e) !== 32) e++;
-    n++;
-    const tok = s.slice(q, e);
-    if (tok !== '-') r.attributes[`extra.${n + 1}`] = tok;
+    pos.push(s.slice(q, e));
+    quoted.push(false);
     q = e;
   }
+  if (pos.length === 0) return;
+  if (applyIngressNginx(r, pos, quoted) || applyTraefikClf(r, pos, quoted)) return;
+  for (let n = 0; n < pos.length; n++) if (pos[n] !== '-') r.attributes[`extra.${n + 2}`] = pos[n]!;
+}
+
+const DECIMAL = /^\d{1,9}(?:\.\d{1,6})?$/;
+/** One value of an nginx upstream variable: a number, `-`, or a list (`0.5, 0.3`, `0.5 : 0.3`). */
+const UPSTREAM_LIST = /^[\w.:[\]-]+(?:(?:, | : )[\w.:[\]-]+)*$/;
+
+/**
+ * The ingress-nginx controller's default `log-format-upstream` (Kubernetes), after the user agent:
+ * `$request_length $request_time [$proxy_upstream_name] [$proxy_alternative_upstream_name]
+ * $upstream_addr $upstream_response_length $upstream_response_time $upstream_status $req_id`.
+ * Upstream values are lists (`a, b`) when nginx tried several servers: the times are summed (the
+ * upstream's share of the request), the last status and address are the ones that answered.
+ */
+function applyIngressNginx(r: LogRecord, pos: string[], quoted: boolean[]): boolean {
+  if (pos.length < 9 || quoted.some(Boolean)) return false;
+  const [reqLen, reqTime, name, alt] = pos as [string, string, string, string];
+  if (!/^\d{1,12}$/.test(reqLen) || !DECIMAL.test(reqTime)) return false;
+  if (!/^\[.*\]$/.test(name) || !/^\[.*\]$/.test(alt)) return false;
+  // the last token is $req_id; the four upstream values between may each be a list
+  const reqId = pos[pos.length - 1]!;
+  const groups: string[] = [];
+  let cur = '';
+  for (let i = 4; i < pos.length - 1; i++) {
+    const t = pos[i]!;
+    cur = cur === '' ? t : `${cur} ${t}`;
+    if (!t.endsWith(',') && t !== ':' && pos[i + 1] !== ':') {
+      groups.push(cur);
+      cur = '';
+    }
+  }
+  if (cur !== '' || groups.length !== 4 || !groups.every((g) => UPSTREAM_LIST.test(g)))
+    return false;
+  const [addr, respLen, respTime, status] = groups as [string, string, string, string];
+  const a = r.attributes;
+  a['request_length'] = Number(reqLen);
+  r.durationMs = Number(reqTime) * 1000;
+  a['request_time_ms'] = r.durationMs;
+  if (name.length > 2) a['ingress.upstream_name'] = intern(name.slice(1, -1));
+  if (alt.length > 2) a['ingress.alternative_upstream_name'] = intern(alt.slice(1, -1));
+  const list = (g: string): string[] => g.split(/, | : /).filter((x) => x !== '-' && x !== '');
+  const addrs = list(addr);
+  if (addrs.length > 0) a['upstream_addr'] = intern(addrs[addrs.length - 1]!);
+  if (addrs.length > 1) a['upstream_addrs'] = addr;
+  const times = list(respTime).map(Number);
+  if (times.length > 0 && times.every(Number.isFinite))
+    a['upstream_response_ms'] = Math.round(times.reduce((x, y) => x + y, 0) * 1e6) / 1e3;
+  const lens = list(respLen).map(Number);
+  if (lens.length > 0 && lens.every(Number.isFinite)) a['upstream_response_length'] = lens.at(-1)!;
+  const statuses = list(status);
+  if (statuses.length > 0) a['upstream_status'] = Number(statuses.at(-1)) || statuses.at(-1)!;
+  if (reqId !== '-') r.requestId = reqId;
+  return true;
+}
+
+/**
+ * Traefik's common log format, after the user agent:
+ * `<requests so far> "<router name>" "<backend URL>" <duration>ms`.
+ */
+function applyTraefikClf(r: LogRecord, pos: string[], quoted: boolean[]): boolean {
+  if (pos.length !== 4 || quoted[0] || !quoted[1] || !quoted[2] || quoted[3]) return false;
+  const m = /^(\d{1,12})ms$/.exec(pos[3]!);
+  if (!m || !/^\d{1,15}$/.test(pos[0]!)) return false;
+  const a = r.attributes;
+  a['traefik.request_count'] = Number(pos[0]);
+  if (pos[1] !== '-') a['traefik.router'] = intern(pos[1]!);
+  if (pos[2] !== '-') a['upstream_addr'] = intern(pos[2]!.replace(/^https?:\/\//, ''));
+  r.durationMs = Number(m[1]);
+  a['duration_ms'] = r.durationMs;
+  return true;
 }
 
 /** uvicorn: `[LEVEL:   ]client:port - "METHOD path HTTP/x" status [reason]`. */

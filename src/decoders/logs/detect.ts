@@ -25,6 +25,7 @@ const PRIORITY: readonly LogFormat[] = [
   'syslog-5424',
   'envoy',
   'haproxy',
+  'aws-alb',
   'nginx-combined',
   'common',
   'gunicorn-access',

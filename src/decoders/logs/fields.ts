@@ -68,12 +68,22 @@ const MAX_AUTO_DUR_KEYS = 64;
  * is ms, the unit of integer timings (Java, Node's Date.now differences). pino/Fastify's
  * `responseTime` is ms whatever its shape.
  */
+/** Unit-less duration fields known to be nanoseconds whatever their first value (Traefik). */
+const NS_DURATION_KEYS = new Set(['Duration', 'OriginDuration']);
+/** autoDurationUnit's answer for nanoseconds (divided by 1e6: a 1e-6 factor leaves float noise). */
+const UNIT_NS = 0;
+
 function autoDurationUnit(ctx: Ctx, key: string, v: AttrValue): number {
   let unit = ctx.autoDurUnit.get(key);
   if (unit !== undefined) return unit;
   const n = numOf(v);
   if (Number.isNaN(n)) return 1; // not numeric (a string with a unit is parsed as such)
-  unit = key !== 'responseTime' && !Number.isInteger(n) && Math.abs(n) < 100 ? 1000 : 1;
+  // Unit-less numbers: a float under 100 is seconds (nginx, Python, zap, Caddy), pino's
+  // `responseTime` stays ms; an integer of 1e7 or more is nanoseconds (Go's time.Duration, as
+  // Traefik's and logrus' JSON write it: 1e7 ms would be a request of 2.8 hours); others ms.
+  if (key === 'responseTime') unit = 1;
+  else if (!Number.isInteger(n)) unit = Math.abs(n) < 100 ? 1000 : 1;
+  else unit = Math.abs(n) >= 1e7 || NS_DURATION_KEYS.has(key) ? UNIT_NS : 1;
   if (ctx.autoDurUnit.size < MAX_AUTO_DUR_KEYS) ctx.autoDurUnit.set(key, unit);
   return unit;
 }
@@ -257,6 +267,8 @@ const NAMES: Array<[string[], KeyClass, number, string | null]> = [
       'httpresponsestatuscode',
       'code',
       'responsestatuscode',
+      'downstreamstatus',
+      'elbstatuscode',
     ],
     K.STATUS,
     1,
@@ -329,7 +341,9 @@ const NAMES: Array<[string[], KeyClass, number, string | null]> = [
     1,
     null,
   ],
-  [['durationns', 'durationnanos', 'latencyns', 'elapsedns'], K.DUR_NS, 1, null],
+  [['durationns', 'durationnanos', 'latencyns', 'elapsedns', 'eventduration'], K.DUR_NS, 1, null],
+  // Traefik's time in the backend (ns, see NS_DURATION_KEYS): the upstream's share
+  [['originduration'], K.DUR_AUTO, 9, 'upstream_response_ms'],
   [
     ['duration', 'latency', 'elapsed', 'responsetime', 'elapsedtime', 'dur', 'processingtime'],
     K.DUR_AUTO,
@@ -431,6 +445,13 @@ function classifyUncached(key: string): Cls {
     }
     const parent = normKey(key.slice(0, dot));
     const leaf = normKey(key.slice(dot + 1));
+    // the client of a request object (Caddy `request.remote_ip`, Cloud Logging
+    // `httpRequest.remoteIp`, ECS `client.ip` / `source.address`)
+    if (
+      last?.k === K.CLIENT &&
+      (parent.endsWith('request') || parent === 'req' || parent === 'client' || parent === 'source')
+    )
+      return { k: K.CLIENT, rank: last.rank + 5, attr: null };
     if (parent.endsWith('http') || parent === 'request' || parent === 'req') {
       if (leaf === 'method') return { k: K.METHOD, rank: 3, attr: null };
       if (leaf === 'url' || leaf === 'uri') return { k: K.URL, rank: 3, attr: null };
@@ -459,7 +480,7 @@ export function classifyKey(key: string): Cls {
   if (c === undefined) {
     c = { ...classifyUncached(key) };
     c.durName =
-      c.k === K.UPSTREAM_S
+      c.attr === 'upstream_response_ms' || c.k === K.UPSTREAM_S
         ? 'upstream_response_ms'
         : c.k === K.UPCONNECT_S
           ? 'upstream_connect_ms'
@@ -564,6 +585,11 @@ export function durationStringMs(v: string): number {
   return any ? total : NaN;
 }
 
+/** Seconds to ms at ns precision: 0.842107 s is 842.107 ms, not 842.1070000000001. */
+export function secondsToMs(n: number): number {
+  return Math.round(n * 1e9) / 1e6;
+}
+
 function durMs(v: AttrValue, k: KeyClass): number {
   let n = numOf(v);
   if (Number.isNaN(n) && typeof v === 'string') {
@@ -573,7 +599,7 @@ function durMs(v: AttrValue, k: KeyClass): number {
     if (Number.isNaN(n)) return NaN;
   }
   if (k === K.DUR_S || k === K.UPSTREAM_S || k === K.UPCONNECT_S || k === K.UPHEADER_S)
-    return n * 1e3;
+    return secondsToMs(n);
   if (k === K.DUR_US) return n / 1e3;
   if (k === K.DUR_NS) return n / 1e6;
   // DUR_MS, INFER_MS, TIMING and unit-less latency/duration/elapsed numbers: ms is the common
@@ -636,15 +662,25 @@ function setPathFromUrl(r: LogRecord, v: string): void {
 }
 
 /** `GET /path HTTP/1.1` → method, path, protocol attribute. Returns false if not that shape. */
+const ABSOLUTE_URL = /^https?:\/\/([^/?#\s]{1,255})(?=[/?#]|$)/i;
+
 export function applyRequestLine(r: LogRecord, v: string): boolean {
   const sp = v.indexOf(' ');
   if (sp <= 0 || sp > 16) return false;
   r.httpMethod = methodOf(v.slice(0, sp));
   const sp2 = v.lastIndexOf(' ');
+  let target: string;
   if (sp2 > sp && v.startsWith('HTTP/', sp2 + 1)) {
-    r.httpPath = intern(v.slice(sp + 1, sp2));
+    target = v.slice(sp + 1, sp2);
     r.attributes['http.protocol'] = intern(v.slice(sp2 + 1));
-  } else r.httpPath = intern(v.slice(sp + 1));
+  } else target = v.slice(sp + 1);
+  // absolute form (load balancers, forward proxies): the path, as servers and captures see it
+  const abs = ABSOLUTE_URL.exec(target);
+  if (abs) {
+    r.attributes['http.host'] ??= intern(abs[1]!);
+    target = target.slice(abs[0].length) || '/';
+  }
+  r.httpPath = intern(target);
   return true;
 }
 
@@ -845,8 +881,10 @@ export function applyFieldCls(r: LogRecord, key: string, cls: Cls, v: AttrValue,
     case K.INFER_MS: {
       let ms = durMs(v, cls.k);
       if (Number.isNaN(ms)) break;
-      if (cls.k === K.DUR_AUTO && (typeof v === 'number' || !/[a-zµ]/i.test(v as string)))
-        ms *= autoDurationUnit(ctx, key, v);
+      if (cls.k === K.DUR_AUTO && (typeof v === 'number' || !/[a-zµ]/i.test(v as string))) {
+        const unit = autoDurationUnit(ctx, key, v);
+        ms = unit === UNIT_NS ? ms / 1e6 : unit === 1000 ? secondsToMs(ms) : ms * unit;
+      }
       if (cls.rank < ctx.durRank) {
         r.durationMs = ms;
         ctx.durRank = cls.rank;

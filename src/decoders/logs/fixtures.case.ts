@@ -283,6 +283,44 @@ export const FIXTURES: Fixture[] = [
     ],
   },
   {
+    name: 'AWS ALB and Classic ELB access logs',
+    format: 'aws-alb',
+    records: 3,
+    lines: [
+      'https 2025-03-04T08:00:00.842000Z app/ml-alb/50dc6c495c0c9188 192.0.2.7:2817 10.0.1.5:8000 0.001 0.840 0.001 200 200 512 2048 "POST https://llm.example.com:443/v1/chat/completions HTTP/1.1" "python-requests/2.31" ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/llm/73e2d6bc24d8a067 "Root=1-67c6b3a0-36d228ad5d99923122bbe354" "llm.example.com" "arn:aws:acm:us-east-1:123456789012:certificate/abc" 0 2025-03-04T08:00:00.000000Z "forward" "-" "-" "10.0.1.5:8000" "200" "-" "-" TID_01',
+      'h2 2025-03-04T08:01:00.000000Z app/ml-alb/50dc6c495c0c9188 192.0.2.8:2818 10.0.1.5:8000 0.000 -1 -1 504 - 512 0 "POST https://llm.example.com:443/v1/chat/completions HTTP/2.0" "openai-python/1.30" ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/llm/73e2d6bc24d8a067 "Root=1-67c6b3dc-36d228ad5d99923122bbe355" "llm.example.com" "-" 0 2025-03-04T08:00:00.000000Z "forward" "-" "-" "10.0.1.5:8000" "-" "-" "-" TID_02',
+      '2025-03-04T08:02:00.000000Z classic-elb 192.0.2.9:2819 10.0.1.6:80 0.000073 0.001048 0.000057 200 200 0 29 "GET http://llm.example.com:80/health HTTP/1.1" "curl/8.5.0" - -',
+    ],
+  },
+  {
+    name: 'ingress-nginx (Kubernetes) default access format',
+    format: 'nginx-combined',
+    records: 2,
+    lines: [
+      '192.0.2.10 - - [04/Mar/2025:08:00:00 +0000] "POST /v1/predict HTTP/1.1" 200 366 "-" "python-requests/2.31" 512 0.812 [default-model-8080] [] 10.244.1.5:8080 366 0.810 200 8f3c2a1b9d7e6f5a4b3c2d1e0f9a8b7c',
+      '192.0.2.12 - - [04/Mar/2025:08:00:02 +0000] "POST /v1/predict HTTP/1.1" 200 366 "-" "curl/8.5.0" 498 1.201 [default-model-8080] [] 10.244.1.5:8080, 10.244.1.6:8080 0, 366 0.400, 0.790 502, 200 af3c2a1b9d7e6f5a4b3c2d1e0f9a8b7e',
+    ],
+  },
+  {
+    name: 'Traefik common log format',
+    format: 'nginx-combined',
+    records: 1,
+    lines: [
+      '192.0.2.5 - - [04/Mar/2025:08:00:00 +0000] "POST /v1/predict HTTP/1.1" 200 366 "-" "curl/8.5.0" 42 "model@docker" "http://172.17.0.3:8000" 812ms',
+    ],
+  },
+  {
+    name: 'JSON access logs of Caddy, Traefik, Cloud Run and ECS',
+    format: 'json',
+    records: 4,
+    lines: [
+      '{"level":"info","ts":1741075200.123456,"logger":"http.log.access.log0","msg":"handled request","request":{"remote_ip":"192.0.2.20","remote_port":"41342","proto":"HTTP/1.1","method":"POST","host":"llm.local","uri":"/v1/chat/completions","headers":{"User-Agent":["curl/8.5.0"],"X-Request-Id":["req-42"]}},"bytes_read":120,"duration":0.842107,"size":5320,"status":200}',
+      '{"ClientAddr":"192.0.2.21:51234","ClientHost":"192.0.2.21","DownstreamContentSize":366,"DownstreamStatus":502,"Duration":5123456,"OriginDuration":5000000,"OriginStatus":502,"RequestMethod":"POST","RequestPath":"/v1/predict","RequestProtocol":"HTTP/1.1","RouterName":"model@docker","StartUTC":"2025-03-04T08:00:01.123456789Z","level":"info","msg":"","time":"2025-03-04T08:00:01Z"}',
+      '{"httpRequest":{"requestMethod":"POST","requestUrl":"https://model-abc.a.run.app/v1/predict","status":200,"latency":"0.812345s","remoteIp":"192.0.2.22"},"timestamp":"2025-03-04T08:00:02.000Z","severity":"INFO","trace":"projects/p/traces/4bf92f3577b34da6a3ce929d0e0e4736"}',
+      '{"@timestamp":"2025-03-04T08:00:03.000Z","log.level":"info","message":"request handled","http.request.method":"POST","url.path":"/v1/predict","http.response.status_code":200,"client.ip":"192.0.2.23","event.duration":5123000,"trace.id":"4bf92f3577b34da6a3ce929d0e0e4737","service.name":"model-api"}',
+    ],
+  },
+  {
     name: 'plain text with and without timestamps',
     format: 'plain',
     records: 3,

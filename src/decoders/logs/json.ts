@@ -179,6 +179,8 @@ function scanFlat(s: string, r: LogRecord, ctx: Ctx): number {
   return skipWs(s, i) === len ? 1 : -1;
 }
 
+const HEADERS_PARENT = /headers$/i;
+
 function flatten(
   r: LogRecord,
   prefix: string,
@@ -191,6 +193,14 @@ function flatten(
     const name = prefix === '' ? key : prefix + '.' + key;
     if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') {
       applyField(r, name, v, ctx);
+    } else if (
+      Array.isArray(v) &&
+      v.length === 1 &&
+      typeof v[0] === 'string' &&
+      HEADERS_PARENT.test(prefix)
+    ) {
+      // a header map of value lists (Caddy, Go's http.Header): one value is the header's value
+      applyField(r, name, v[0], ctx);
     } else if (Array.isArray(v) || depth >= MAX_DEPTH) {
       let j = JSON.stringify(v);
       if (j.length > MAX_ARRAY_CHARS) j = j.slice(0, MAX_ARRAY_CHARS) + '…';

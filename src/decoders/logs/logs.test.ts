@@ -10,6 +10,7 @@ import {
 } from './index.js';
 import { FIXTURES, NGINX_CONF } from './fixtures.case.js';
 import { epochToUs, parseTimestampValue } from './time.js';
+import { proxyReason } from './proxy.js';
 
 const us = (iso: string): number => Date.parse(iso) * 1000;
 
@@ -431,6 +432,74 @@ test('proxy access logs: Envoy/Istio and HAProxy give timings, upstream time and
   // not a proxy line: nothing borrowed
   const plain = parse(['[2025-03-04T08:00:00Z] INFO worker started']).records[0]!;
   assert.notEqual(plain.format, 'envoy');
+});
+
+test('AWS ALB / Classic ELB: times in seconds to ms, target time upstream, trace id, absolute URL', () => {
+  const f = FIXTURES.find((x) => x.format === 'aws-alb')!;
+  const [ok, timeout, classic] = parse(f.lines).records;
+  assert.equal(ok!.format, 'aws-alb');
+  assert.equal(ok!.tsUs, us('2025-03-04T08:00:00.842Z'));
+  assert.equal(ok!.httpPath, '/v1/chat/completions', 'scheme and authority cut from the request');
+  assert.equal(ok!.attributes['http.host'], 'llm.example.com', 'the domain name (SNI) logged');
+  assert.equal(ok!.durationMs, 842);
+  assert.equal(ok!.attributes['upstream_response_ms'], 840);
+  assert.equal(ok!.attributes['upstream_addr'], '10.0.1.5:8000');
+  assert.equal(ok!.clientIp, '192.0.2.7');
+  assert.equal(ok!.traceId, '67c6b3a036d228ad5d99923122bbe354', 'X-Ray root as W3C');
+  assert.equal(timeout!.httpStatus, 504);
+  assert.equal(timeout!.attributes['upstream_response_ms'], undefined, 'target never answered');
+  assert.equal(timeout!.durationMs, 60000, 'from the request creation time');
+  assert.match(proxyReason(timeout!) ?? '', /alb 504: the target did not answer/);
+  assert.equal(classic!.service, 'elb');
+  assert.equal(classic!.durationMs, 1.178);
+  assert.equal(classic!.httpPath, '/health');
+  assert.equal(proxyReason(ok!), null);
+});
+
+test('ingress-nginx and Traefik access lines: timings, upstream and request id by position', () => {
+  const ing = parse(FIXTURES.find((x) => x.name.startsWith('ingress-nginx'))!.lines).records;
+  assert.equal(ing[0]!.durationMs, 812);
+  assert.equal(ing[0]!.attributes['upstream_response_ms'], 810);
+  assert.equal(ing[0]!.attributes['upstream_addr'], '10.244.1.5:8080');
+  assert.equal(ing[0]!.attributes['ingress.upstream_name'], 'default-model-8080');
+  assert.equal(ing[0]!.requestId, '8f3c2a1b9d7e6f5a4b3c2d1e0f9a8b7c');
+  assert.equal(ing[1]!.attributes['upstream_response_ms'], 1190, 'two upstream tries summed');
+  assert.equal(ing[1]!.attributes['upstream_addr'], '10.244.1.6:8080', 'the one that answered');
+  assert.equal(ing[1]!.attributes['upstream_status'], 200);
+  assert.equal(ing[1]!.attributes['extra.2'], undefined);
+  const tr = parse(FIXTURES.find((x) => x.name === 'Traefik common log format')!.lines).records[0]!;
+  assert.equal(tr.durationMs, 812);
+  assert.equal(tr.attributes['upstream_addr'], '172.17.0.3:8000');
+  assert.equal(tr.attributes['traefik.router'], 'model@docker');
+  // an unknown layout still keeps its extras by position
+  const other = parse([
+    '192.0.2.5 - - [04/Mar/2025:08:00:00 +0000] "GET / HTTP/1.1" 200 3 "-" "curl/8.5.0" abc "q"',
+  ]).records[0]!;
+  assert.equal(other.attributes['extra.2'], 'abc');
+  assert.equal(other.attributes['extra.3'], 'q');
+});
+
+test('JSON access logs: Caddy, Traefik, Cloud Run, ECS fields by name and unit', () => {
+  const f = FIXTURES.find((x) => x.name.startsWith('JSON access logs'))!;
+  const [caddy, traefik, run, ecs] = parse(f.lines).records;
+  assert.equal(caddy!.clientIp, '192.0.2.20', 'request.remote_ip');
+  assert.equal(caddy!.requestId, 'req-42', 'header value lists unwrapped');
+  assert.equal(caddy!.durationMs, 842.107);
+  assert.equal(caddy!.httpStatus, 200);
+  assert.equal(traefik!.httpStatus, 502, 'DownstreamStatus');
+  assert.equal(traefik!.durationMs, 5.123456, 'Traefik durations are ns');
+  assert.equal(traefik!.attributes['upstream_response_ms'], 5, 'OriginDuration');
+  assert.equal(run!.clientIp, '192.0.2.22', 'httpRequest.remoteIp');
+  assert.equal(run!.durationMs, 812.345);
+  assert.equal(run!.httpPath, '/v1/predict');
+  assert.equal(ecs!.durationMs, 5.123, 'ECS event.duration is ns');
+  assert.equal(ecs!.clientIp, '192.0.2.23');
+  assert.equal(ecs!.httpStatus, 200);
+  // Go's time.Duration as an integer: ns once it is too large to be ms
+  const go = parse([
+    '{"time":"2025-03-04T08:00:00Z","msg":"served","path":"/p","status":200,"latency":52345678}',
+  ]).records[0]!;
+  assert.equal(go.durationMs, 52.345678);
 });
 
 test('trace ids in the form other sources use: X-Ray, Cloud Logging, upper-case hex', () => {

@@ -21,9 +21,19 @@
 //   captured_request_cookie captured_response_cookie termination_state
 //   actconn/feconn/beconn/srv_conn/retries srv_queue/backend_queue {headers}? "request line"
 // Timers are ms, -1 when the stage was not reached; Ta is the total.
+//
+// AWS Application Load Balancer (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-access-logs.html):
+//   type time elb client:port target:port request_processing_time target_processing_time
+//   response_processing_time elb_status_code target_status_code received_bytes sent_bytes
+//   "request" "user_agent" ssl_cipher ssl_protocol target_group_arn "trace_id" "domain_name"
+//   "chosen_cert_arn" matched_rule_priority request_creation_time "actions_executed"
+//   "redirect_url" "error_reason" "target:port_list" "target_status_code_list" "classification"
+//   "classification_reason" conn_trace_id
+// and the Classic ELB's, which starts at `time` and ends after ssl_protocol. Times are seconds, -1
+// when the stage was not reached (the target never answered); `time` is when the response began.
 
 import type { LogRecord } from '../../model/records.js';
-import { applyRequestLine, intern, newRecord, stripPort, type Ctx } from './fields.js';
+import { applyRequestLine, intern, newRecord, stripPort, traceIdOf, type Ctx } from './fields.js';
 import { readIso, readTimeLocal, tsEnd } from './time.js';
 
 /** Tokens per line considered (hostile input: a line of a million spaces). */
@@ -236,6 +246,90 @@ export function parseHaproxyHttp(s: string, p: number, ctx: Ctx): LogRecord | nu
   return r;
 }
 
+const ALB_TYPES = new Set(['http', 'https', 'h2', 'grpcs', 'ws', 'wss']);
+const ALB_SECONDS = /^-?\d{1,9}(?:\.\d{1,9})?$/;
+
+/** An AWS ALB (or Classic ELB) access log line. */
+export function parseAlb(s: string, p: number, ctx: Ctx): LogRecord | null {
+  const c = s.charCodeAt(p);
+  // `http …`, `https …`, `h2 …`, `grpcs …`, `ws …`, `wss …` (ALB) or `2024-…` (Classic ELB)
+  if (!(c === 104 || c === 103 || c === 119 || (c >= 48 && c <= 57))) return null;
+  const sp = s.indexOf(' ', p);
+  if (sp < 0 || sp - p > 40) return null;
+  const classic = c >= 48 && c <= 57;
+  if (!classic && !ALB_TYPES.has(s.slice(p, sp))) return null;
+  const tsAt = classic ? p : sp + 1;
+  const ts = readIso(s, tsAt, ctx);
+  if (Number.isNaN(ts) || s.charCodeAt(tsEnd) !== 32) return null;
+  const t = tokens(s, tsEnd + 1);
+  // 0 elb, 1 client, 2 target, 3–5 the three times, 6 elb status, 7 target status, 8 bytes in,
+  // 9 bytes out, 10 "request", 11 "user agent", 12 cipher, 13 protocol (Classic ELB ends here),
+  // 14 target group, 15 "trace id", 16 "domain", 19 request creation time, 20 "actions",
+  // 22 "error reason", 25 "classification"
+  if (t === null || t.length < 14) return null;
+  for (let i = 0; i < 10; i++) if (t[i]!.quoted) return null;
+  if (!t[10]!.quoted || !t[11]!.quoted) return null;
+  const [t1, t2, t3] = [t[3]!.text, t[4]!.text, t[5]!.text];
+  if (!ALB_SECONDS.test(t1) || !ALB_SECONDS.test(t2) || !ALB_SECONDS.test(t3)) return null;
+  const status = t[6]!.text;
+  if (!/^(?:\d{3}|-)$/.test(status) || !/^(?:\d{1,15}|-)$/.test(t[9]!.text)) return null;
+  const r = newRecord(ctx, 'aws-alb', t[10]!.text);
+  r.tsUs = ts;
+  const a = r.attributes;
+  if (!classic) a['alb.type'] = intern(s.slice(p, sp));
+  a['alb.name'] = intern(t[0]!.text);
+  const client = t[1]!.text;
+  if (client !== '-') {
+    r.clientIp = intern(stripPort(client));
+    const port = Number(client.slice(client.lastIndexOf(':') + 1));
+    if (Number.isInteger(port)) a['client_port'] = port;
+  }
+  if (t[2]!.text !== '-') a['upstream_addr'] = intern(t[2]!.text);
+  const [req, tgt, resp] = [Number(t1), Number(t2), Number(t3)];
+  if (req >= 0) a['alb.request_processing_ms'] = round3(req * 1000);
+  if (tgt >= 0) a['upstream_response_ms'] = round3(tgt * 1000);
+  if (resp >= 0) a['alb.response_processing_ms'] = round3(resp * 1000);
+  r.httpStatus = status === '-' ? null : Number(status);
+  if (t[7]!.text !== '-') a['upstream_status'] = Number(t[7]!.text) || t[7]!.text;
+  const rx = numOrNull(t[8]!.text);
+  const tx = numOrNull(t[9]!.text);
+  if (rx !== null) a['bytes_received'] = rx;
+  if (tx !== null) a['bytes_sent'] = tx;
+  if (applyRequestLine(r, t[10]!.text)) r.body = `${r.httpMethod} ${r.httpPath ?? ''} ${status}`;
+  const ua = dashNull(t[11]!.text);
+  if (ua) a['user_agent'] = intern(ua);
+  const cipher = dashNull(t[12]!.text);
+  if (cipher) a['tls.cipher'] = intern(cipher);
+  const proto = dashNull(t[13]!.text);
+  if (proto) a['tls.protocol'] = intern(proto);
+  if (!classic) {
+    const group = dashNull(t[14]?.text);
+    if (group) a['alb.target_group'] = intern(group.slice(group.lastIndexOf(':') + 1));
+    const trace = t[15]?.quoted ? dashNull(t[15].text) : null;
+    if (trace) {
+      a['alb.trace_id'] = trace;
+      r.traceId = traceIdOf(trace);
+    }
+    const domain = t[16]?.quoted ? dashNull(t[16].text) : null;
+    if (domain) a['http.host'] = intern(domain);
+    const created = t[19] && !t[19].quoted ? readIso(t[19].text, 0, ctx) : NaN;
+    const actions = t[20]?.quoted ? dashNull(t[20].text) : null;
+    if (actions) a['alb.actions'] = intern(actions);
+    const error = t[22]?.quoted ? dashNull(t[22].text) : null;
+    if (error) a['alb.error_reason'] = intern(error);
+    const cls = t[25]?.quoted ? dashNull(t[25].text) : null;
+    if (cls) a['alb.classification'] = intern(cls);
+    // the whole request: the three stages, or (a stage was not reached) since the request came
+    if (req >= 0 && tgt >= 0 && resp >= 0) r.durationMs = round3((req + tgt + resp) * 1000);
+    else if (!Number.isNaN(created) && created <= ts) r.durationMs = (ts - created) / 1000;
+  } else if (req >= 0 && tgt >= 0 && resp >= 0) r.durationMs = round3((req + tgt + resp) * 1000);
+  if (r.durationMs !== null) a['duration_ms'] = r.durationMs;
+  r.service = intern(classic ? 'elb' : 'alb');
+  return r;
+}
+
+const round3 = (x: number): number => Math.round(x * 1000) / 1000;
+
 /** Envoy response flags → what happened, in the words other logs use for the same failure. */
 const ENVOY_FLAGS: Record<string, string> = {
   UH: 'no healthy upstream',
@@ -296,6 +390,17 @@ export function proxyReason(r: LogRecord): string | null {
       .map((f) => ENVOY_FLAGS[f] ?? f)
       .join(', ');
     return `envoy ${flags}: ${words}`;
+  }
+  if (r.format === 'aws-alb' && (r.httpStatus ?? 0) >= 500) {
+    const error = r.attributes['alb.error_reason'];
+    if (typeof error === 'string') return `alb ${r.httpStatus}: ${error}`;
+    if (r.attributes['upstream_status'] === undefined) {
+      if (r.attributes['upstream_addr'] === undefined)
+        return `alb ${r.httpStatus}: no target took the request (none registered or healthy)`;
+      // https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-troubleshooting.html
+      if (r.httpStatus === 504) return 'alb 504: the target did not answer before the idle timeout';
+      return `alb ${r.httpStatus}: the target sent no valid response (it closed or reset the connection, or refused it)`;
+    }
   }
   const term = r.attributes['haproxy.termination_state'];
   if (typeof term === 'string' && term.length >= 2 && term[0] !== '-') {

@@ -16,7 +16,7 @@ import {
 import { parseGunicornError, parseLevelColon, parsePlain, parsePythonLogging } from './python.js';
 import { parseGlog, parseRay, parseTorchServe, parseVllm } from './ml.js';
 import type { TextParser } from './text.js';
-import { parseEnvoyAccess, parseHaproxyHttp } from './proxy.js';
+import { parseAlb, parseEnvoyAccess, parseHaproxyHttp } from './proxy.js';
 
 export const parseJson: TextParser = (s, p, ctx) => {
   if (s.charCodeAt(p) !== 123) return null;
@@ -40,6 +40,7 @@ export const AUTO_PARSERS: readonly TextParser[] = [
   parseVllm,
   parseRay,
   parseHaproxyHttp,
+  parseAlb,
   parseAccess,
   parseUvicornAccess,
   parseSyslog3164,
@@ -88,6 +89,8 @@ export function parsersFor(f: LogFormat): readonly TextParser[] {
       return [parseEnvoyAccess];
     case 'haproxy':
       return [parseHaproxyHttp, parseSyslog3164, parseSyslog5424];
+    case 'aws-alb':
+      return [parseAlb];
     case 'plain':
       return [parsePlain];
     case 'docker-json':

@@ -27,6 +27,7 @@ export const LOG_FORMATS = [
   'ray-serve',
   'envoy',
   'haproxy',
+  'aws-alb',
   'plain',
 ] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];

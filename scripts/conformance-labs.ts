@@ -1,21 +1,24 @@
 // Conformance: `mlscope investigate` against the answer keys of incident bundles.
-// usage: node --import tsx scripts/conformance-labs.ts <DATA_DIR | LAB_DIR…> [--min-accuracy R] [--verbose]
-// For every <lab>/bundle with <lab>/truth/truth.jsonl: the cause of each slow or failed request
+// usage: node --import tsx scripts/conformance-labs.ts <DATA_DIR | LAB_DIR…> [--min-accuracy R]
+//          [--min-logs-only R] [--min-capture-only R] [--verbose]
+// For every <lab>/bundle with <lab>/truth/truth.jsonl (read whole, logs only and capture only): the cause of each slow or failed request
 // (truth `slow` or status ≥ 500) must match; every injected fault (truth cause other than none)
 // must appear among the findings. Prints per lab accuracy and a confusion table; exits 1 below
 // --min-accuracy (the CI ratchet, over all labs together) or when a fault has no finding.
 
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { readBundle } from '../src/ingest/bundle.js';
-import { investigate } from '../src/analyzers/investigate/investigate.js';
+import { readBundle, type BundleData } from '../src/ingest/bundle.js';
+import { investigate, type InvestigateInput } from '../src/analyzers/investigate/investigate.js';
 
 const args = process.argv.slice(2);
 const minAcc = args.includes('--min-accuracy')
   ? Number(args[args.indexOf('--min-accuracy') + 1])
   : null;
 const verbose = args.includes('--verbose');
-const roots = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--min-accuracy');
+const roots = args.filter(
+  (a, i) => !a.startsWith('--') && !(args[i - 1] ?? '').startsWith('--min-'),
+);
 
 function labsUnder(dir: string): string[] {
   if (existsSync(join(dir, 'bundle')) && existsSync(join(dir, 'truth/truth.jsonl'))) return [dir];
@@ -39,9 +42,33 @@ interface Truth {
   client_ms: number;
 }
 
-let total = 0;
-let correct = 0;
-let missingFaults = 0;
+// Each lab is also read as an on-call engineer often gets it: only the logs (no capture) and only
+// the capture (no logs). Each view has its own accuracy and ratchet.
+type View = 'full' | 'logs-only' | 'capture-only';
+const VIEWS: View[] = ['full', 'logs-only', 'capture-only'];
+function viewOf(data: BundleData, v: View): InvestigateInput {
+  if (v === 'logs-only')
+    return {
+      exchanges: [],
+      connections: new Map(),
+      retransmissions: [],
+      logs: data.logs,
+      spans: data.spans,
+    };
+  if (v === 'capture-only') return { ...data, logs: [] };
+  return data;
+}
+const minFor: Record<View, number | null> = {
+  full: minAcc,
+  'logs-only': args.includes('--min-logs-only')
+    ? Number(args[args.indexOf('--min-logs-only') + 1])
+    : null,
+  'capture-only': args.includes('--min-capture-only')
+    ? Number(args[args.indexOf('--min-capture-only') + 1])
+    : null,
+};
+const score = new Map<View, { total: number; correct: number; missingFaults: number }>();
+for (const v of VIEWS) score.set(v, { total: 0, correct: 0, missingFaults: 0 });
 const confusion = new Map<string, number>();
 for (const lab of roots.flatMap(labsUnder)) {
   const truth = readFileSync(join(lab, 'truth/truth.jsonl'), 'utf8')
@@ -56,43 +83,73 @@ for (const lab of roots.flatMap(labsUnder)) {
     slow_ms?: number;
   };
   const data = await readBundle([join(lab, 'bundle')]);
-  const inv = investigate(data, summary.slow_ms !== undefined ? { slowMs: summary.slow_ms } : {});
-  const ours = new Map(inv.slowRequests.map((r) => [r.requestId, r]));
-  let n = 0;
-  let ok = 0;
-  for (const t of truth) {
-    if (!(t.slow || t.status >= 500)) continue;
-    n++;
-    const got = ours.get(t.request_id)?.cause ?? 'missing';
-    const key = `${t.cause} → ${got}`;
-    confusion.set(key, (confusion.get(key) ?? 0) + 1);
-    if (got === t.cause) ok++;
-    else if (verbose)
-      console.log(
-        `  ${t.request_id} ${t.route} ${t.status} ${t.client_ms} ms: truth ${t.cause}, got ${got}`,
-      );
+  const hasCapture = data.exchanges.length > 0;
+  const hasLogs = data.logs.length > 0;
+  for (const v of VIEWS) {
+    // a view that removes everything the lab has says nothing
+    if (v !== 'full' && (!hasCapture || !hasLogs)) continue;
+    const inv = investigate(
+      viewOf(data, v),
+      summary.slow_ms !== undefined ? { slowMs: summary.slow_ms } : {},
+    );
+    const ours = new Map(inv.slowRequests.map((r) => [r.requestId, r]));
+    let n = 0;
+    let ok = 0;
+    for (const t of truth) {
+      if (!(t.slow || t.status >= 500)) continue;
+      n++;
+      const got = ours.get(t.request_id)?.cause ?? 'missing';
+      if (v === 'full') {
+        const key = `${t.cause} → ${got}`;
+        confusion.set(key, (confusion.get(key) ?? 0) + 1);
+      }
+      if (got === t.cause) ok++;
+      else if (verbose)
+        console.log(
+          `  [${v}] ${t.request_id} ${t.route} ${t.status} ${t.client_ms} ms: truth ${t.cause}, got ${got}`,
+        );
+    }
+    const faults = new Set(truth.filter((t) => t.cause !== 'none').map((t) => t.cause));
+    const found = new Set(inv.findings.map((f) => f.cause));
+    const missing = [...faults].filter((f) => !found.has(f as never));
+    const sc = score.get(v)!;
+    sc.missingFaults += missing.length;
+    sc.total += n;
+    sc.correct += ok;
+    console.log(
+      `${lab} [${v}]: ${ok}/${n} causes correct (${n ? ((100 * ok) / n).toFixed(1) : '-'}%)${missing.length ? `; NO FINDING for: ${missing.join(', ')}` : '; every fault has a finding'}`,
+    );
   }
-  const faults = new Set(truth.filter((t) => t.cause !== 'none').map((t) => t.cause));
-  const found = new Set(inv.findings.map((f) => f.cause));
-  const missing = [...faults].filter((f) => !found.has(f as never));
-  missingFaults += missing.length;
-  total += n;
-  correct += ok;
-  console.log(
-    `${lab}: ${ok}/${n} causes correct (${n ? ((100 * ok) / n).toFixed(1) : '-'}%)${missing.length ? `; NO FINDING for: ${missing.join(', ')}` : '; every fault has a finding'}`,
-  );
 }
-console.log('\nconfusion (truth → mlscope):');
+console.log('\nconfusion, full bundles (truth → mlscope):');
 for (const [k, v] of [...confusion].sort((a, b) => b[1] - a[1])) console.log(`  ${k}: ${v}`);
-const acc = total ? correct / total : 0;
-console.log(`\nRESULT ${JSON.stringify({ accuracy: acc, correct, total, missingFaults })}`);
 let fail = false;
-if (minAcc !== null && acc + 1e-9 < minAcc) {
-  console.log(`FAIL: accuracy ${acc.toFixed(3)} is below the recorded ${minAcc}`);
-  fail = true;
+const result: Record<string, unknown> = {};
+for (const v of VIEWS) {
+  const sc = score.get(v)!;
+  const acc = sc.total ? sc.correct / sc.total : 0;
+  result[v] = {
+    accuracy: acc,
+    correct: sc.correct,
+    total: sc.total,
+    missingFaults: sc.missingFaults,
+  };
+  const min = minFor[v];
+  if (min !== null && acc + 1e-9 < min) {
+    console.log(`FAIL: ${v} accuracy ${acc.toFixed(3)} is below the recorded ${min}`);
+    fail = true;
+  }
+  // a fault with no finding fails the full view; in the partial views it is reported only
+  if (v === 'full' && sc.missingFaults > 0) {
+    console.log(`FAIL: ${sc.missingFaults} injected fault(s) without a finding`);
+    fail = true;
+  }
 }
-if (missingFaults > 0) {
-  console.log(`FAIL: ${missingFaults} injected fault(s) without a finding`);
-  fail = true;
-}
+const full = result['full'] as {
+  accuracy: number;
+  correct: number;
+  total: number;
+  missingFaults: number;
+};
+console.log(`\nRESULT ${JSON.stringify({ ...full, views: result })}`);
 process.exit(fail ? 1 : 0);

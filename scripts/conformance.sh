@@ -25,7 +25,8 @@ if [ -f scripts/conformance-logs.ts ]; then
 fi
 if [ -f scripts/conformance-labs.ts ]; then
   run "lab diagnosis (investigate vs answer keys)" node --import tsx scripts/conformance-labs.ts "$data" examples \
-    --min-accuracy "$(get b.labs.minAccuracy)"
+    --min-accuracy "$(get b.labs.minAccuracy)" --min-logs-only "$(get b.labs.minLogsOnly)" \
+    --min-capture-only "$(get b.labs.minCaptureOnly)"
 fi
 if [ -f scripts/conformance-otlp.ts ]; then
   run "OTLP/Jaeger/Zipkin samples import" node --import tsx scripts/conformance-otlp.ts "$data/otlp"

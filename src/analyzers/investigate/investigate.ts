@@ -12,6 +12,8 @@
 
 import type { Connection, Exchange, LogRecord, RetransmissionEvent } from '../../model/records.js';
 import type { Span } from '../../model/span.js';
+import { estimateQueueing, type QueueEstimate } from './queue.js';
+import { busyTimelines, busyWithin, serverKeyOf, type BusyTimeline } from './busy.js';
 import {
   isAccessRecord,
   isProxyFormatAccess,
@@ -58,6 +60,11 @@ export interface RequestFacts {
   retransConns: string[];
   transitVia: { via: string; ms: number }[];
   inferenceMs: number | null;
+  /**
+   * The server time was split into queueing and processing from the capture alone (queue.ts):
+   * no app log or span gave the inference time.
+   */
+  splitFromWire: boolean;
   serverMs: number | null;
   reqBytes: number | null;
   inFlight: number;
@@ -188,6 +195,11 @@ interface Ctx {
   crashEvents: { tsUs: number; server: string | null; rec: LogRecord }[];
   inFlightIndex: Map<string, { started: Float64Array; answered: Float64Array }>;
   spansByTrace: Map<string, Span[]>;
+  /** Each server's busy time from app logs (used with logs only; see busy.ts). */
+  busy: Map<string, BusyTimeline>;
+  /** Each inner server's exchanges, and their queue estimate once asked for (queue.ts). */
+  innerByServer: Map<string, Exchange[]>;
+  queueByServer: Map<string, QueueEstimate | null>;
 }
 
 export function investigate(input: InvestigateInput, opts: InvestigateOptions = {}): Investigation {
@@ -277,6 +289,12 @@ export function investigate(input: InvestigateInput, opts: InvestigateOptions = 
     crashEvents,
     inFlightIndex,
     spansByTrace,
+    innerByServer,
+    queueByServer: new Map(),
+    busy:
+      input.exchanges.length === 0
+        ? busyTimelines(input.logs, (r) => inferenceMsOf([r]))
+        : new Map<string, BusyTimeline>(),
   };
   const pairs: { j: JoinedRequest; r: RequestResult }[] = [];
   for (const j of joined) {
@@ -434,6 +452,7 @@ function newFacts(startUs: number): RequestFacts {
     retransConns: [],
     transitVia: [],
     inferenceMs: null,
+    splitFromWire: false,
     serverMs: null,
     reqBytes: null,
     inFlight: 0,
@@ -555,17 +574,27 @@ function attributeFromCapture(
         `request to ${ep(inner.server)} completed only by a retransmission ${fmt(lateMs)} after its first last byte`,
       );
     }
+    let split = '';
     if (inf !== null) {
       bd.inference = Math.min(s, inf);
       bd.queueing = s - bd.inference;
-    } else bd.other = s;
+      split = ` (inference ${fmt(inf)} per ${infSource}, queueing ${fmt(bd.queueing)})`;
+    } else {
+      // No app timing: the wait behind earlier requests, as the server's answers show it.
+      const q = queueAt(ctx, ep(inner.server));
+      const wait = Math.min(s, (q?.waitUs.get(inner) ?? 0) / 1000);
+      bd.queueing = wait;
+      // What the model server did with the rest is its processing — taken as inference when the
+      // capture shows the hop into it (behind a single hop it may include upstream hops unseen).
+      if (hops.length >= 2) bd.inference = s - wait;
+      else bd.other = s - wait;
+      facts.splitFromWire = q !== null;
+      split = q
+        ? ` (no app timing: queued ≈${fmt(wait)} behind earlier requests — it answers ${q.capacity} at a time, as its ${q.waitUs.size} requests show — and processing ${fmt(s - wait)})`
+        : ' (no app timing to split queueing from inference)';
+    }
     bd.network = Math.max(0, totalMs - s);
-    evidence?.push(
-      `server time at ${ep(inner.server)} ${fmt(serverMs)}` +
-        (inf !== null
-          ? ` (inference ${fmt(inf)} per ${infSource}, queueing ${fmt(bd.queueing)})`
-          : ' (no app timing to split queueing from inference)'),
-    );
+    evidence?.push(`server time at ${ep(inner.server)} ${fmt(serverMs)}${split}`);
   } else {
     // No server time (the response is missing from the capture): what is known to be transit
     // (hop forwarding, connect retries, retransmission stalls) is network; the rest is unknown.
@@ -624,6 +653,19 @@ function attributeFromCapture(
     failed: failure !== null,
     facts,
   };
+}
+
+/** Servers with more answered requests than this get no queue estimate (its cost). */
+const QUEUE_ESTIMATE_MAX = 200_000;
+
+function queueAt(ctx: Ctx, server: string): QueueEstimate | null {
+  let q = ctx.queueByServer.get(server);
+  if (q === undefined) {
+    const l = ctx.innerByServer.get(server) ?? [];
+    q = l.length <= QUEUE_ESTIMATE_MAX ? estimateQueueing(l) : null;
+    ctx.queueByServer.set(server, q);
+  }
+  return q;
 }
 
 function lastSeenUs(hops: readonly Exchange[], ctx: Ctx): number {
@@ -749,7 +791,7 @@ function addFailureEvidence(
 }
 
 /** Logs only: the front access log's times (request, upstream connect/header/response) and app timing. */
-function attributeFromLogs(j: JoinedRequest, _ctx: Ctx): RequestResult | null {
+function attributeFromLogs(j: JoinedRequest, ctx: Ctx): RequestResult | null {
   const a = j.access;
   if (!a || a.tsUs === null) return null;
   const total = a.durationMs ?? 0;
@@ -789,6 +831,7 @@ function attributeFromLogs(j: JoinedRequest, _ctx: Ctx): RequestResult | null {
       `upstream connect ${uct ?? '?'} ms, first byte ${uht ?? '?'} ms, response ${urt ?? '?'} ms` +
         (inf !== null ? `, inference ${fmt(inf)}` : ''),
     );
+    if (inf !== null && bd.queueing >= 20) splitWaitByBusy(j, ctx, inf, bd, evidence);
   } else if (inf !== null) {
     bd.inference = Math.min(total - proxyQueue, inf);
     bd.other = total - proxyQueue - bd.inference;
@@ -825,6 +868,43 @@ function attributeFromLogs(j: JoinedRequest, _ctx: Ctx): RequestResult | null {
     failed,
     facts,
   };
+}
+
+/**
+ * Logs only: the wait between the proxy handing a request to its upstream and the request's
+ * inference starting is queueing only while that server ran at capacity (see busy.ts); while it had
+ * a free slot, the request was still on its way (a retransmission, a slow link) or in the proxy.
+ * The saturated share of the wait stays queueing, the rest becomes network.
+ */
+function splitWaitByBusy(
+  j: JoinedRequest,
+  ctx: Ctx,
+  inf: number,
+  bd: Breakdown,
+  evidence: string[],
+): void {
+  const rec = j.logs.find((r) => r.tsUs !== null && inferenceMsOf([r]) !== null);
+  const tl = rec ? ctx.busy.get(serverKeyOf(rec)) : undefined;
+  if (!rec || !tl) return;
+  const infStart = rec.tsUs! - inf * 1000;
+  const waitUs = bd.queueing * 1000;
+  const fullMs = busyWithin(tl, infStart - waitUs, infStart) / 1000;
+  const freeMs = Math.max(0, bd.queueing - fullMs);
+  const slots = `${tl.capacity} request${tl.capacity > 1 ? 's' : ''} at once`;
+  if (freeMs < 1) {
+    evidence.push(
+      `${rec.file} ran at capacity (${slots}) for all of the ${fmt(bd.queueing)} wait before inference`,
+    );
+    return;
+  }
+  bd.queueing -= freeMs;
+  bd.network += freeMs;
+  evidence.push(
+    `of the ${fmt(freeMs + bd.queueing)} between the proxy sending the request and inference ` +
+      `starting, ${rec.file} had a free slot for ${fmt(freeMs)} (its capacity: ${slots}; ` +
+      `at capacity ${fmt(bd.queueing)}): that time the request was in transit (network or proxy), ` +
+      `not in the server's queue`,
+  );
 }
 
 // ---- findings ------------------------------------------------------------------------------
@@ -952,7 +1032,7 @@ function buildFindings(
           : ''),
       cause: 'inference',
       requests: rs.length,
-      confidence: r3(corr >= 0.7 ? 0.9 : 0.75),
+      confidence: r3(rs.every((r) => r.facts.splitFromWire) ? 0.6 : corr >= 0.7 ? 0.9 : 0.75),
       evidence: rs
         .slice(0, 5)
         .map(
@@ -973,12 +1053,12 @@ function buildFindings(
       title: `${rs.length} slow requests queued at ${server} before inference (median wait ${fmt(median(q))}, up to ${fmt(Math.max(...q))}${maxIn > 1 ? `; up to ${maxIn} requests in flight` : ''})`,
       cause: 'queueing',
       requests: rs.length,
-      confidence: r3(maxIn > 1 ? 0.85 : 0.65),
+      confidence: r3(rs.every((r) => r.facts.splitFromWire) ? 0.6 : maxIn > 1 ? 0.85 : 0.65),
       evidence: rs
         .slice(0, 5)
         .map(
           (r) =>
-            `${r.requestId}: server time ${fmt(r.facts.serverMs ?? 0)}, inference ${fmt(r.facts.inferenceMs ?? 0)}${r.facts.inFlight > 0 ? `, ${r.facts.inFlight} in flight` : ''}`,
+            `${r.requestId}: server time ${fmt(r.facts.serverMs ?? 0)}, ${r.facts.splitFromWire ? 'processing' : 'inference'} ${fmt(r.breakdownMs.inference)}${r.facts.inFlight > 0 ? `, ${r.facts.inFlight} in flight` : ''}`,
         ),
     });
   }

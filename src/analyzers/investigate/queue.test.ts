@@ -1,0 +1,96 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Exchange, LogRecord } from '../../model/records.js';
+import { estimateQueueing } from './queue.js';
+import { busyTimelines, busyWithin, serverKeyOf } from './busy.js';
+
+/** Only the fields the estimator reads. */
+function ex(arriveMs: number, answerMs: number): Exchange {
+  return { reqLastUs: arriveMs * 1000, respFirstUs: answerMs * 1000 } as Exchange;
+}
+
+test('a blocking server (one at a time): the wait behind earlier requests is queueing', () => {
+  // each request takes 100 ms of work; arrivals every 50 ms queue up behind each other
+  const xs: Exchange[] = [];
+  let free = 0;
+  for (let i = 0; i < 10; i++) {
+    const a = i * 50;
+    const start = Math.max(a, free);
+    free = start + 100;
+    xs.push(ex(a, free));
+  }
+  const q = estimateQueueing(xs)!;
+  assert.equal(q.capacity, 1);
+  assert.equal(q.waitUs.get(xs[0]!), 0);
+  assert.equal(q.waitUs.get(xs[1]!), 50_000, 'second waits for the first to finish');
+  assert.equal(q.waitUs.get(xs[9]!), 450_000);
+});
+
+test('an async server answering out of order: no queueing invented', () => {
+  // 4 requests at once, answered in reverse arrival order: one slot cannot explain it
+  const xs: Exchange[] = [];
+  for (let round = 0; round < 3; round++) {
+    const t = round * 1000;
+    for (let i = 0; i < 4; i++) xs.push(ex(t + i, t + 400 - i * 50));
+  }
+  const q = estimateQueueing(xs)!;
+  assert.equal(q.capacity, 4);
+  for (const x of xs) assert.equal(q.waitUs.get(x), 0);
+});
+
+test('an async server answering in arrival order: one slot would leave too little processing', () => {
+  // 3 requests at once, each takes its usual 300 ms concurrently, answered in order
+  const xs: Exchange[] = [];
+  for (let round = 0; round < 6; round++) {
+    const t = round * 1000;
+    xs.push(ex(t, t + 300), ex(t + 10, t + 310), ex(t + 20, t + 320));
+  }
+  const q = estimateQueueing(xs)!;
+  assert.equal(q.capacity, 3);
+  for (const x of xs) assert.equal(q.waitUs.get(x), 0);
+});
+
+test('two workers: the third concurrent request waits for the first free worker', () => {
+  const xs: Exchange[] = [];
+  for (let round = 0; round < 5; round++) {
+    const t = round * 1000;
+    xs.push(ex(t, t + 200), ex(t + 1, t + 300), ex(t + 2, t + 350));
+  }
+  const q = estimateQueueing(xs)!;
+  assert.equal(q.capacity, 2);
+  assert.equal(q.waitUs.get(xs[2]!), 198_000, 'starts when the first answer goes out');
+  assert.equal(estimateQueueing(xs.slice(0, 5)), null, 'too few requests to say');
+});
+
+function inf(file: string, endMs: number, ms: number): LogRecord {
+  return {
+    tsUs: endMs * 1000,
+    file,
+    host: null,
+    attributes: { inference_ms: ms },
+  } as unknown as LogRecord;
+}
+
+test('busy timelines: capacity from overlapping inferences, saturated intervals only', () => {
+  const logs = [
+    // a serial server: 5 inferences back to back from 0 to 500 ms, then idle
+    ...[100, 200, 300, 400, 500].map((e) => inf('a.log', e, 100)),
+    // a server running up to 2 at once: saturated 150–200 ms only
+    inf('b.log', 200, 100),
+    inf('b.log', 250, 100),
+    inf('b.log', 400, 100),
+    inf('b.log', 600, 100),
+    inf('b.log', 800, 100),
+  ];
+  const tl = busyTimelines(logs, (r) => r.attributes['inference_ms'] as number);
+  const a = tl.get(serverKeyOf(logs[0]!))!;
+  assert.equal(a.capacity, 1);
+  assert.equal(busyWithin(a, 0, 500_000), 500_000, 'back-to-back work is one busy interval');
+  assert.equal(busyWithin(a, 450_000, 700_000), 50_000);
+  const b = tl.get(serverKeyOf(logs[5]!))!;
+  assert.equal(b.capacity, 2);
+  assert.equal(busyWithin(b, 0, 1_000_000), 50_000);
+  assert.equal(busyWithin(b, 160_000, 170_000), 10_000);
+  const few = busyTimelines([inf('c.log', 100, 50)], () => 50);
+  assert.equal(few.size, 0, 'too few lines to know a capacity');
+});

@@ -1,0 +1,105 @@
+// Queueing at a server seen only on the wire (no app log says when inference started). Each
+// request's arrival (its last request byte) and answer (first response byte) at the server are
+// known; the server is modelled as C slots served first come, first served: a request starts when
+// fewer than C of the requests that arrived before it are still unanswered. C is not known: it is
+// the smallest capacity the capture is consistent with. Answers in arrival order fit one slot, so
+// consistency also asks that a request the model holds in the queue still gets a plausible
+// processing time once started: at least half of what requests that found the server empty
+// usually take (their 10th percentile). A blocking worker comes out at 1; an async server, or
+// several workers, at the concurrency they really ran. The wait (start − arrival) is queueing;
+// the rest of the server time is processing. Pure.
+
+import type { Exchange } from '../../model/records.js';
+
+export interface QueueEstimate {
+  /** The capacity the server's requests are consistent with. */
+  capacity: number;
+  /** Estimated wait in the server's queue per exchange, µs. */
+  waitUs: Map<Exchange, number>;
+}
+
+/** Share of requests allowed to contradict a capacity (clock jitter, out-of-order answers). */
+const TOLERATED = 0.05;
+/** An answer this much before the modelled start still counts as consistent (µs). */
+const SLACK_US = 1000;
+/** Fewer answered requests than this at a server: no estimate. */
+const MIN_REQUESTS = 8;
+/** Requests that found the server empty needed to know its usual processing time. */
+const MIN_ALONE = 5;
+
+interface Item {
+  x: Exchange;
+  a: number;
+  d: number;
+}
+
+/**
+ * Starts under capacity `c` (items sorted by arrival); returns how many requests contradict it:
+ * held in the queue, then left less than `minProcUs` of processing.
+ */
+function simulate(
+  items: readonly Item[],
+  c: number,
+  minProcUs: number,
+  starts: Float64Array | null,
+): number {
+  // answer times of earlier arrivals still unanswered, ascending
+  const pending: number[] = [];
+  let bad = 0;
+  for (let i = 0; i < items.length; i++) {
+    const { a, d } = items[i]!;
+    let drop = 0;
+    while (drop < pending.length && pending[drop]! <= a) drop++;
+    if (drop > 0) pending.splice(0, drop);
+    const u = pending.length;
+    const start = u < c ? a : pending[u - c]!;
+    if (start > a && start > d - minProcUs + SLACK_US) bad++;
+    if (starts) starts[i] = Math.min(start, d);
+    // insert d, keeping the order
+    let lo = 0;
+    let hi = pending.length;
+    while (lo < hi) {
+      const m = (lo + hi) >> 1;
+      if (pending[m]! <= d) lo = m + 1;
+      else hi = m;
+    }
+    pending.splice(lo, 0, d);
+  }
+  return bad;
+}
+
+/** The queue estimate for the exchanges one server answered; null when too few. */
+export function estimateQueueing(exchanges: readonly Exchange[]): QueueEstimate | null {
+  const items: Item[] = [];
+  for (const x of exchanges) {
+    if (x.reqLastUs === null || x.respFirstUs === null || x.respFirstUs < x.reqLastUs) continue;
+    items.push({ x, a: x.reqLastUs, d: x.respFirstUs });
+  }
+  if (items.length < MIN_REQUESTS) return null;
+  items.sort((p, q) => p.a - q.a || p.d - q.d);
+  const allowed = Math.floor(TOLERATED * items.length);
+  // processing times of requests that found no earlier one unanswered (no queue, whatever C is)
+  const alone: number[] = [];
+  let lastAnswer = -Infinity;
+  for (const it of items) {
+    if (it.a >= lastAnswer) alone.push(it.d - it.a);
+    lastAnswer = Math.max(lastAnswer, it.d);
+  }
+  alone.sort((p, q) => p - q);
+  const minProcUs =
+    alone.length >= MIN_ALONE ? 0.5 * alone[Math.floor(0.1 * (alone.length - 1))]! : 0;
+  // inconsistency only falls as capacity grows: the smallest consistent one by bisection
+  let lo = 1;
+  let hi = items.length;
+  while (lo < hi) {
+    const m = (lo + hi) >> 1;
+    if (simulate(items, m, minProcUs, null) <= allowed) hi = m;
+    else lo = m + 1;
+  }
+  const starts = new Float64Array(items.length);
+  simulate(items, lo, minProcUs, starts);
+  const waitUs = new Map<Exchange, number>();
+  for (let i = 0; i < items.length; i++)
+    waitUs.set(items[i]!.x, Math.max(0, starts[i]! - items[i]!.a));
+  return { capacity: lo, waitUs };
+}

@@ -250,3 +250,58 @@ test('JSON access logs alone (nginx escape=json + app JSON): one request per fro
   const r3 = inv.slowRequests.find((r) => r.requestId === 'r3')!;
   assert.equal(r3.cause, 'upstream-error');
 });
+
+test('gRPC: a server-side grpc-status inside a 200 is a failure; a caller error is not', () => {
+  const call = (i: number, grpcStatus: number | null, message: string | null): Exchange => ({
+    id: i,
+    connId: 1,
+    client: { ip: CLIENT, port: 40000 },
+    server: { ip: APP, port: 8001 },
+    protocol: 'HTTP/2',
+    streamId: 1 + 2 * i,
+    method: 'POST',
+    host: null,
+    path: '/inference.GRPCInferenceService/ModelInfer',
+    status: 200,
+    reason: null,
+    requestHeaders: {},
+    responseHeaders: {},
+    requestId: `g${i}`,
+    traceparent: null,
+    contentType: 'application/grpc',
+    reqBodyBytes: 100,
+    respBodyBytes: 100,
+    reqFirstUs: T0 + i * 1_000_000,
+    reqLastUs: T0 + i * 1_000_000 + 100,
+    respFirstUs: T0 + i * 1_000_000 + 20_000,
+    respLastUs: T0 + i * 1_000_000 + 20_100,
+    reqFirstFrame: null,
+    respFirstFrame: null,
+    respLastFrame: null,
+    serverTimeMs: 20,
+    totalMs: 20,
+    reqBody: null,
+    respBody: null,
+    state: 'complete',
+    grpcStatus,
+    grpcMessage: message,
+  });
+  const xs = [
+    call(0, 0, null),
+    call(1, 14, 'upstream connect error'),
+    call(2, 3, 'bad tensor shape'),
+    call(3, 8, 'GPU memory exhausted'),
+  ];
+  const inv = investigate(
+    { exchanges: xs, connections: new Map(), retransmissions: [], logs: [], spans: [] },
+    { slowMs: 1000 },
+  );
+  const failed = inv.slowRequests.filter((r) => r.failed).map((r) => r.requestId);
+  assert.deepEqual(failed.sort(), ['g1', 'g3']);
+  assert.ok(
+    inv.findings.some(
+      (f) => /grpc-UNAVAILABLE/.test(f.title) && /upstream connect error/.test(f.evidence[0]!),
+    ),
+    inv.findings.map((f) => f.title).join('\n'),
+  );
+});

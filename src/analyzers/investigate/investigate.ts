@@ -621,9 +621,16 @@ function attributeFromCapture(
         ? 'no-response'
         : status >= 500
           ? `http-${status}`
-          : null;
+          : grpcFailure(outer.grpcStatus);
   facts.failureKind = failure;
   if (failure) addFailureEvidence(j, ctx, hops, inner, evidence, facts, startUs, endUs);
+  if (failure?.startsWith('grpc-')) {
+    // the server's own words travel in the trailers (percent-encoded)
+    const msg = outer.grpcMessage ? `: ${safeDecode(outer.grpcMessage).slice(0, 200)}` : '';
+    const line = `${ep(outer.server)} grpc-status ${outer.grpcStatus} ${failure.slice(5)}${msg}`;
+    facts.errorLines.unshift(line);
+    evidence?.push(line);
+  }
   const cause = failure ? 'upstream-error' : pickCause(bd, clientUpMs, facts);
   evidence?.unshift(
     `${outer.method ?? '?'} ${outer.path ?? '?'} → ${outer.status ?? failure ?? 'no response'} in ${fmt(totalMs)} via ${facts.hops.join(' → ')}` +
@@ -666,6 +673,33 @@ function queueAt(ctx: Ctx, server: string): QueueEstimate | null {
     ctx.queueByServer.set(server, q);
   }
   return q;
+}
+
+/**
+ * gRPC calls fail inside a 200 response: a grpc-status the server is responsible for (UNKNOWN,
+ * DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, INTERNAL, UNAVAILABLE, DATA_LOSS) is a failure like a
+ * 5xx; the caller's own errors (INVALID_ARGUMENT, NOT_FOUND, UNAUTHENTICATED…) are not.
+ */
+const GRPC_SERVER_FAILURES: Record<number, string> = {
+  2: 'UNKNOWN',
+  4: 'DEADLINE_EXCEEDED',
+  8: 'RESOURCE_EXHAUSTED',
+  13: 'INTERNAL',
+  14: 'UNAVAILABLE',
+  15: 'DATA_LOSS',
+};
+
+function safeDecode(v: string): string {
+  try {
+    return decodeURIComponent(v);
+  } catch {
+    return v;
+  }
+}
+
+function grpcFailure(code: number | null): string | null {
+  const name = code === null ? undefined : GRPC_SERVER_FAILURES[code];
+  return name ? `grpc-${name}` : null;
 }
 
 function lastSeenUs(hops: readonly Exchange[], ctx: Ctx): number {
@@ -1068,7 +1102,7 @@ function buildFindings(
   for (const [key, rs] of groupBy(
     failed,
     (r) =>
-      `${r.status || r.facts.failureKind}|${r.facts.server ?? ''}|${errorKind(r.facts.errorLines[0] ?? '')}`,
+      `${r.facts.failureKind?.startsWith('grpc-') ? r.facts.failureKind : r.status || r.facts.failureKind}|${r.facts.server ?? ''}|${errorKind(r.facts.errorLines[0] ?? '')}`,
   )) {
     const [st, server, kind] = key.split('|');
     const withLines = rs.filter((r) => r.facts.errorLines.length > 0);

@@ -35,6 +35,8 @@ export interface InvestigationDoc extends Omit<Investigation, 'slowRequests' | '
     spans: number;
     /** TLS sessions in the captures, and how many were decrypted (--tls-keylog). */
     tls: { sessions: number; decrypted: number; notInKeyLog: number };
+    /** Exchanges answered with a token stream (SSE): their total time is the generation's length. */
+    streamed: number;
   };
 }
 
@@ -59,6 +61,7 @@ export function toDoc(
       logs: data.logs.length,
       spans: data.spans.length,
       tls: data.tls,
+      streamed: data.exchanges.filter((x) => x.contentType?.startsWith('text/event-stream')).length,
     },
   };
 }
@@ -138,6 +141,12 @@ export function renderSummary(inv: Investigation, doc: InvestigationDoc, limit: 
         (tls.decrypted + tls.notInKeyLog > 0
           ? ` The key log had no secrets for ${tls.notInKeyLog} of them.`
           : ' Give the key log the clients or servers wrote (SSLKEYLOGFILE=keys.log) with --tls-keylog FILE, or put it in the bundle.'),
+    );
+  const streamed = doc.inputs.streamed;
+  if (streamed > 0)
+    out.push(
+      `${streamed} of ${r.total} requests streamed their answer (SSE): their total time is how long generation ran. ` +
+        'For time to first token, token gaps and stalls: mlscope llm <capture>.',
     );
   const byCause = new Map<string, number>();
   for (const s of inv.slowRequests) byCause.set(s.cause, (byCause.get(s.cause) ?? 0) + 1);

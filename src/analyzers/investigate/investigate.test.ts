@@ -305,3 +305,93 @@ test('gRPC: a server-side grpc-status inside a 200 is a failure; a caller error 
     inv.findings.map((f) => f.title).join('\n'),
   );
 });
+
+/** An exchange with defaults for what a test does not care about. */
+function xch(p: Partial<Exchange> & Pick<Exchange, 'client' | 'server'>): Exchange {
+  return {
+    id: 0,
+    connId: 0,
+    protocol: 'HTTP/1.1',
+    streamId: null,
+    method: null,
+    host: null,
+    path: null,
+    status: null,
+    reason: null,
+    requestHeaders: {},
+    responseHeaders: {},
+    requestId: null,
+    traceparent: null,
+    contentType: null,
+    reqBodyBytes: 0,
+    respBodyBytes: 0,
+    reqFirstUs: null,
+    reqLastUs: null,
+    respFirstUs: null,
+    respLastUs: null,
+    reqFirstFrame: null,
+    respFirstFrame: null,
+    respLastFrame: null,
+    serverTimeMs: null,
+    totalMs: null,
+    reqBody: null,
+    respBody: null,
+    state: 'complete',
+    grpcStatus: null,
+    grpcMessage: null,
+    ...p,
+  };
+}
+
+test('HTTPS without keys: the TLS hop (timed from records) joins the proxy hop in clear', () => {
+  const xs: Exchange[] = [];
+  for (let i = 0; i < 6; i++) {
+    const t = T0 + i * 1_000_000;
+    const slow = i === 5;
+    // client → proxy:443, encrypted: timing only
+    xs.push(
+      xch({
+        id: 2 * i,
+        connId: 2 * i,
+        client: { ip: CLIENT, port: 50000 + i },
+        server: { ip: PROXY, port: 443 },
+        protocol: 'TLS',
+        reqFirstUs: t,
+        reqLastUs: t + 200,
+        respFirstUs: t + (slow ? 900_000 : 30_000) + (slow ? 250_000 : 0),
+        respLastUs: t + (slow ? 1_150_500 : 30_500),
+        serverTimeMs: null,
+      }),
+    );
+    // proxy → app in clear, with the request id
+    xs.push(
+      xch({
+        id: 2 * i + 1,
+        connId: 2 * i + 1,
+        client: { ip: PROXY, port: 40000 + i },
+        server: { ip: APP, port: 8000 },
+        method: 'POST',
+        path: '/predict',
+        status: 200,
+        requestId: `t${i}`,
+        reqFirstUs: t + 1000,
+        reqLastUs: t + 1100,
+        respFirstUs: t + (slow ? 900_000 : 29_000),
+        respLastUs: t + (slow ? 900_100 : 29_100),
+        serverTimeMs: slow ? 898.9 : 27.9,
+      }),
+    );
+  }
+  const inv = investigate(
+    { exchanges: xs, connections: new Map(), retransmissions: [], logs: [], spans: [] },
+    { slowMs: 500 },
+  );
+  assert.equal(inv.requests.total, 6, 'one request per TLS exchange, joined to its proxy hop');
+  assert.equal(inv.requests.failed, 0, 'an encrypted hop with no visible status is not a failure');
+  const slow = inv.slowRequests.find((r) => r.requestId === 't5')!;
+  assert.equal(slow.status, 200, 'status from the hop in clear');
+  assert.equal(slow.path, '/predict');
+  assert.equal(slow.totalMs, 1150.5);
+  assert.ok(slow.breakdownMs.network >= 250, JSON.stringify(slow.breakdownMs));
+  assert.match(slow.evidence[0]!, /in TLS: timed from its records/);
+});

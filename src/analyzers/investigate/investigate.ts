@@ -480,8 +480,15 @@ function attributeFromCapture(
   const evidence: string[] | null = withEvidence ? [] : null;
   // No response in the capture (it ended, or packets were lost) but the proxy logged one: trust
   // the proxy's status and time for this request.
-  const fromLog = outer.status === null && j.access !== null && j.access.httpStatus !== null;
-  const status = outer.status ?? (fromLog ? j.access!.httpStatus! : 0);
+  // A client-facing hop inside TLS without keys is timed from its records (tls-timing.ts): what
+  // was asked and answered comes from the first hop in clear, or the access log.
+  const opaque = isOpaque(outer);
+  const plain = opaque ? (hops.find((h) => !isOpaque(h)) ?? null) : outer;
+  const fromLog =
+    !opaque && outer.status === null && j.access !== null && j.access.httpStatus !== null;
+  const status = opaque
+    ? (plain?.status ?? j.access?.httpStatus ?? 0)
+    : (outer.status ?? (fromLog ? j.access!.httpStatus! : 0));
   let endUs = outer.respLastUs ?? lastSeenUs(hops, ctx);
   if (fromLog && j.access!.durationMs !== null)
     endUs = Math.max(endUs, startUs + j.access!.durationMs * 1000);
@@ -617,7 +624,7 @@ function attributeFromCapture(
       : null
     : outer.state === 'reset'
       ? 'reset'
-      : outer.state === 'no-response' || outer.status === null
+      : outer.state === 'no-response' || (outer.status === null && !opaque)
         ? 'no-response'
         : status >= 500
           ? `http-${status}`
@@ -633,7 +640,10 @@ function attributeFromCapture(
   }
   const cause = failure ? 'upstream-error' : pickCause(bd, clientUpMs, facts);
   evidence?.unshift(
-    `${outer.method ?? '?'} ${outer.path ?? '?'} → ${outer.status ?? failure ?? 'no response'} in ${fmt(totalMs)} via ${facts.hops.join(' → ')}` +
+    (opaque
+      ? `${plain?.method ?? j.access?.httpMethod ?? '?'} ${plain?.path ?? j.access?.httpPath ?? '?'} (in TLS: timed from its records) → ${status || failure || 'status unknown'}`
+      : `${outer.method ?? '?'} ${outer.path ?? '?'} → ${outer.status ?? failure ?? 'no response'}`) +
+      ` in ${fmt(totalMs)} via ${facts.hops.join(' → ')}` +
       (outer.reqFirstFrame !== null
         ? ` (frames ${outer.reqFirstFrame}–${outer.respLastFrame ?? '?'})`
         : ''),
@@ -644,8 +654,8 @@ function attributeFromCapture(
     );
   return {
     requestId: j.requestId ?? `conn${outer.connId}@${outer.reqFirstFrame ?? 0}`,
-    path: outer.path ?? '',
-    method: outer.method,
+    path: (opaque ? (plain?.path ?? j.access?.httpPath) : outer.path) ?? '',
+    method: opaque ? (plain?.method ?? j.access?.httpMethod ?? null) : outer.method,
     status,
     totalMs: r3(totalMs),
     cause,
@@ -700,6 +710,11 @@ function safeDecode(v: string): string {
 function grpcFailure(code: number | null): string | null {
   const name = code === null ? undefined : GRPC_SERVER_FAILURES[code];
   return name ? `grpc-${name}` : null;
+}
+
+/** An exchange inside TLS that could not be decrypted: timing only (tls-timing.ts). */
+function isOpaque(x: Exchange): boolean {
+  return x.path === null && x.method === null && x.protocol.startsWith('TLS');
 }
 
 function lastSeenUs(hops: readonly Exchange[], ctx: Ctx): number {

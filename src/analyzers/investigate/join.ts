@@ -72,7 +72,8 @@ export function joinExchanges(exchanges: readonly Exchange[]): Exchange[][] {
   const byId = new Map<string, Exchange[]>();
   const noId: Exchange[] = [];
   for (const x of exchanges) {
-    if (x.method === null && x.status === null) continue;
+    // nothing parsed (a broken message), unless it is a request timed inside TLS (tls-timing.ts)
+    if (x.method === null && x.status === null && !x.protocol.startsWith('TLS')) continue;
     // The request id, else the W3C trace id: both follow a request across hops.
     const key = x.requestId ?? traceIdOf(x.traceparent);
     if (key) {
@@ -168,11 +169,15 @@ export function joinExchanges(exchanges: readonly Exchange[]): Exchange[][] {
       continue;
     }
     let best: Exchange[] | null = null;
+    // the proxy forwards once it has the request and answers after its upstream did: the first
+    // chain not yet taken that starts after this request arrived and ends inside its window
+    const from = (x.reqLastUs ?? start(x)) - 1000;
     for (let i = upperBoundBy(l, start(x) - 1), n = 0; i < l.length && n < SCAN_LIMIT; i++, n++) {
       const ch = l[i]!.ch;
       const first = ch[0]!;
       if (taken.has(ch)) continue;
       if (start(first) > end(x) + 1000) break;
+      if (start(first) < from || !within(first, x)) continue;
       best = ch;
       break;
     }

@@ -250,7 +250,10 @@ export const httpCommand: Command = {
             r.client,
             r.server,
             safeText(r.method ?? '-', 10),
-            safeText(r.path ?? '-', 48),
+            // inside TLS without keys: the request is unknown, its timing is from record times
+            r.path === null && r.protocol.startsWith('TLS')
+              ? `(${r.protocol === 'TLS' ? 'TLS' : 'TLS, h2?'}: encrypted)`
+              : safeText(r.path ?? '-', 48),
             r.status,
             fmtMs(r.serverTimeMs),
             fmtMs(r.totalMs),
@@ -265,6 +268,12 @@ export const httpCommand: Command = {
       if (total > rows.length)
         io.stdout.write(`… ${total - rows.length} more (use --limit, --json or --csv)\n`);
       else io.stdout.write(`${total} exchanges\n`);
+      const opaque = rows.filter((r) => r.path === null && r.protocol.startsWith('TLS')).length;
+      if (opaque > 0)
+        io.stdout.write(
+          `${opaque} inside TLS without keys: timed from TLS record times and sizes (request and ` +
+            'response bursts); give --tls-keylog FILE to see them\n',
+        );
     }
     return errors.length > 0 ? ExitCode.INPUT_ERROR : ExitCode.OK;
   },

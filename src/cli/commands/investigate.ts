@@ -137,7 +137,8 @@ export function renderSummary(inv: Investigation, doc: InvestigationDoc, limit: 
   const encrypted = tls.sessions - tls.decrypted;
   if (encrypted > 0)
     out.push(
-      `${encrypted} of ${tls.sessions} TLS sessions in the captures stayed encrypted: their requests are not above.` +
+      `${encrypted} of ${tls.sessions} TLS sessions in the captures stayed encrypted: their requests are timed ` +
+        'from TLS record times and sizes (no path or status unless a hop in clear or an access log joins them).' +
         (tls.decrypted + tls.notInKeyLog > 0
           ? ` The key log had no secrets for ${tls.notInKeyLog} of them.`
           : ' Give the key log the clients or servers wrote (SSLKEYLOGFILE=keys.log) with --tls-keylog FILE, or put it in the bundle.'),

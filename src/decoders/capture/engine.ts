@@ -138,7 +138,9 @@ export class CaptureEngine implements FrameSink {
         this.sink.connection?.(c);
       },
       exchange: (x) => {
-        this.s.exchanges++;
+        // requests timed inside TLS without keys are not HTTP exchanges the capture showed
+        // (they count as tls.timedExchanges)
+        if (x.path !== null || !x.protocol.startsWith('TLS')) this.s.exchanges++;
         this.sink.exchange?.(x);
       },
       count: (key, n) => {

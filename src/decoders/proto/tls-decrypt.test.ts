@@ -72,14 +72,37 @@ test('TLS 1.2 and 1.3 (AES-GCM, ChaCha20-Poly1305), HTTP/1.1 and HTTP/2: every r
   assert.equal(s.tls.notInKeyLog, 0);
 });
 
-test('without a key log, or for sessions it lacks, nothing is decrypted and nothing breaks', () => {
-  assert.equal(run(null).xs.length, 0);
+test('without a key log, or for sessions it lacks, requests are timed from TLS records', () => {
+  const byStart = (a: Exchange, b: Exchange): number => a.reqFirstUs! - b.reqFirstUs!;
+  const clear = run(parseKeyLog(KEYS)).xs.sort(byStart);
+  const opaque = run(null).xs.sort(byStart);
+  // one exchange per request (HTTP/2's preface, TLS 1.3 tickets and close_notify are not
+  // requests), starting when the decrypted request starts, with nothing known of its content
+  assert.equal(opaque.length, 7);
+  assert.deepEqual(
+    opaque.map((x) => x.reqFirstUs),
+    clear.map((x) => x.reqFirstUs),
+  );
+  assert.ok(opaque.every((x) => x.path === null && x.status === null && x.state === 'complete'));
+  assert.deepEqual(
+    opaque.map((x) => x.protocol),
+    ['TLS', 'TLS (h2?)', 'TLS', 'TLS', 'TLS', 'TLS', 'TLS (h2?)'],
+  );
+  for (let i = 0; i < 7; i++) {
+    // a loopback capture: server times of a fraction of a ms, within 0.3 ms of the real ones
+    assert.ok(
+      Math.abs(opaque[i]!.serverTimeMs! - clear[i]!.serverTimeMs!) < 0.3,
+      `${IDS[i]}: ${opaque[i]!.serverTimeMs} vs ${clear[i]!.serverTimeMs}`,
+    );
+    assert.ok(opaque[i]!.respLastUs! >= clear[i]!.respLastUs! - 300);
+  }
   const lines = KEYS.split('\n');
   const gcmRandom = lines.find((l) => l.startsWith('CLIENT_RANDOM'))!.split(' ')[1]!;
   const partial = parseKeyLog(lines.filter((l) => !l.includes(gcmRandom)).join('\n'));
   const r = run(partial);
-  assert.equal(r.xs.length, 6);
+  assert.equal(r.xs.length, 7);
   assert.ok(!r.xs.some((x) => x.requestId === 'tls12-gcm'));
+  assert.equal(r.xs.filter((x) => x.protocol === 'TLS').length, 1, 'the one it lacks is timed');
   assert.equal(r.counters['tls.notInKeyLog'], 1);
   assert.equal(r.summary.tls.notInKeyLog, 1);
 });
@@ -90,7 +113,10 @@ test('wrong secrets: records fail to authenticate, are counted, and parsing goes
     (_m, a: string, rest: string) => ` ${a === '0' ? '1' : '0'}${rest}`,
   );
   const r = run(parseKeyLog(wrong));
-  assert.equal(r.xs.length, 0);
+  assert.ok(
+    r.xs.every((x) => x.path === null && x.status === null),
+    'nothing is made of records that did not authenticate',
+  );
   assert.ok((r.summary.skipped['tls.decryptFailed'] ?? 0) > 0, JSON.stringify(r.summary.skipped));
 });
 

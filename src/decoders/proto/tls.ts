@@ -17,6 +17,7 @@
 
 import { createHash } from 'node:crypto';
 import type { Dir } from '../../model/records.js';
+import { TlsRecordTimer } from './tls-timing.js';
 import type { ProtoContext, ProtoRecogniser, StreamParser } from './stream.js';
 import {
   appKeys,
@@ -383,6 +384,7 @@ interface TlsDir {
   ctype: number;
   left: number;
   recordStartUs: number;
+  recordStartFrame: number;
   /** After ChangeCipherSpec (TLS ≤ 1.2) the handshake records of this side are encrypted. */
   encrypted: boolean;
   /** Handshake message reassembly: 4-byte header, then body (buffered for hellos, else skipped). */
@@ -415,6 +417,7 @@ function newTlsDir(): TlsDir {
     ctype: 0,
     left: 0,
     recordStartUs: 0,
+    recordStartFrame: 0,
     encrypted: false,
     hsHdr: new Uint8Array(4),
     hsHdrHave: 0,
@@ -495,9 +498,13 @@ export class TlsParser implements StreamParser {
    */
   static innerRecognisers: ProtoRecogniser[] = [];
 
+  /** Request timing from record sizes and times while the session is not decrypted. */
+  private readonly timer: TlsRecordTimer;
+
   constructor(ctx: ProtoContext, onSession: ((s: TlsSessionInfo) => void) | null = null) {
     this.ctx = ctx;
     this.onSession = onSession;
+    this.timer = new TlsRecordTimer(ctx);
   }
 
   /** The session as observed so far (for engines that read it rather than take the callback). */
@@ -528,7 +535,10 @@ export class TlsParser implements StreamParser {
     }
     while (p < end && !d.dead) {
       if (d.hdrHave < 5) {
-        if (d.hdrHave === 0) d.recordStartUs = tsUs;
+        if (d.hdrHave === 0) {
+          d.recordStartUs = tsUs;
+          d.recordStartFrame = this.ctx.frame();
+        }
         const take = Math.min(5 - d.hdrHave, end - p);
         d.hdr.set(buf.subarray(p, p + take), d.hdrHave);
         d.hdrHave += take;
@@ -560,6 +570,7 @@ export class TlsParser implements StreamParser {
         p += take;
         if (d.left === 0) {
           d.hdrHave = 0;
+          if (d.ctype === CT_APPLICATION_DATA) this.timed(dir, d, tsUs);
           this.recordDone(dir, d, tsUs);
         }
         continue;
@@ -576,8 +587,20 @@ export class TlsParser implements StreamParser {
       } else if (d.ctype === CT_APPLICATION_DATA) this.session.appDataBytes[dir] += take;
       d.left -= take;
       p += take;
-      if (d.left === 0) d.hdrHave = 0;
+      if (d.left === 0) {
+        d.hdrHave = 0;
+        if (d.ctype === CT_APPLICATION_DATA) this.timed(dir, d, tsUs);
+      }
     }
+  }
+
+  /** A whole application-data record: to the timer unless the session is being decrypted. */
+  private timed(dir: Dir, d: TlsDir, tsUs: number): void {
+    if (this.app !== null || d.keys !== null || this.waitingFor !== null || this.appWait[dir]) {
+      this.timer.disable();
+      return;
+    }
+    this.timer.record(dir, d.recordStartUs, d.recordStartFrame, tsUs, u16(d.hdr, 3));
   }
 
   gap(dir: Dir, tsUs: number, lengthBytes: number): void {
@@ -605,10 +628,14 @@ export class TlsParser implements StreamParser {
   close(dir: Dir | null, tsUs: number, reset: boolean): void {
     this.lastLook();
     this.app?.close(dir, tsUs, reset);
+    // the connection is going: what was asked and not answered is reported now
+    if (dir === null || reset) this.timer.end(reset);
   }
 
   end(tsUs: number): void {
     this.lastLook();
+    if (this.app !== null) this.timer.disable();
+    this.timer.end(false);
     if (this.waitingFor !== null) {
       this.waitingFor = null;
       this.waiting = [];
@@ -1003,6 +1030,10 @@ export class TlsParser implements StreamParser {
       s.version = tlsVersionName(sh.version);
       s.alpn = sh.alpn;
       this.tls13 = sh.version === 0x0304 || (sh.version & 0xff00) === 0x7f00;
+      this.timer.tls13 = this.tls13;
+      this.timer.maybeH2 =
+        sh.alpn === 'h2' ||
+        (this.tls13 && sh.alpn === null && s.clientHellos.some((c) => c.alpn.includes('h2')));
       if (!sh.helloRetryRequest) {
         this.ctx.fact('tls.version', s.version);
         if (sh.alpn !== null) this.ctx.fact('tls.alpn', sh.alpn);

@@ -880,10 +880,22 @@ function attributeFromLogs(j: JoinedRequest, ctx: Ctx): RequestResult | null {
       `upstream connect ${uct ?? '?'} ms, first byte ${uht ?? '?'} ms, response ${urt ?? '?'} ms` +
         (inf !== null ? `, inference ${fmt(inf)}` : ''),
     );
-    if (inf !== null && bd.queueing >= 20) splitWaitByBusy(j, ctx, inf, bd, evidence);
+    const sp =
+      inf !== null && bd.queueing >= 20 ? busySplit(j, ctx, inf, bd.queueing, evidence) : null;
+    if (sp) {
+      bd.queueing = sp.queueMs;
+      bd.network += sp.freeMs;
+    }
   } else if (inf !== null) {
     bd.inference = Math.min(total - proxyQueue, inf);
-    bd.other = total - proxyQueue - bd.inference;
+    // No upstream times: the rest was spent waiting at the server (while it was saturated) or in
+    // transit; split as for the upstream wait when the server's saturation is known.
+    const rest = total - proxyQueue - bd.inference;
+    const sp = rest >= 20 ? busySplit(j, ctx, inf, rest, evidence) : null;
+    if (sp) {
+      bd.queueing += sp.queueMs;
+      bd.network += sp.freeMs;
+    } else bd.other = rest;
   } else bd.other = total - proxyQueue;
   const status = a.httpStatus ?? 0;
   const failed = status >= 500;
@@ -921,39 +933,38 @@ function attributeFromLogs(j: JoinedRequest, ctx: Ctx): RequestResult | null {
 
 /**
  * Logs only: the wait between the proxy handing a request to its upstream and the request's
- * inference starting is queueing only while that server ran at capacity (see busy.ts); while it had
- * a free slot, the request was still on its way (a retransmission, a slow link) or in the proxy.
- * The saturated share of the wait stays queueing, the rest becomes network.
+ * inference starting (`waitMs`) is queueing only while that server ran at capacity (see busy.ts);
+ * while it had a free slot, the request was still on its way (a retransmission, a slow link) or in
+ * the proxy. Returns the saturated share (queueing) and the rest (transit), or null when the
+ * server's load is not known.
  */
-function splitWaitByBusy(
+function busySplit(
   j: JoinedRequest,
   ctx: Ctx,
   inf: number,
-  bd: Breakdown,
+  waitMs: number,
   evidence: string[],
-): void {
+): { queueMs: number; freeMs: number } | null {
   const rec = j.logs.find((r) => r.tsUs !== null && inferenceMsOf([r]) !== null);
   const tl = rec ? ctx.busy.get(serverKeyOf(rec)) : undefined;
-  if (!rec || !tl) return;
+  if (!rec || !tl) return null;
   const infStart = rec.tsUs! - inf * 1000;
-  const waitUs = bd.queueing * 1000;
-  const fullMs = busyWithin(tl, infStart - waitUs, infStart) / 1000;
-  const freeMs = Math.max(0, bd.queueing - fullMs);
+  const fullMs = Math.min(waitMs, busyWithin(tl, infStart - waitMs * 1000, infStart) / 1000);
+  const freeMs = waitMs - fullMs;
   const slots = `${tl.capacity} request${tl.capacity > 1 ? 's' : ''} at once`;
   if (freeMs < 1) {
     evidence.push(
-      `${rec.file} ran at capacity (${slots}) for all of the ${fmt(bd.queueing)} wait before inference`,
+      `${rec.file} ran at capacity (${slots}) for all of the ${fmt(waitMs)} wait before inference`,
     );
-    return;
+    return { queueMs: waitMs, freeMs: 0 };
   }
-  bd.queueing -= freeMs;
-  bd.network += freeMs;
   evidence.push(
-    `of the ${fmt(freeMs + bd.queueing)} between the proxy sending the request and inference ` +
-      `starting, ${rec.file} had a free slot for ${fmt(freeMs)} (its capacity: ${slots}; ` +
-      `at capacity ${fmt(bd.queueing)}): that time the request was in transit (network or proxy), ` +
-      `not in the server's queue`,
+    `of the ${fmt(waitMs)} between the proxy sending the request and inference starting, ` +
+      `${rec.file} had a free slot for ${fmt(freeMs)} (its capacity: ${slots}; at capacity ` +
+      `${fmt(fullMs)}): that time the request was in transit (network or proxy), not in the ` +
+      `server's queue`,
   );
+  return { queueMs: fullMs, freeMs };
 }
 
 // ---- findings ------------------------------------------------------------------------------

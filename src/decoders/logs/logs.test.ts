@@ -518,3 +518,13 @@ test('trace ids in the form other sources use: X-Ray, Cloud Logging, upper-case 
     ['my-own-id-123', null],
   ]);
 });
+
+test('pino: req.remoteAddress is the client address', () => {
+  const r = parse([
+    '{"level":30,"time":1795169730123,"pid":7,"hostname":"api-1","reqId":"req-1","req":{"method":"POST","url":"/v1/predict","remoteAddress":"10.0.0.7","remotePort":51234},"res":{"statusCode":200},"responseTime":812.3,"msg":"request completed"}',
+  ]).records[0]!;
+  assert.equal(r.clientIp, '10.0.0.7');
+  assert.equal(r.httpStatus, 200);
+  assert.equal(r.durationMs, 812.3);
+  assert.equal(r.requestId, 'req-1');
+});

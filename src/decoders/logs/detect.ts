@@ -26,6 +26,7 @@ const PRIORITY: readonly LogFormat[] = [
   'envoy',
   'haproxy',
   'aws-alb',
+  'spring-boot',
   'nginx-combined',
   'common',
   'gunicorn-access',

@@ -321,6 +321,21 @@ export const FIXTURES: Fixture[] = [
     ],
   },
   {
+    name: 'Spring Boot 2 and 3 console lines with a Java stack trace',
+    format: 'spring-boot',
+    records: 3,
+    lines: [
+      '2026-11-20 10:15:30.123  INFO 12345 --- [nio-8080-exec-1] c.e.model.PredictController              : Prediction done in 812 ms',
+      '2026-11-20 10:15:31.456 ERROR 12345 --- [nio-8080-exec-2] o.a.c.c.C.[.[.[/].[dispatcherServlet]    : Servlet.service() for servlet [dispatcherServlet] threw exception',
+      'java.lang.OutOfMemoryError: Java heap space',
+      '\tat com.example.model.Predictor.predict(Predictor.java:42)',
+      '\tat com.example.model.PredictController.predict(PredictController.java:27)',
+      'Caused by: java.lang.IllegalStateException: tensor pool exhausted',
+      '\t... 2 more',
+      '2026-11-20T10:15:32.789+01:00  WARN 12345 --- [model-api] [           main] [4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7] c.e.model.ModelLoader                    : Model warm-up took 2100 ms',
+    ],
+  },
+  {
     name: 'plain text with and without timestamps',
     format: 'plain',
     records: 3,

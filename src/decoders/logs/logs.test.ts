@@ -519,6 +519,50 @@ test('trace ids in the form other sources use: X-Ray, Cloud Logging, upper-case 
   ]);
 });
 
+test('Spring Boot: ts, level, pid, thread, logger, app name as service, stack trace joined', () => {
+  const [boot2, err, boot3] = byName('Spring Boot');
+  assert.equal(boot2!.format, 'spring-boot');
+  assert.equal(boot2!.tsUs, us('2026-11-20T10:15:30.123Z'));
+  assert.equal(boot2!.severity, 'INFO');
+  assert.equal(boot2!.body, 'Prediction done in 812 ms', 'the message after ` : `');
+  assert.equal(boot2!.attributes['pid'], 12345);
+  assert.equal(boot2!.attributes['thread'], 'nio-8080-exec-1');
+  assert.equal(boot2!.attributes['logger'], 'c.e.model.PredictController');
+  assert.equal(boot2!.service, null);
+  assert.equal(err!.severity, 'ERROR');
+  assert.equal(err!.attributes['logger'], 'o.a.c.c.C.[.[.[/].[dispatcherServlet]');
+  assert.equal(err!.attributes['log.lines'], 6, 'the Java stack trace joins its line');
+  assert.match(
+    err!.body,
+    /^Servlet\.service\(\) .*\njava\.lang\.OutOfMemoryError: Java heap space\n\tat /,
+  );
+  assert.match(
+    err!.body,
+    /\nCaused by: java\.lang\.IllegalStateException: tensor pool exhausted\n\t\.\.\. 2 more$/,
+  );
+  assert.equal(boot3!.tsUs, us('2026-11-20T09:15:32.789Z'));
+  assert.equal(boot3!.severity, 'WARN');
+  assert.equal(boot3!.service, 'model-api', 'Boot 3.2+ application name');
+  assert.equal(boot3!.attributes['thread'], 'main', 'left padding trimmed');
+  assert.equal(boot3!.traceId, '4bf92f3577b34da6a3ce929d0e0e4736', 'correlation group');
+  assert.equal(boot3!.spanId, '00f067aa0ba902b7');
+  assert.equal(boot3!.body, 'Model warm-up took 2100 ms');
+  // Boot 3.0/3.1 (ISO time, no application name), Sleuth's `[app,trace,span,export]`, colours
+  const more = parse([
+    '2026-11-20T10:15:30.123Z  INFO 7 --- [           main] o.s.b.w.embedded.tomcat.TomcatWebServer  : Tomcat started on port 8080 (http)',
+    '2026-11-20 10:15:30.123  INFO [model-api,4bf92f3577b34da6,00f067aa0ba902b7,true] 7 --- [nio-8080-exec-1] c.e.model.PredictController              : done',
+    '\x1b[2m2026-11-20T10:15:30.123Z\x1b[0;39m \x1b[32m INFO\x1b[0;39m \x1b[35m7\x1b[0;39m \x1b[2m---\x1b[0;39m \x1b[2m[           main]\x1b[0;39m \x1b[36mc.e.model.App                           \x1b[0;39m \x1b[2m:\x1b[0;39m Started App in 2.1 seconds',
+  ]).records;
+  assert.deepEqual(
+    more.map((r) => [r.format, r.attributes['thread'], r.service, r.traceId, r.body]),
+    [
+      ['spring-boot', 'main', null, null, 'Tomcat started on port 8080 (http)'],
+      ['spring-boot', 'nio-8080-exec-1', 'model-api', '4bf92f3577b34da6', 'done'],
+      ['spring-boot', 'main', null, null, 'Started App in 2.1 seconds'],
+    ],
+  );
+});
+
 test('pino: req.remoteAddress is the client address', () => {
   const r = parse([
     '{"level":30,"time":1795169730123,"pid":7,"hostname":"api-1","reqId":"req-1","req":{"method":"POST","url":"/v1/predict","remoteAddress":"10.0.0.7","remotePort":51234},"res":{"statusCode":200},"responseTime":812.3,"msg":"request completed"}',

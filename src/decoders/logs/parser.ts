@@ -42,6 +42,7 @@ const HEADERED: ReadonlySet<LogFormat> = new Set<LogFormat>([
   'apache-error',
   'syslog-3164',
   'syslog-5424',
+  'spring-boot',
   'plain',
 ]);
 

@@ -17,6 +17,7 @@ import { parseGunicornError, parseLevelColon, parsePlain, parsePythonLogging } f
 import { parseGlog, parseRay, parseTorchServe, parseVllm } from './ml.js';
 import type { TextParser } from './text.js';
 import { parseAlb, parseEnvoyAccess, parseHaproxyHttp } from './proxy.js';
+import { parseSpringBoot } from './apps.js';
 
 export const parseJson: TextParser = (s, p, ctx) => {
   if (s.charCodeAt(p) !== 123) return null;
@@ -27,7 +28,11 @@ const parseAccess: TextParser = (s, p, ctx) => parseAccessLine(s, p, ctx);
 const parseGunicornAccess: TextParser = (s, p, ctx) =>
   parseAccessLine(s, p, ctx, 'gunicorn-access');
 
-/** Per-line auto-detection order. */
+/**
+ * Per-line auto-detection order. Every parser rejects most lines on their first characters; the
+ * application-server ones sit after the formats they could shadow and before the generic ones
+ * that would take their lines.
+ */
 export const AUTO_PARSERS: readonly TextParser[] = [
   parseJson,
   parseEnvoyAccess,
@@ -38,6 +43,7 @@ export const AUTO_PARSERS: readonly TextParser[] = [
   parseNginxError,
   parseGlog,
   parseVllm,
+  parseSpringBoot,
   parseRay,
   parseHaproxyHttp,
   parseAlb,
@@ -91,6 +97,8 @@ export function parsersFor(f: LogFormat): readonly TextParser[] {
       return [parseHaproxyHttp, parseSyslog3164, parseSyslog5424];
     case 'aws-alb':
       return [parseAlb];
+    case 'spring-boot':
+      return [parseSpringBoot];
     case 'plain':
       return [parsePlain];
     case 'docker-json':

@@ -28,6 +28,7 @@ export const LOG_FORMATS = [
   'envoy',
   'haproxy',
   'aws-alb',
+  'spring-boot',
   'plain',
 ] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];

@@ -1,0 +1,110 @@
+// Application-server logs in front of (or inside) model servers:
+//  - Spring Boot / logback default console format (logback `defaults.xml` CONSOLE_LOG_PATTERN):
+//    `%d %5p ${PID} --- ${APP_NAME:-}[%15.15t] ${LOG_CORRELATION_PATTERN:-}%-40.40logger{39} : %m`
+//    Boot 2 `2026-11-20 10:15:30.123  INFO 12345 --- [nio-8080-exec-1] c.e.Foo   : msg`, Boot 3
+//    `2026-11-20T10:15:30.123Z  INFO 12345 --- [model-api] [nio-8080-exec-1] c.e.Foo : msg`, with
+//    an optional correlation group (`[traceId-spanId] `) and Sleuth's `INFO [app,trace,span] pid`;
+// Every parser rejects on its first characters before any scan, and bounds what it scans.
+
+import type { LogRecord } from '../../model/records.js';
+import { intern, newRecord, traceIdOf, type Ctx } from './fields.js';
+import { lvlEnd, readLevel, skipSpaces, stripAnsi } from './text.js';
+import { readIso, tsEnd } from './time.js';
+
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+
+function setService(r: LogRecord, v: string): void {
+  if (r.service === null && v !== '') r.service = intern(v);
+}
+
+// ---- Spring Boot ------------------------------------------------------------------------------
+
+const HEX_TRACE_SPAN = /^([0-9a-fA-F]{16}|[0-9a-fA-F]{32})[-,]([0-9a-fA-F]{16})$/;
+
+/** A correlation group: Boot 3's `traceId-spanId`, or Sleuth's `app,traceId,spanId[,export]`. */
+function applyCorrelation(r: LogRecord, inner: string): void {
+  const t = inner.trim();
+  if (t === '') return;
+  const m = HEX_TRACE_SPAN.exec(t);
+  if (m) {
+    r.traceId = m[1]!.toLowerCase();
+    r.spanId = m[2]!.toLowerCase();
+    return;
+  }
+  const parts = t.split(',');
+  if (parts.length >= 3 && parts.length <= 4 && /^[0-9a-fA-F]{16,32}$/.test(parts[1]!)) {
+    setService(r, parts[0]!);
+    r.traceId = traceIdOf(parts[1]!);
+    if (/^[0-9a-fA-F]{16}$/.test(parts[2]!)) r.spanId = parts[2]!.toLowerCase();
+    return;
+  }
+  r.attributes['correlation'] = t;
+}
+
+/** Spring Boot's (logback or log4j2) default console line. */
+export function parseSpringBoot(s: string, p: number, ctx: Ctx): LogRecord | null {
+  let c = s.charCodeAt(p);
+  if (c === 27) {
+    s = stripAnsi(s.slice(p));
+    p = 0;
+    c = s.charCodeAt(0);
+  }
+  // `yyyy-mm-dd hh:mm:ss.fff` or `yyyy-mm-ddThh:mm:ss.fff±zone`, then spaces and the level
+  if (!isDigit(c) || s.charCodeAt(p + 4) !== 45 || s.charCodeAt(p + 19) !== 46) return null;
+  const ts = readIso(s, p, ctx);
+  if (Number.isNaN(ts) || s.charCodeAt(tsEnd) !== 32) return null;
+  let q = skipSpaces(s, tsEnd);
+  const sev = readLevel(s, q);
+  if (sev === null || s.charCodeAt(lvlEnd) !== 32) return null;
+  q = lvlEnd + 1;
+  let sleuth: string | null = null;
+  if (s.charCodeAt(q) === 91) {
+    // Sleuth (Boot 2): `INFO [app,traceId,spanId,exportable] pid ---`
+    const close = s.indexOf('] ', q);
+    if (close < 0 || close - q > 120) return null;
+    sleuth = s.slice(q + 1, close);
+    q = close + 2;
+  }
+  q = skipSpaces(s, q);
+  const pidAt = q;
+  while (isDigit(s.charCodeAt(q)) && q - pidAt < 10) q++;
+  const pid = q > pidAt ? Number(s.slice(pidAt, q)) : null;
+  q = skipSpaces(s, q);
+  if (!s.startsWith('--- ', q)) return null;
+  q += 4;
+  // bracket groups: [app] [thread] [correlation], each optional but the thread
+  const groups: string[] = [];
+  while (groups.length < 4 && s.charCodeAt(q) === 91) {
+    const close = s.indexOf(']', q + 1);
+    if (close < 0 || close - q > 160) return null;
+    groups.push(s.slice(q + 1, close));
+    q = skipSpaces(s, close + 1);
+  }
+  if (groups.length === 0) return null;
+  // the logger name (no spaces; padded to 40), then ` : ` and the message
+  const ls = q;
+  while (q < s.length && s.charCodeAt(q) !== 32 && q - ls < 200) q++;
+  if (q === ls) return null;
+  const logger = s.slice(ls, q);
+  q = skipSpaces(s, q);
+  if (s.charCodeAt(q) !== 58 || (q + 1 < s.length && s.charCodeAt(q + 1) !== 32)) return null;
+  const r = newRecord(ctx, 'spring-boot', s.slice(Math.min(s.length, q + 2)));
+  r.tsUs = ts;
+  r.severity = sev;
+  const a = r.attributes;
+  if (pid !== null) a['pid'] = pid;
+  // the application name is also kept as `app`: a --service given by the user wins the field
+  // `%15.15t` pads or cuts the thread to exactly 15: a first group of another width is the
+  // application name (Boot 3.2+), unless it is followed by nothing else
+  let thread = 0;
+  if (groups.length >= 2 && (groups[0]!.length !== 15 || groups[1]!.length === 15)) {
+    setService(r, groups[0]!.trim());
+    a['app'] = intern(groups[0]!.trim());
+    thread = 1;
+  }
+  a['thread'] = intern(groups[thread]!.trim());
+  for (let i = thread + 1; i < groups.length; i++) applyCorrelation(r, groups[i]!);
+  if (sleuth !== null) applyCorrelation(r, sleuth);
+  a['logger'] = intern(logger);
+  return r;
+}

@@ -4,12 +4,19 @@
 //    Boot 2 `2026-11-20 10:15:30.123  INFO 12345 --- [nio-8080-exec-1] c.e.Foo   : msg`, Boot 3
 //    `2026-11-20T10:15:30.123Z  INFO 12345 --- [model-api] [nio-8080-exec-1] c.e.Foo : msg`, with
 //    an optional correlation group (`[traceId-spanId] `) and Sleuth's `INFO [app,trace,span] pid`;
+//  - Go Gin's default access log (Ollama writes it):
+//    `[GIN] 2006/01/02 - 15:04:05 | 200 |  812.345678ms |  127.0.0.1 | POST     "/path"` (status
+//    and method possibly coloured), and `[GIN-debug] …` lines;
 // Every parser rejects on its first characters before any scan, and bounds what it scans.
 
 import type { LogRecord } from '../../model/records.js';
-import { intern, newRecord, traceIdOf, type Ctx } from './fields.js';
+import { durationStringMs, intern, methodOf, newRecord, traceIdOf, type Ctx } from './fields.js';
+import { normalizeSeverity } from './severity.js';
 import { lvlEnd, readLevel, skipSpaces, stripAnsi } from './text.js';
-import { readIso, tsEnd } from './time.js';
+import { readGinTime, readIso, tsEnd } from './time.js';
+
+/** Longest stretch a parser scans for its own structure (messages may be longer). */
+const MAX_HEAD = 512;
 
 const isDigit = (c: number): boolean => c >= 48 && c <= 57;
 
@@ -106,5 +113,80 @@ export function parseSpringBoot(s: string, p: number, ctx: Ctx): LogRecord | nul
   for (let i = thread + 1; i < groups.length; i++) applyCorrelation(r, groups[i]!);
   if (sleuth !== null) applyCorrelation(r, sleuth);
   a['logger'] = intern(logger);
+  return r;
+}
+
+// ---- Gin --------------------------------------------------------------------------------------
+
+/** A Go `%#v` string: `"…"` with backslash escapes. */
+function goUnquote(v: string): string {
+  if (v.length < 2 || v.charCodeAt(0) !== 34 || v.charCodeAt(v.length - 1) !== 34) return v;
+  const inner = v.slice(1, -1);
+  return inner.includes('\\') ? inner.replace(/\\(["\\])/g, '$1') : inner;
+}
+
+const GIN_ROUTE =
+  /^(GET|POST|PUT|DELETE|PATCH|HEAD|OPTIONS|CONNECT|TRACE|Any)\s+(\/\S*)\s+--> (\S+)/;
+
+/** `[GIN] …` access lines and `[GIN-debug] …` messages. */
+export function parseGin(s: string, p: number, ctx: Ctx): LogRecord | null {
+  if (s.charCodeAt(p) !== 91 || s.charCodeAt(p + 1) !== 71 || !s.startsWith('IN', p + 2))
+    return null;
+  const c4 = s.charCodeAt(p + 4);
+  if (c4 === 45) {
+    // [GIN-debug] [WARNING] msg / [GIN-debug] GET /x --> handler (3 handlers)
+    const close = s.indexOf(']', p + 5);
+    if (close < 0 || close - p > 16 || s.charCodeAt(close + 1) !== 32) return null;
+    let q = close + 2;
+    let sev = normalizeSeverity(s.slice(p + 5, close)) ?? 'DEBUG';
+    if (s.charCodeAt(q) === 91) {
+      const lv = readLevel(s, q);
+      if (lv !== null) {
+        sev = lv;
+        q = skipSpaces(s, lvlEnd);
+      }
+    }
+    const r = newRecord(ctx, 'gin', s.slice(q));
+    r.severity = sev;
+    const m = GIN_ROUTE.exec(r.body.length > MAX_HEAD ? r.body.slice(0, MAX_HEAD) : r.body);
+    if (m) {
+      r.attributes['gin.route'] = intern(`${m[1]!} ${m[2]!}`);
+      r.attributes['gin.handler'] = intern(m[3]!);
+    }
+    return r;
+  }
+  if (c4 !== 93 || s.charCodeAt(p + 5) !== 32) return null;
+  // `[GIN] 2026/11/20 - 10:15:30 | 200 |  812.345678ms |       127.0.0.1 | POST     "/api/x"`
+  const ts = readGinTime(s, p + 6, ctx);
+  if (Number.isNaN(ts)) return null;
+  let rest = s.slice(tsEnd, tsEnd + 8192);
+  if (rest.indexOf('\x1b') >= 0) rest = stripAnsi(rest);
+  // ` | status | latency | client | METHOD "path"` (the path may hold a '|')
+  const bars: number[] = [];
+  for (let i = rest.indexOf('|'); i >= 0 && bars.length < 4; i = rest.indexOf('|', i + 1))
+    bars.push(i);
+  if (bars.length < 4 || rest.slice(0, bars[0]).trim() !== '') return null;
+  const status = rest.slice(bars[0]! + 1, bars[1]).trim();
+  if (!/^\d{3}$/.test(status)) return null;
+  const tail = rest.slice(bars[3]! + 1).trim();
+  const sp = tail.indexOf(' ');
+  const method = sp < 0 ? tail : tail.slice(0, sp);
+  if (method.length === 0 || method.length > 16) return null;
+  const path = sp < 0 ? '' : goUnquote(tail.slice(sp).trim());
+  const r = newRecord(ctx, 'gin', '');
+  r.tsUs = ts;
+  r.httpStatus = Number(status);
+  const lat = rest.slice(bars[1]! + 1, bars[2]).trim();
+  // Go's time.Duration text: `812.345678ms`, `1m2s`, `345.6µs` (rounded to ns: µs·1e-3 is inexact)
+  const ms = lat.length <= 40 ? Math.round(durationStringMs(lat) * 1e6) / 1e6 : NaN;
+  if (!Number.isNaN(ms)) {
+    r.durationMs = ms;
+    r.attributes['duration_ms'] = ms;
+  }
+  const client = rest.slice(bars[2]! + 1, bars[3]).trim();
+  if (client !== '' && client.length <= 64) r.clientIp = client;
+  r.httpMethod = methodOf(method);
+  if (path !== '') r.httpPath = intern(path);
+  r.body = `${r.httpMethod} ${path} ${status}`;
   return r;
 }

@@ -27,6 +27,7 @@ const PRIORITY: readonly LogFormat[] = [
   'haproxy',
   'aws-alb',
   'spring-boot',
+  'gin',
   'nginx-combined',
   'common',
   'gunicorn-access',

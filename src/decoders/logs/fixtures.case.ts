@@ -336,6 +336,16 @@ export const FIXTURES: Fixture[] = [
     ],
   },
   {
+    name: 'Gin access log (Ollama)',
+    format: 'gin',
+    records: 3,
+    lines: [
+      '[GIN-debug] POST   /api/generate             --> github.com/ollama/ollama/server.(*Server).GenerateHandler-fm (5 handlers)',
+      '[GIN] 2026/11/20 - 10:15:30 | 200 |  812.345678ms |       127.0.0.1 | POST     "/api/generate"',
+      '[GIN] 2026/11/20 - 10:15:31 | 500 |         1m2.5s |      10.0.0.12 | POST     "/api/chat"',
+    ],
+  },
+  {
     name: 'plain text with and without timestamps',
     format: 'plain',
     records: 3,

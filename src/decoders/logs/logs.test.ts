@@ -563,6 +563,38 @@ test('Spring Boot: ts, level, pid, thread, logger, app name as service, stack tr
   );
 });
 
+test('Gin: status, Go durations, client, method, path; [GIN-debug] lines are DEBUG', () => {
+  const [route, ok, slow] = byName('Gin access log');
+  assert.equal(route!.severity, 'DEBUG');
+  assert.equal(route!.attributes['gin.route'], 'POST /api/generate');
+  assert.equal(ok!.format, 'gin');
+  assert.equal(ok!.tsUs, us('2026-11-20T10:15:30Z'));
+  assert.equal(ok!.httpStatus, 200);
+  assert.equal(ok!.durationMs, 812.345678);
+  assert.equal(ok!.clientIp, '127.0.0.1');
+  assert.equal(ok!.httpMethod, 'POST');
+  assert.equal(ok!.httpPath, '/api/generate');
+  assert.equal(ok!.body, 'POST /api/generate 200');
+  assert.equal(slow!.httpStatus, 500);
+  assert.equal(slow!.durationMs, 62500, 'Go composite duration 1m2.5s');
+  const more = parse(
+    [
+      '[GIN] 2026/11/20 - 10:15:32 | 404 |      45.006µs |             ::1 | GET      "/api/tags?q=\\"a|b\\""',
+      '[GIN] 2026/11/20 - 10:15:33 |\x1b[97;42m 200 \x1b[0m|     1.2s |    10.0.0.5 |\x1b[97;44m GET     \x1b[0m "/"',
+      '[GIN-debug] [WARNING] Running in "debug" mode. Switch to "release" mode in production.',
+    ],
+    { tzOffsetMinutes: 60 },
+  ).records;
+  assert.equal(more[0]!.tsUs, us('2026-11-20T09:15:32Z'), 'local time in the given zone');
+  assert.equal(more[0]!.durationMs, 0.045006, 'µs');
+  assert.equal(more[0]!.clientIp, '::1');
+  assert.equal(more[0]!.httpPath, '/api/tags?q="a|b"', 'Go-quoted path unescaped');
+  assert.equal(more[1]!.httpStatus, 200, 'colours stripped');
+  assert.equal(more[1]!.durationMs, 1200);
+  assert.equal(more[1]!.httpMethod, 'GET');
+  assert.equal(more[2]!.severity, 'WARN');
+});
+
 test('pino: req.remoteAddress is the client address', () => {
   const r = parse([
     '{"level":30,"time":1795169730123,"pid":7,"hostname":"api-1","reqId":"req-1","req":{"method":"POST","url":"/v1/predict","remoteAddress":"10.0.0.7","remotePort":51234},"res":{"statusCode":200},"responseTime":812.3,"msg":"request completed"}',

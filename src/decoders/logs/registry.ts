@@ -17,7 +17,7 @@ import { parseGunicornError, parseLevelColon, parsePlain, parsePythonLogging } f
 import { parseGlog, parseRay, parseTorchServe, parseVllm } from './ml.js';
 import type { TextParser } from './text.js';
 import { parseAlb, parseEnvoyAccess, parseHaproxyHttp } from './proxy.js';
-import { parseSpringBoot } from './apps.js';
+import { parseGin, parseSpringBoot } from './apps.js';
 
 export const parseJson: TextParser = (s, p, ctx) => {
   if (s.charCodeAt(p) !== 123) return null;
@@ -40,6 +40,7 @@ export const AUTO_PARSERS: readonly TextParser[] = [
   parseTorchServe,
   parseGunicornError,
   parseApacheError,
+  parseGin,
   parseNginxError,
   parseGlog,
   parseVllm,
@@ -99,6 +100,8 @@ export function parsersFor(f: LogFormat): readonly TextParser[] {
       return [parseAlb];
     case 'spring-boot':
       return [parseSpringBoot];
+    case 'gin':
+      return [parseGin];
     case 'plain':
       return [parsePlain];
     case 'docker-json':

@@ -29,6 +29,7 @@ export const LOG_FORMATS = [
   'haproxy',
   'aws-alb',
   'spring-boot',
+  'gin',
   'plain',
 ] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];

@@ -7,13 +7,16 @@
 //  - Go Gin's default access log (Ollama writes it):
 //    `[GIN] 2006/01/02 - 15:04:05 | 200 |  812.345678ms |  127.0.0.1 | POST     "/path"` (status
 //    and method possibly coloured), and `[GIN-debug] …` lines;
+//  - uWSGI's default request log: `[pid: P|app: A|req: R/T] addr (user) {N vars in B bytes}
+//    [ctime] METHOD uri => generated B bytes in N msecs|micros (PROTO STATUS) H headers in B bytes
+//    (S switches on core C)`, optionally after a `--log-date` ctime prefix;
 // Every parser rejects on its first characters before any scan, and bounds what it scans.
 
 import type { LogRecord } from '../../model/records.js';
 import { durationStringMs, intern, methodOf, newRecord, traceIdOf, type Ctx } from './fields.js';
 import { normalizeSeverity } from './severity.js';
 import { lvlEnd, readLevel, skipSpaces, stripAnsi } from './text.js';
-import { readGinTime, readIso, tsEnd } from './time.js';
+import { readCtime, readGinTime, readIso, tsEnd } from './time.js';
 
 /** Longest stretch a parser scans for its own structure (messages may be longer). */
 const MAX_HEAD = 512;
@@ -188,5 +191,71 @@ export function parseGin(s: string, p: number, ctx: Ctx): LogRecord | null {
   r.httpMethod = methodOf(method);
   if (path !== '') r.httpPath = intern(path);
   r.body = `${r.httpMethod} ${path} ${status}`;
+  return r;
+}
+
+// ---- uWSGI ------------------------------------------------------------------------------------
+
+const UWSGI_RE =
+  /^(\S+)(?: \(([^)]{0,256})\))?(?: \{(\d+) vars in (\d+) bytes\})? \[([^\]]{10,40})\] (\S{1,16}) (.{0,4096}?) => generated (\d+) bytes in (\d+) (msecs|micros) \(([^ )]{1,16}) (\d{3})\)(?: (\d+) headers in (\d+) bytes \((\d+) switches on core (\d+)\))?/;
+
+/** uWSGI's request log line (`[pid: …] …`), optionally after a `--log-date` prefix. */
+export function parseUwsgi(s: string, p: number, ctx: Ctx): LogRecord | null {
+  let c = s.charCodeAt(p);
+  let q = p;
+  let dateTs = NaN;
+  if (c >= 65 && c <= 90) {
+    // `--log-date`: `Fri Nov 20 10:15:30 2026 - [pid: …`
+    dateTs = readCtime(s, p, ctx);
+    if (Number.isNaN(dateTs) || !s.startsWith(' - ', tsEnd)) return null;
+    q = tsEnd + 3;
+    c = s.charCodeAt(q);
+  }
+  if (c !== 91 || !s.startsWith('[pid: ', q)) return null;
+  const close = s.indexOf('] ', q + 6);
+  if (close < 0 || close - q > 120) return null;
+  const head = s.slice(q + 1, close);
+  const line = s.slice(close + 2, close + 2 + 8192);
+  const m = UWSGI_RE.exec(line);
+  if (!m) return null;
+  const ts = readCtime(m[5]!, 0, ctx);
+  const r = newRecord(ctx, 'uwsgi', '');
+  r.tsUs = Number.isNaN(ts) ? (Number.isNaN(dateTs) ? null : dateTs) : ts;
+  const a = r.attributes;
+  for (const part of head.split('|')) {
+    const colon = part.indexOf(': ');
+    if (colon < 0) continue;
+    const k = part.slice(0, colon);
+    const v = part.slice(colon + 2);
+    if (v === '-' || v === '') continue;
+    if (k === 'pid') a['pid'] = Number(v);
+    else if (k === 'app' || k === 'worker') a[`uwsgi.${k}`] = Number(v);
+    else if (k === 'req') {
+      const [wr, tr] = v.split('/');
+      if (wr !== undefined && /^\d+$/.test(wr)) a['uwsgi.worker_requests'] = Number(wr);
+      if (tr !== undefined && /^\d+$/.test(tr)) a['uwsgi.requests'] = Number(tr);
+    }
+  }
+  const addr = m[1]!;
+  if (addr !== '-') r.clientIp = addr;
+  if (m[2] !== undefined && m[2] !== '' && m[2] !== '-') a['user'] = m[2];
+  if (m[3] !== undefined) a['uwsgi.vars'] = Number(m[3]);
+  r.httpMethod = methodOf(m[6]!);
+  r.httpPath = intern(m[7]!);
+  a['bytes_sent'] = Number(m[8]);
+  const n = Number(m[9]);
+  r.durationMs = m[10] === 'micros' ? n / 1000 : n;
+  a['duration_ms'] = r.durationMs;
+  a['http.protocol'] = intern(m[11]!);
+  r.httpStatus = Number(m[12]);
+  if (m[13] !== undefined) {
+    a['uwsgi.headers'] = Number(m[13]);
+    a['uwsgi.header_bytes'] = Number(m[14]);
+    a['uwsgi.switches'] = Number(m[15]);
+    a['uwsgi.core'] = Number(m[16]);
+  }
+  const extra = line.slice(m[0].length).trim();
+  if (extra !== '') a['uwsgi.extra'] = extra;
+  r.body = `${r.httpMethod} ${r.httpPath} ${m[12]!}`;
   return r;
 }

@@ -27,6 +27,7 @@ const PRIORITY: readonly LogFormat[] = [
   'haproxy',
   'aws-alb',
   'spring-boot',
+  'uwsgi',
   'gin',
   'nginx-combined',
   'common',

@@ -346,6 +346,16 @@ export const FIXTURES: Fixture[] = [
     ],
   },
   {
+    name: 'uWSGI request log',
+    format: 'uwsgi',
+    records: 3,
+    lines: [
+      '[pid: 123|app: 0|req: 1/1] 10.0.0.1 () {34 vars in 456 bytes} [Fri Nov 20 10:15:30 2026] POST /predict => generated 366 bytes in 812 msecs (HTTP/1.1 200) 2 headers in 79 bytes (1 switches on core 0)',
+      '[pid: 124|app: 0|req: 2/3] 10.0.0.2 (alice) {36 vars in 512 bytes} [Fri Nov 20 10:15:31 2026] GET /health?full=1 => generated 2 bytes in 812345 micros (HTTP/1.0 503) 2 headers in 79 bytes (1 switches on core 1)',
+      'Fri Nov 20 10:15:32 2026 - [pid: 125|app: -|req: -/-] 10.0.0.3 () {34 vars in 456 bytes} [Fri Nov 20 10:15:32 2026] GET /x => generated 0 bytes in 3 msecs (HTTP/1.1 404) 2 headers in 79 bytes (1 switches on core 0)',
+    ],
+  },
+  {
     name: 'plain text with and without timestamps',
     format: 'plain',
     records: 3,

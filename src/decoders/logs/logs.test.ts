@@ -595,6 +595,28 @@ test('Gin: status, Go durations, client, method, path; [GIN-debug] lines are DEB
   assert.equal(more[2]!.severity, 'WARN');
 });
 
+test('uWSGI: ts, client, method, path, status, msecs/micros, bytes, pid, protocol', () => {
+  const [a, b, c] = byName('uWSGI');
+  assert.equal(a!.format, 'uwsgi');
+  assert.equal(a!.tsUs, us('2026-11-20T10:15:30Z'));
+  assert.equal(a!.clientIp, '10.0.0.1');
+  assert.equal(a!.httpMethod, 'POST');
+  assert.equal(a!.httpPath, '/predict');
+  assert.equal(a!.httpStatus, 200);
+  assert.equal(a!.durationMs, 812);
+  assert.equal(a!.attributes['bytes_sent'], 366);
+  assert.equal(a!.attributes['pid'], 123);
+  assert.equal(a!.attributes['http.protocol'], 'HTTP/1.1');
+  assert.equal(a!.body, 'POST /predict 200');
+  assert.equal(b!.durationMs, 812.345, '--log-micros');
+  assert.equal(b!.httpStatus, 503);
+  assert.equal(b!.attributes['user'], 'alice');
+  assert.equal(b!.attributes['http.protocol'], 'HTTP/1.0');
+  assert.equal(c!.tsUs, us('2026-11-20T10:15:32Z'), 'after a --log-date prefix');
+  assert.equal(c!.attributes['uwsgi.app'], undefined, 'app: - (no app)');
+  assert.equal(c!.httpStatus, 404);
+});
+
 test('pino: req.remoteAddress is the client address', () => {
   const r = parse([
     '{"level":30,"time":1795169730123,"pid":7,"hostname":"api-1","reqId":"req-1","req":{"method":"POST","url":"/v1/predict","remoteAddress":"10.0.0.7","remotePort":51234},"res":{"statusCode":200},"responseTime":812.3,"msg":"request completed"}',

@@ -17,7 +17,7 @@ import { parseGunicornError, parseLevelColon, parsePlain, parsePythonLogging } f
 import { parseGlog, parseRay, parseTorchServe, parseVllm } from './ml.js';
 import type { TextParser } from './text.js';
 import { parseAlb, parseEnvoyAccess, parseHaproxyHttp } from './proxy.js';
-import { parseGin, parseSpringBoot } from './apps.js';
+import { parseGin, parseSpringBoot, parseUwsgi } from './apps.js';
 
 export const parseJson: TextParser = (s, p, ctx) => {
   if (s.charCodeAt(p) !== 123) return null;
@@ -41,6 +41,7 @@ export const AUTO_PARSERS: readonly TextParser[] = [
   parseGunicornError,
   parseApacheError,
   parseGin,
+  parseUwsgi,
   parseNginxError,
   parseGlog,
   parseVllm,
@@ -102,6 +103,8 @@ export function parsersFor(f: LogFormat): readonly TextParser[] {
       return [parseSpringBoot];
     case 'gin':
       return [parseGin];
+    case 'uwsgi':
+      return [parseUwsgi];
     case 'plain':
       return [parsePlain];
     case 'docker-json':

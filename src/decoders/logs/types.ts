@@ -30,6 +30,7 @@ export const LOG_FORMATS = [
   'aws-alb',
   'spring-boot',
   'gin',
+  'uwsgi',
   'plain',
 ] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];

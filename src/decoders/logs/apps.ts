@@ -10,16 +10,29 @@
 //  - uWSGI's default request log: `[pid: P|app: A|req: R/T] addr (user) {N vars in B bytes}
 //    [ctime] METHOD uri => generated B bytes in N msecs|micros (PROTO STATUS) H headers in B bytes
 //    (S switches on core C)`, optionally after a `--log-date` ctime prefix;
+//  - BentoML: `ts [LEVEL] [component] msg`, access messages `client (scheme=…,method=…,path=…,
+//    type=…,length=…) (status=…,type=…,length=…) 812.345ms (trace=…,span=…,sampled=…,
+//    service.name=…)`;
 // Every parser rejects on its first characters before any scan, and bounds what it scans.
 
 import type { LogRecord } from '../../model/records.js';
-import { durationStringMs, intern, methodOf, newRecord, traceIdOf, type Ctx } from './fields.js';
+import {
+  durationStringMs,
+  intern,
+  methodOf,
+  newRecord,
+  stripPort,
+  traceIdOf,
+  type Ctx,
+} from './fields.js';
 import { normalizeSeverity } from './severity.js';
 import { lvlEnd, readLevel, skipSpaces, stripAnsi } from './text.js';
 import { readCtime, readGinTime, readIso, tsEnd } from './time.js';
 
 /** Longest stretch a parser scans for its own structure (messages may be longer). */
 const MAX_HEAD = 512;
+/** Key/value pairs read from one line (hostile input: a line of a million `a=b`). */
+const MAX_PAIRS = 64;
 
 const isDigit = (c: number): boolean => c >= 48 && c <= 57;
 
@@ -257,5 +270,102 @@ export function parseUwsgi(s: string, p: number, ctx: Ctx): LogRecord | null {
   const extra = line.slice(m[0].length).trim();
   if (extra !== '') a['uwsgi.extra'] = extra;
   r.body = `${r.httpMethod} ${r.httpPath} ${m[12]!}`;
+  return r;
+}
+
+// ---- BentoML ----------------------------------------------------------------------------------
+
+/** `k=v,k=v` (a value may hold a `, ` as in `type=text/plain; charset=utf-8`). */
+function bentoPairs(inner: string): Map<string, string> {
+  const out = new Map<string, string>();
+  let last: string | null = null;
+  for (const part of inner.split(',', MAX_PAIRS)) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && /^[\w.]+$/.test(part.slice(0, eq))) {
+      last = part.slice(0, eq);
+      out.set(last, part.slice(eq + 1));
+    } else if (last !== null) out.set(last, `${out.get(last) ?? ''},${part}`);
+  }
+  return out;
+}
+
+/** BentoML writes OpenTelemetry ids in hex, older versions as decimal integers. */
+function otelId(v: string | undefined, hexLen: number): string | null {
+  if (v === undefined || v === '' || v === '0') return null;
+  if (/^[0-9a-fA-F]+$/.test(v) && v.length === hexLen) return v.toLowerCase();
+  if (/^\d{1,39}$/.test(v)) {
+    const n = BigInt(v);
+    if (n === 0n || n >= 1n << BigInt(hexLen * 4)) return null;
+    return n.toString(16).padStart(hexLen, '0');
+  }
+  return hexLen === 32 ? traceIdOf(v) : v.length <= 32 ? v : null;
+}
+
+const BENTO_ACCESS =
+  /^(\S{1,64}) \(([^)]{0,2048})\) \(([^)]{0,2048})\) (\d{1,12}(?:\.\d{1,9})?)ms(?: \(([^)]{0,2048})\))?/;
+
+/** `2026-11-20T10:15:30+0000 [INFO] [api_server:svc:1] msg`. */
+export function parseBentoml(s: string, p: number, ctx: Ctx): LogRecord | null {
+  if (!isDigit(s.charCodeAt(p)) || s.charCodeAt(p + 10) !== 84) return null;
+  const ts = readIso(s, p, ctx);
+  if (Number.isNaN(ts) || s.charCodeAt(tsEnd) !== 32 || s.charCodeAt(tsEnd + 1) !== 91) return null;
+  // `[LEVEL] [component] ` (TorchServe's `[INFO ] thread logger - ` has no second bracket)
+  const lclose = s.indexOf(']', tsEnd + 2);
+  if (lclose < 0 || lclose - tsEnd > 12 || !s.startsWith(' [', lclose + 1)) return null;
+  const sev = normalizeSeverity(s.slice(tsEnd + 2, lclose));
+  if (sev === null) return null;
+  const cclose = s.indexOf(']', lclose + 3);
+  if (cclose < 0 || cclose - lclose > 160) return null;
+  const component = s.slice(lclose + 3, cclose);
+  if (component === '' || component.includes(' ')) return null;
+  const msg = s.slice(s.charCodeAt(cclose + 1) === 32 ? cclose + 2 : cclose + 1);
+  const r = newRecord(ctx, 'bentoml', msg);
+  r.tsUs = ts;
+  r.severity = sev;
+  const a = r.attributes;
+  // `api_server:1`, `api_server:iris_classifier:1`, `runner:iris_clf:1`, `cli`
+  const parts = component.split(':');
+  a['bentoml.component'] = intern(parts[0]!);
+  const last = parts[parts.length - 1]!;
+  if (parts.length > 1 && /^\d+$/.test(last)) a['bentoml.worker'] = Number(last);
+  if (parts.length === 3) a['bentoml.service'] = intern(parts[1]!);
+  const m = BENTO_ACCESS.exec(msg.length > 8192 ? msg.slice(0, 8192) : msg);
+  if (m) {
+    if (m[1] !== '_') {
+      r.clientIp = stripPort(m[1]!);
+      if (r.clientIp !== m[1]) a['client'] = m[1]!;
+    }
+    const req = bentoPairs(m[2]!);
+    const res = bentoPairs(m[3]!);
+    const method = req.get('method');
+    if (method) r.httpMethod = methodOf(method);
+    const path = req.get('path');
+    if (path) r.httpPath = intern(path);
+    const scheme = req.get('scheme');
+    if (scheme) a['http.scheme'] = intern(scheme);
+    const reqType = req.get('type');
+    if (reqType) a['http.request_content_type'] = intern(reqType);
+    const reqLen = Number(req.get('length') || NaN);
+    if (Number.isFinite(reqLen)) a['http.request_length'] = reqLen;
+    const status = Number(res.get('status'));
+    if (Number.isInteger(status) && status >= 100 && status <= 599) r.httpStatus = status;
+    const resType = res.get('type');
+    if (resType) a['http.response_content_type'] = intern(resType);
+    const resLen = Number(res.get('length') || NaN);
+    if (Number.isFinite(resLen)) a['bytes_sent'] = resLen;
+    r.durationMs = Number(m[4]);
+    a['duration_ms'] = r.durationMs;
+    if (m[5] !== undefined) {
+      const tr = bentoPairs(m[5]);
+      r.traceId = otelId(tr.get('trace'), 32);
+      r.spanId = otelId(tr.get('span'), 16);
+      const sampled = tr.get('sampled');
+      if (sampled !== undefined) a['trace.sampled'] = sampled === '1';
+      const svc = tr.get('service.name');
+      if (svc) setService(r, svc);
+    }
+    r.body = `${r.httpMethod ?? ''} ${r.httpPath ?? ''} ${r.httpStatus ?? ''}`;
+  }
+  if (parts.length === 3) setService(r, parts[1]!);
   return r;
 }

@@ -26,6 +26,7 @@ const PRIORITY: readonly LogFormat[] = [
   'envoy',
   'haproxy',
   'aws-alb',
+  'bentoml',
   'spring-boot',
   'uwsgi',
   'gin',

@@ -356,6 +356,16 @@ export const FIXTURES: Fixture[] = [
     ],
   },
   {
+    name: 'BentoML server and access lines',
+    format: 'bentoml',
+    records: 3,
+    lines: [
+      '2026-11-20T10:15:29+0000 [INFO] [cli] Starting production HTTP BentoServer from "service:svc" listening on http://0.0.0.0:3000 (Press CTRL+C to quit)',
+      '2026-11-20T10:15:30+0000 [INFO] [api_server:1] 10.0.0.1:5000 (scheme=http,method=POST,path=/predict,type=application/json,length=100) (status=200,type=application/json,length=366) 812.345ms (trace=4bf92f3577b34da6a3ce929d0e0e4736,span=00f067aa0ba902b7,sampled=0,service.name=iris_classifier)',
+      '2026-11-20T10:15:31+0100 [ERROR] [runner:iris_clf:1] _ (scheme=http,method=POST,path=/predict,type=application/octet-stream,length=30) (status=500,type=text/plain; charset=utf-8,length=21) 3.1ms (trace=67131233608323295915755120473254509377,span=4151694932783368069,sampled=1)',
+    ],
+  },
+  {
     name: 'plain text with and without timestamps',
     format: 'plain',
     records: 3,

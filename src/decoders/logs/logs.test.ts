@@ -617,6 +617,34 @@ test('uWSGI: ts, client, method, path, status, msecs/micros, bytes, pid, protoco
   assert.equal(c!.httpStatus, 404);
 });
 
+test('BentoML: access lines give method, path, status, duration, client, trace, service', () => {
+  const [cli, ok, runner] = byName('BentoML');
+  assert.equal(cli!.format, 'bentoml');
+  assert.equal(cli!.severity, 'INFO');
+  assert.equal(cli!.tsUs, us('2026-11-20T10:15:29Z'));
+  assert.match(cli!.body, /^Starting production HTTP BentoServer/);
+  assert.equal(cli!.attributes['bentoml.component'], 'cli');
+  assert.equal(ok!.httpMethod, 'POST');
+  assert.equal(ok!.httpPath, '/predict');
+  assert.equal(ok!.httpStatus, 200);
+  assert.equal(ok!.durationMs, 812.345);
+  assert.equal(ok!.clientIp, '10.0.0.1');
+  assert.equal(ok!.traceId, '4bf92f3577b34da6a3ce929d0e0e4736');
+  assert.equal(ok!.spanId, '00f067aa0ba902b7');
+  assert.equal(ok!.service, 'iris_classifier');
+  assert.equal(ok!.attributes['bytes_sent'], 366);
+  assert.equal(ok!.body, 'POST /predict 200');
+  assert.equal(runner!.tsUs, us('2026-11-20T09:15:31Z'));
+  assert.equal(runner!.severity, 'ERROR');
+  assert.equal(runner!.clientIp, null, 'a runner logs `_` for the client');
+  assert.equal(runner!.httpStatus, 500);
+  assert.equal(runner!.attributes['http.response_content_type'], 'text/plain; charset=utf-8');
+  assert.equal(runner!.service, 'iris_clf', 'from the component');
+  // older BentoML wrote the OpenTelemetry ids as decimal integers
+  assert.equal(runner!.traceId, 67131233608323295915755120473254509377n.toString(16));
+  assert.equal(runner!.spanId, 4151694932783368069n.toString(16).padStart(16, '0'));
+});
+
 test('pino: req.remoteAddress is the client address', () => {
   const r = parse([
     '{"level":30,"time":1795169730123,"pid":7,"hostname":"api-1","reqId":"req-1","req":{"method":"POST","url":"/v1/predict","remoteAddress":"10.0.0.7","remotePort":51234},"res":{"statusCode":200},"responseTime":812.3,"msg":"request completed"}',

@@ -43,6 +43,7 @@ const HEADERED: ReadonlySet<LogFormat> = new Set<LogFormat>([
   'syslog-3164',
   'syslog-5424',
   'spring-boot',
+  'bentoml',
   'plain',
 ]);
 

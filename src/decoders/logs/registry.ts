@@ -17,7 +17,7 @@ import { parseGunicornError, parseLevelColon, parsePlain, parsePythonLogging } f
 import { parseGlog, parseRay, parseTorchServe, parseVllm } from './ml.js';
 import type { TextParser } from './text.js';
 import { parseAlb, parseEnvoyAccess, parseHaproxyHttp } from './proxy.js';
-import { parseGin, parseSpringBoot, parseUwsgi } from './apps.js';
+import { parseBentoml, parseGin, parseSpringBoot, parseUwsgi } from './apps.js';
 
 export const parseJson: TextParser = (s, p, ctx) => {
   if (s.charCodeAt(p) !== 123) return null;
@@ -37,6 +37,7 @@ export const AUTO_PARSERS: readonly TextParser[] = [
   parseJson,
   parseEnvoyAccess,
   parseSyslog5424,
+  parseBentoml,
   parseTorchServe,
   parseGunicornError,
   parseApacheError,
@@ -105,6 +106,8 @@ export function parsersFor(f: LogFormat): readonly TextParser[] {
       return [parseGin];
     case 'uwsgi':
       return [parseUwsgi];
+    case 'bentoml':
+      return [parseBentoml];
     case 'plain':
       return [parsePlain];
     case 'docker-json':

@@ -31,6 +31,7 @@ export const LOG_FORMATS = [
   'spring-boot',
   'gin',
   'uwsgi',
+  'bentoml',
   'plain',
 ] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];

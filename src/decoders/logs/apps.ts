@@ -13,6 +13,8 @@
 //  - BentoML: `ts [LEVEL] [component] msg`, access messages `client (scheme=…,method=…,path=…,
 //    type=…,length=…) (status=…,type=…,length=…) 812.345ms (trace=…,span=…,sampled=…,
 //    service.name=…)`;
+//  - Tornado's LogFormatter (`[L yymmdd hh:mm:ss module:line] msg`, Jupyter's
+//    `[L yyyy-mm-dd hh:mm:ss.fff Name] msg`), access messages `200 POST /uri (ip) 812.34ms`;
 // Every parser rejects on its first characters before any scan, and bounds what it scans.
 
 import type { LogRecord } from '../../model/records.js';
@@ -27,7 +29,7 @@ import {
 } from './fields.js';
 import { normalizeSeverity } from './severity.js';
 import { lvlEnd, readLevel, skipSpaces, stripAnsi } from './text.js';
-import { readCtime, readGinTime, readIso, tsEnd } from './time.js';
+import { readCtime, readGinTime, readIso, readYymmddTime, tsEnd } from './time.js';
 
 /** Longest stretch a parser scans for its own structure (messages may be longer). */
 const MAX_HEAD = 512;
@@ -367,5 +369,53 @@ export function parseBentoml(s: string, p: number, ctx: Ctx): LogRecord | null {
     r.body = `${r.httpMethod ?? ''} ${r.httpPath ?? ''} ${r.httpStatus ?? ''}`;
   }
   if (parts.length === 3) setService(r, parts[1]!);
+  return r;
+}
+
+// ---- Tornado ----------------------------------------------------------------------------------
+
+const TORNADO_ACCESS =
+  /^(\d{3}) ([A-Z]{1,16}) (\S{1,4096}) \(([^)\s]{1,64})\) (\d{1,12}(?:\.\d{1,6})?)ms(?: referer=(\S*))?/;
+
+/** `[I 201120 10:15:30 web:2239] msg` (Tornado) or `[I 2026-11-20 10:15:30.123 Name] msg`. */
+export function parseTornado(s: string, p: number, ctx: Ctx): LogRecord | null {
+  let c = s.charCodeAt(p);
+  if (c === 27) {
+    s = stripAnsi(s.slice(p));
+    p = 0;
+    c = s.charCodeAt(0);
+  }
+  if (c !== 91 || s.charCodeAt(p + 2) !== 32 || !isDigit(s.charCodeAt(p + 3))) return null;
+  const l = s.charCodeAt(p + 1);
+  // D I W E C (logging's levelname cut to one letter)
+  if (!(l === 73 || l === 87 || l === 69 || l === 68 || l === 67)) return null;
+  let ts = readYymmddTime(s, p + 3, ctx);
+  if (Number.isNaN(ts)) ts = readIso(s, p + 3, ctx);
+  if (Number.isNaN(ts) || s.charCodeAt(tsEnd) !== 32) return null;
+  const close = s.indexOf(']', tsEnd + 1);
+  if (close < 0 || close - tsEnd > 120) return null;
+  const where = s.slice(tsEnd + 1, close);
+  if (where === '' || where.includes(' ')) return null;
+  const msg = s.slice(s.charCodeAt(close + 1) === 32 ? close + 2 : close + 1);
+  const r = newRecord(ctx, 'tornado', msg);
+  r.tsUs = ts;
+  r.severity = normalizeSeverity(s[p + 1]!);
+  const colon = where.lastIndexOf(':');
+  if (colon > 0 && /^\d+$/.test(where.slice(colon + 1))) r.attributes['source'] = intern(where);
+  else r.attributes['logger'] = intern(where);
+  const c0 = msg.charCodeAt(0);
+  if (c0 >= 49 && c0 <= 53) {
+    const m = TORNADO_ACCESS.exec(msg);
+    if (m) {
+      r.httpStatus = Number(m[1]);
+      r.httpMethod = methodOf(m[2]!);
+      r.httpPath = intern(m[3]!);
+      r.clientIp = m[4]!;
+      r.durationMs = Number(m[5]);
+      r.attributes['duration_ms'] = r.durationMs;
+      if (m[6] !== undefined && m[6] !== '') r.attributes['referer'] = m[6];
+      r.body = `${r.httpMethod} ${r.httpPath} ${m[1]!}`;
+    }
+  }
   return r;
 }

@@ -28,6 +28,7 @@ const PRIORITY: readonly LogFormat[] = [
   'aws-alb',
   'bentoml',
   'spring-boot',
+  'tornado',
   'uwsgi',
   'gin',
   'nginx-combined',

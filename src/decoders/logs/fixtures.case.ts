@@ -366,6 +366,17 @@ export const FIXTURES: Fixture[] = [
     ],
   },
   {
+    name: 'Tornado (KServe v1 model server) and Jupyter',
+    format: 'tornado',
+    records: 4,
+    lines: [
+      '[I 201120 10:15:29 model_server:150] Registering model: sklearn-iris',
+      '[I 201120 10:15:30 web:2239] 200 POST /v2/models/sklearn-iris/infer (127.0.0.1) 812.34ms',
+      '[W 201120 10:15:31 web:2239] 503 POST /v2/models/x/infer (127.0.0.1) 2.10ms',
+      '[I 2026-11-20 10:15:32.123 ServerApp] 200 GET /api/kernels (::1) 1.23ms',
+    ],
+  },
+  {
     name: 'plain text with and without timestamps',
     format: 'plain',
     records: 3,

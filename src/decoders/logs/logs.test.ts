@@ -645,6 +645,37 @@ test('BentoML: access lines give method, path, status, duration, client, trace, 
   assert.equal(runner!.spanId, 4151694932783368069n.toString(16).padStart(16, '0'));
 });
 
+test('Tornado: level letter, yymmdd time, access messages; Jupyter layout', () => {
+  const [reg, ok, unavailable, jupyter] = byName('Tornado');
+  assert.equal(reg!.format, 'tornado');
+  assert.equal(reg!.severity, 'INFO');
+  assert.equal(reg!.tsUs, us('2020-11-20T10:15:29Z'));
+  assert.equal(reg!.body, 'Registering model: sklearn-iris');
+  assert.equal(reg!.attributes['source'], 'model_server:150');
+  assert.equal(ok!.httpStatus, 200);
+  assert.equal(ok!.httpMethod, 'POST');
+  assert.equal(ok!.httpPath, '/v2/models/sklearn-iris/infer');
+  assert.equal(ok!.clientIp, '127.0.0.1');
+  assert.equal(ok!.durationMs, 812.34);
+  assert.equal(unavailable!.severity, 'WARN');
+  assert.equal(unavailable!.httpStatus, 503);
+  assert.equal(unavailable!.durationMs, 2.1);
+  assert.equal(jupyter!.tsUs, us('2026-11-20T10:15:32.123Z'));
+  assert.equal(jupyter!.attributes['logger'], 'ServerApp');
+  assert.equal(jupyter!.clientIp, '::1');
+  // an uncaught exception: the request repr and traceback join the record
+  const exc = parse([
+    '[E 201120 10:15:31 web:1793] Uncaught exception POST /v2/models/x/infer (127.0.0.1)',
+    "    HTTPServerRequest(protocol='http', host='localhost:8080', method='POST', uri='/v2/models/x/infer')",
+    '    Traceback (most recent call last):',
+    '[C 201120 10:15:32 kserve:10] giving up',
+  ]).records;
+  assert.equal(exc.length, 2);
+  assert.equal(exc[0]!.severity, 'ERROR');
+  assert.equal(exc[0]!.attributes['log.lines'], 3);
+  assert.equal(exc[1]!.severity, 'FATAL');
+});
+
 test('pino: req.remoteAddress is the client address', () => {
   const r = parse([
     '{"level":30,"time":1795169730123,"pid":7,"hostname":"api-1","reqId":"req-1","req":{"method":"POST","url":"/v1/predict","remoteAddress":"10.0.0.7","remotePort":51234},"res":{"statusCode":200},"responseTime":812.3,"msg":"request completed"}',

@@ -44,6 +44,7 @@ const HEADERED: ReadonlySet<LogFormat> = new Set<LogFormat>([
   'syslog-5424',
   'spring-boot',
   'bentoml',
+  'tornado',
   'plain',
 ]);
 

@@ -17,7 +17,7 @@ import { parseGunicornError, parseLevelColon, parsePlain, parsePythonLogging } f
 import { parseGlog, parseRay, parseTorchServe, parseVllm } from './ml.js';
 import type { TextParser } from './text.js';
 import { parseAlb, parseEnvoyAccess, parseHaproxyHttp } from './proxy.js';
-import { parseBentoml, parseGin, parseSpringBoot, parseUwsgi } from './apps.js';
+import { parseBentoml, parseGin, parseSpringBoot, parseTornado, parseUwsgi } from './apps.js';
 
 export const parseJson: TextParser = (s, p, ctx) => {
   if (s.charCodeAt(p) !== 123) return null;
@@ -41,6 +41,7 @@ export const AUTO_PARSERS: readonly TextParser[] = [
   parseTorchServe,
   parseGunicornError,
   parseApacheError,
+  parseTornado,
   parseGin,
   parseUwsgi,
   parseNginxError,
@@ -108,6 +109,8 @@ export function parsersFor(f: LogFormat): readonly TextParser[] {
       return [parseUwsgi];
     case 'bentoml':
       return [parseBentoml];
+    case 'tornado':
+      return [parseTornado];
     case 'plain':
       return [parsePlain];
     case 'docker-json':

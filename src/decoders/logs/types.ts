@@ -32,6 +32,7 @@ export const LOG_FORMATS = [
   'gin',
   'uwsgi',
   'bentoml',
+  'tornado',
   'plain',
 ] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];

@@ -15,10 +15,13 @@
 //    service.name=…)`;
 //  - Tornado's LogFormatter (`[L yymmdd hh:mm:ss module:line] msg`, Jupyter's
 //    `[L yyyy-mm-dd hh:mm:ss.fff Name] msg`), access messages `200 POST /uri (ip) 812.34ms`;
+//  - Rust tracing-subscriber's fmt output (TGI's router, axum/tower-http services):
+//    `ts LEVEL span{k=v …}:span2: target: [file:line: ]message k=v …` (level right-aligned in 5).
 // Every parser rejects on its first characters before any scan, and bounds what it scans.
 
 import type { LogRecord } from '../../model/records.js';
 import {
+  applyField,
   durationStringMs,
   intern,
   methodOf,
@@ -37,6 +40,9 @@ const MAX_HEAD = 512;
 const MAX_PAIRS = 64;
 
 const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+const isIdentStart = (c: number): boolean =>
+  (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95;
+const isIdent = (c: number): boolean => isIdentStart(c) || isDigit(c);
 
 function setService(r: LogRecord, v: string): void {
   if (r.service === null && v !== '') r.service = intern(v);
@@ -417,5 +423,210 @@ export function parseTornado(s: string, p: number, ctx: Ctx): LogRecord | null {
       r.body = `${r.httpMethod} ${r.httpPath} ${m[1]!}`;
     }
   }
+  return r;
+}
+
+// ---- Rust tracing -----------------------------------------------------------------------------
+
+/** End of a tracing value starting at i (bounded by `end`): a quoted string, or text up to the
+ * next ` key=` outside quotes and brackets. */
+let valEnd = 0;
+function readValue(s: string, i: number, end: number): string {
+  if (s.charCodeAt(i) === 34) {
+    let j = i + 1;
+    let esc = false;
+    while (j < end) {
+      const c = s.charCodeAt(j);
+      if (c === 92) {
+        esc = true;
+        j += 2;
+        continue;
+      }
+      if (c === 34) break;
+      j++;
+    }
+    if (j < end) {
+      valEnd = j + 1;
+      const v = s.slice(i + 1, j);
+      return esc ? v.replace(/\\(.)/g, (_m, ch: string) => (ch === 'n' ? '\n' : ch)) : v;
+    }
+    // unterminated: the rest, as text
+  }
+  const j = nextKey(s, i, end);
+  valEnd = j;
+  return s.slice(i, j).trimEnd();
+}
+
+/** Position of the next ` key=` at depth 0 (outside quotes and brackets) from i, or `end`. */
+function nextKey(s: string, i: number, end: number): number {
+  let depth = 0;
+  let quoted = false;
+  for (let j = i; j < end; j++) {
+    const c = s.charCodeAt(j);
+    if (quoted) {
+      if (c === 92) j++;
+      else if (c === 34) quoted = false;
+      continue;
+    }
+    if (c === 34) quoted = true;
+    else if (c === 123 || c === 40 || c === 91) depth++;
+    else if ((c === 125 || c === 41 || c === 93) && depth > 0) depth--;
+    else if (c === 32 && depth === 0 && isIdentStart(s.charCodeAt(j + 1))) {
+      let k = j + 2;
+      while (k < end && (isIdent(s.charCodeAt(k)) || s.charCodeAt(k) === 46)) k++;
+      if (k < end && s.charCodeAt(k) === 61) return j;
+    }
+  }
+  return end;
+}
+
+/** `key=value key="quoted" …` from i to end into the record (tracing's field syntax). */
+function applyPairs(r: LogRecord, s: string, i: number, end: number, ctx: Ctx): void {
+  for (let n = 0; n < MAX_PAIRS && i < end; n++) {
+    while (i < end && s.charCodeAt(i) === 32) i++;
+    const k0 = i;
+    while (i < end && (isIdent(s.charCodeAt(i)) || s.charCodeAt(i) === 46)) i++;
+    if (i === k0 || s.charCodeAt(i) !== 61 || i >= end) return;
+    const key = s.slice(k0, i);
+    const v = readValue(s, i + 1, end);
+    i = valEnd;
+    applyField(r, key, v, ctx);
+  }
+}
+
+/** End of a `{…}` group opened at i (quotes and nesting respected), or -1. */
+function closeBrace(s: string, i: number, limit: number): number {
+  let depth = 0;
+  let quoted = false;
+  const end = Math.min(s.length, i + limit);
+  for (let j = i; j < end; j++) {
+    const c = s.charCodeAt(j);
+    if (quoted) {
+      if (c === 92) j++;
+      else if (c === 34) quoted = false;
+    } else if (c === 34) quoted = true;
+    else if (c === 123) depth++;
+    else if (c === 125 && --depth === 0) return j;
+  }
+  return -1;
+}
+
+const TRACING_LEVELS = [' INFO', ' WARN', 'ERROR', 'DEBUG', 'TRACE'];
+const MODULE_PATH = /^[a-z_][a-z0-9_]*(?:::[a-z0-9_]+)*$/;
+const SOURCE_FILE = /^[\w./\\-]{1,200}:\d{1,7}$/;
+
+/** One `name:` or `name{fields}:` of a span chain, or a target; fields as offsets in the line. */
+interface Seg {
+  name: string;
+  fieldsFrom: number;
+  fieldsTo: number;
+}
+
+/** Reads `seg:seg{…}:…: ` at i into segs; returns the position after the `: ` or -1. */
+function readSegments(s: string, i: number, segs: Seg[]): number {
+  for (let n = 0; n < 16; n++) {
+    const n0 = i;
+    for (;;) {
+      const c = s.charCodeAt(i);
+      if (isIdent(c) || c === 45 || c === 46) i++;
+      else if (c === 58 && s.charCodeAt(i + 1) === 58 && isIdent(s.charCodeAt(i + 2))) i += 2;
+      else break;
+      if (i - n0 > 200) return -1;
+    }
+    if (i === n0) return -1;
+    const seg: Seg = { name: s.slice(n0, i), fieldsFrom: -1, fieldsTo: -1 };
+    if (s.charCodeAt(i) === 123) {
+      const e = closeBrace(s, i, 16384);
+      if (e < 0) return -1;
+      seg.fieldsFrom = i + 1;
+      seg.fieldsTo = e;
+      i = e + 1;
+    }
+    if (s.charCodeAt(i) !== 58) return -1;
+    segs.push(seg);
+    i++;
+    const c = s.charCodeAt(i);
+    if (c === 32) return i + 1;
+    if (Number.isNaN(c)) return i;
+  }
+  return -1;
+}
+
+/** tracing-subscriber's fmt line: `ts LEVEL [spans: ][target: ][file:line: ]message k=v…`. */
+export function parseRustTracing(s: string, p: number, ctx: Ctx): LogRecord | null {
+  let c = s.charCodeAt(p);
+  if (c === 27) {
+    s = stripAnsi(s.slice(p));
+    p = 0;
+    c = s.charCodeAt(0);
+  }
+  if (!isDigit(c) || s.charCodeAt(p + 10) !== 84) return null;
+  const ts = readIso(s, p, ctx);
+  // `.` fractions only (log4j's ISO8601 uses `,`), one space, the level right-aligned in 5
+  if (Number.isNaN(ts) || s.charCodeAt(p + 19) === 44 || s.charCodeAt(tsEnd) !== 32) return null;
+  const lv = s.slice(tsEnd + 1, tsEnd + 6);
+  if (!TRACING_LEVELS.includes(lv) || s.charCodeAt(tsEnd + 6) !== 32) return null;
+  let q = tsEnd + 7;
+  // Spring Boot's `INFO 12345 --- [` shares the prefix
+  if (isDigit(s.charCodeAt(q)) && /^\d+ +---/.test(s.slice(q, q + 20))) return null;
+  const r = newRecord(ctx, 'rust-tracing', '');
+  r.tsUs = ts;
+  r.severity = normalizeSeverity(lv.trim());
+  const a = r.attributes;
+  if (s.startsWith('ThreadId(', q)) {
+    const e = s.indexOf(') ', q);
+    if (e > 0 && e - q < 24) {
+      a['thread'] = intern(s.slice(q, e + 1));
+      q = e + 2;
+    }
+  }
+  // spans, then the target: `a{…}:b: target: msg`, `target: msg`, `span: target: msg`
+  const g1: Seg[] = [];
+  const after1 = readSegments(s, q, g1);
+  if (after1 >= 0) {
+    const g2: Seg[] = [];
+    const after2 = readSegments(s, after1, g2);
+    const single1 = g1.length === 1 && g1[0]!.fieldsFrom < 0;
+    const g2Target = after2 >= 0 && g2.length === 1 && g2[0]!.fieldsFrom < 0;
+    let target: string | null = null;
+    if (single1 && g1[0]!.name.includes('::')) {
+      target = g1[0]!.name;
+      q = after1;
+    } else if (single1 && !(g2Target && MODULE_PATH.test(g2[0]!.name))) {
+      if (MODULE_PATH.test(g1[0]!.name) || g1[0]!.name.includes('-')) {
+        target = g1[0]!.name;
+        q = after1;
+      }
+    } else {
+      const spans: string[] = [];
+      for (const seg of g1) {
+        spans.push(seg.name);
+        if (seg.fieldsFrom >= 0) applyPairs(r, s, seg.fieldsFrom, seg.fieldsTo, ctx);
+      }
+      a['spans'] = intern(spans.join(':'));
+      q = after1;
+      if (g2Target && MODULE_PATH.test(g2[0]!.name)) {
+        target = g2[0]!.name;
+        q = after2;
+      }
+    }
+    if (target !== null) a['target'] = intern(target);
+  }
+  // `router/src/server.rs:2311: `
+  const colon = s.indexOf(': ', q);
+  if (colon > q && colon - q <= 208 && SOURCE_FILE.test(s.slice(q, colon))) {
+    a['source'] = intern(s.slice(q, colon));
+    q = colon + 2;
+  }
+  // the message, then ` k=v` fields
+  const end = Math.min(s.length, q + 65536);
+  let k = q;
+  while (k < end && (isIdent(s.charCodeAt(k)) || s.charCodeAt(k) === 46)) k++;
+  // fields only (no message) when the text opens with `key=`
+  const split =
+    k > q && isIdentStart(s.charCodeAt(q)) && s.charCodeAt(k) === 61 ? q - 1 : nextKey(s, q, end);
+  const msg = s.slice(q, Math.max(q, split));
+  applyPairs(r, s, split + 1, end, ctx);
+  if (ctx.msgRank === 99) r.body = msg !== '' ? msg : s.slice(q);
   return r;
 }

@@ -31,6 +31,7 @@ const PRIORITY: readonly LogFormat[] = [
   'tornado',
   'uwsgi',
   'gin',
+  'rust-tracing',
   'nginx-combined',
   'common',
   'gunicorn-access',

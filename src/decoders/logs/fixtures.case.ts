@@ -377,6 +377,17 @@ export const FIXTURES: Fixture[] = [
     ],
   },
   {
+    name: 'Rust tracing-subscriber fmt (TGI router, tower-http)',
+    format: 'rust-tracing',
+    records: 4,
+    lines: [
+      '2026-11-20T10:15:29.000001Z  INFO text_generation_router::server: router/src/server.rs:2311: Connected',
+      '2026-11-20T10:15:30.123456Z  INFO request{method=POST uri=/v1/predict version=HTTP/1.1}: tower_http::trace::on_response: finished processing request latency=812 ms status=200',
+      '2026-11-20T10:15:30.223456Z  WARN text_generation_router::infer: Queue is full',
+      '2026-11-20T10:15:31.000002Z  INFO generate{parameters=GenerateParameters { best_of: None, temperature: Some(0.7), stop: ["a b=c"] } total_time="735.200735ms" validation_time="955.594µs" queue_time="73.176µs" inference_time="734.172108ms" time_per_token="36.708605ms" seed="None"}: text_generation_router::server: router/src/server.rs:622: Success',
+    ],
+  },
+  {
     name: 'plain text with and without timestamps',
     format: 'plain',
     records: 3,

@@ -676,6 +676,50 @@ test('Tornado: level letter, yymmdd time, access messages; Jupyter layout', () =
   assert.equal(exc[1]!.severity, 'FATAL');
 });
 
+test('Rust tracing: spans and trailing fields through applyField, target, `latency=812 ms`', () => {
+  const [connected, resp, full, tgi] = byName('Rust tracing');
+  assert.equal(connected!.format, 'rust-tracing');
+  assert.equal(connected!.tsUs, us('2026-11-20T10:15:29Z') + 1, 'µs kept');
+  assert.equal(connected!.severity, 'INFO');
+  assert.equal(connected!.body, 'Connected');
+  assert.equal(connected!.attributes['target'], 'text_generation_router::server');
+  assert.equal(connected!.attributes['source'], 'router/src/server.rs:2311');
+  assert.equal(resp!.httpMethod, 'POST');
+  assert.equal(resp!.httpPath, '/v1/predict');
+  assert.equal(resp!.httpStatus, 200);
+  assert.equal(resp!.durationMs, 812, 'the unit is a separate token');
+  assert.equal(resp!.attributes['spans'], 'request');
+  assert.equal(resp!.attributes['target'], 'tower_http::trace::on_response');
+  assert.equal(resp!.body, 'finished processing request');
+  assert.equal(full!.severity, 'WARN');
+  assert.equal(full!.body, 'Queue is full');
+  assert.equal(full!.attributes['target'], 'text_generation_router::infer');
+  assert.equal(tgi!.durationMs, 735.200735, 'TGI total_time');
+  assert.equal(tgi!.attributes['queue_time_ms'], 0.073176);
+  assert.equal(tgi!.attributes['inference_time_ms'], 734.172108);
+  assert.match(
+    String(tgi!.attributes['parameters']),
+    /^GenerateParameters \{ .*stop: \["a b=c"\] \}$/,
+  );
+  assert.equal(tgi!.body, 'Success');
+  const more = parse([
+    '\x1b[2m2026-11-20T10:15:34.000005Z\x1b[0m \x1b[31mERROR\x1b[0m \x1b[1mhandle\x1b[0m\x1b[1m{\x1b[0m\x1b[3mrequest_id\x1b[0m\x1b[2m=\x1b[0m"r-7"\x1b[1m}\x1b[0m\x1b[2m:\x1b[0m \x1b[2mmy_app::api\x1b[0m\x1b[2m:\x1b[0m upstream failed \x1b[3merror\x1b[0m\x1b[2m=\x1b[0mconnection refused (os error 111) \x1b[3mtrace_id\x1b[0m\x1b[2m=\x1b[0m4BF92F3577B34DA6A3CE929D0E0E4736',
+    '2026-11-20T10:15:35.000006+01:00 DEBUG shard-manager: text_generation_launcher: Starting shard rank=0',
+    '2026-11-20T10:15:36.000007Z TRACE my_app: x=1',
+  ]).records;
+  assert.equal(more[0]!.severity, 'ERROR', 'colours stripped');
+  assert.equal(more[0]!.requestId, 'r-7');
+  assert.equal(more[0]!.traceId, '4bf92f3577b34da6a3ce929d0e0e4736');
+  assert.equal(more[0]!.attributes['error'], 'connection refused (os error 111)');
+  assert.equal(more[0]!.body, 'upstream failed');
+  assert.equal(more[1]!.tsUs, us('2026-11-20T09:15:35Z') + 6);
+  assert.equal(more[1]!.attributes['spans'], 'shard-manager');
+  assert.equal(more[1]!.attributes['target'], 'text_generation_launcher');
+  assert.equal(more[1]!.attributes['rank'], 0);
+  assert.equal(more[2]!.severity, 'TRACE');
+  assert.equal(more[2]!.attributes['x'], 1);
+});
+
 test('pino: req.remoteAddress is the client address', () => {
   const r = parse([
     '{"level":30,"time":1795169730123,"pid":7,"hostname":"api-1","reqId":"req-1","req":{"method":"POST","url":"/v1/predict","remoteAddress":"10.0.0.7","remotePort":51234},"res":{"statusCode":200},"responseTime":812.3,"msg":"request completed"}',

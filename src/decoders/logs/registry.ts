@@ -17,7 +17,14 @@ import { parseGunicornError, parseLevelColon, parsePlain, parsePythonLogging } f
 import { parseGlog, parseRay, parseTorchServe, parseVllm } from './ml.js';
 import type { TextParser } from './text.js';
 import { parseAlb, parseEnvoyAccess, parseHaproxyHttp } from './proxy.js';
-import { parseBentoml, parseGin, parseSpringBoot, parseTornado, parseUwsgi } from './apps.js';
+import {
+  parseBentoml,
+  parseGin,
+  parseRustTracing,
+  parseSpringBoot,
+  parseTornado,
+  parseUwsgi,
+} from './apps.js';
 
 export const parseJson: TextParser = (s, p, ctx) => {
   if (s.charCodeAt(p) !== 123) return null;
@@ -31,7 +38,9 @@ const parseGunicornAccess: TextParser = (s, p, ctx) =>
 /**
  * Per-line auto-detection order. Every parser rejects most lines on their first characters; the
  * application-server ones sit after the formats they could shadow and before the generic ones
- * that would take their lines.
+ * that would take their lines (BentoML's `ts [LEVEL] [component]` before TorchServe's `ts [LEVEL]
+ * thread logger - `, Spring Boot and Rust tracing `ts LEVEL …` before Ray core's `ts LEVEL src --`,
+ * rsyslog's ISO form and python logging).
  */
 export const AUTO_PARSERS: readonly TextParser[] = [
   parseJson,
@@ -48,6 +57,7 @@ export const AUTO_PARSERS: readonly TextParser[] = [
   parseGlog,
   parseVllm,
   parseSpringBoot,
+  parseRustTracing,
   parseRay,
   parseHaproxyHttp,
   parseAlb,
@@ -111,6 +121,8 @@ export function parsersFor(f: LogFormat): readonly TextParser[] {
       return [parseBentoml];
     case 'tornado':
       return [parseTornado];
+    case 'rust-tracing':
+      return [parseRustTracing];
     case 'plain':
       return [parsePlain];
     case 'docker-json':

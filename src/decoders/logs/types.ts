@@ -33,6 +33,7 @@ export const LOG_FORMATS = [
   'uwsgi',
   'bentoml',
   'tornado',
+  'rust-tracing',
   'plain',
 ] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];

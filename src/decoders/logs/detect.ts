@@ -16,6 +16,7 @@ const PRIORITY: readonly LogFormat[] = [
   'cri',
   'tgi',
   'vllm',
+  'sglang',
   'triton',
   'torchserve',
   'ray-serve',

@@ -388,6 +388,17 @@ export const FIXTURES: Fixture[] = [
     ],
   },
   {
+    name: 'SGLang server with scheduler stats',
+    format: 'sglang',
+    records: 4,
+    lines: [
+      "[2026-11-20 10:15:28] server_args=ServerArgs(model_path='meta-llama/Llama-3.1-8B-Instruct', tp_size=2)",
+      '[2026-11-20 10:15:29] INFO:     127.0.0.1:40000 - "POST /generate HTTP/1.1" 200 OK',
+      '[2026-11-20 10:15:30 TP0] Decode batch. #running-req: 5, #token: 1234, token usage: 0.05, gen throughput (token/s): 250.30, #queue-req: 0',
+      '[2026-11-20 10:15:31 TP0] Prefill batch. #new-seq: 1, #new-token: 512, #cached-token: 0, token usage: 0.06, #running-req: 5, #queue-req: 3',
+    ],
+  },
+  {
     name: 'plain text with and without timestamps',
     format: 'plain',
     records: 3,

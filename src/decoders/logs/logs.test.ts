@@ -720,6 +720,59 @@ test('Rust tracing: spans and trailing fields through applyField, target, `laten
   assert.equal(more[2]!.attributes['x'], 1);
 });
 
+test('SGLang: scheduler stats as typed sglang.* attributes, rank tags, uvicorn lines', () => {
+  const [args, access, decode, prefill] = byName('SGLang');
+  assert.equal(args!.format, 'sglang');
+  assert.equal(args!.tsUs, us('2026-11-20T10:15:28Z'));
+  assert.equal(access!.format, 'uvicorn-access', 'as in a vLLM log');
+  assert.equal(access!.httpMethod, 'POST');
+  assert.equal(access!.httpPath, '/generate');
+  assert.equal(access!.httpStatus, 200);
+  assert.equal(access!.clientIp, '127.0.0.1');
+  assert.equal(access!.severity, 'INFO');
+  assert.equal(decode!.tsUs, us('2026-11-20T10:15:30Z'));
+  assert.equal(decode!.attributes['sglang.rank'], 'TP0');
+  assert.equal(decode!.attributes['sglang.tp_rank'], 0);
+  assert.equal(decode!.attributes['sglang.batch'], 'decode');
+  assert.equal(decode!.attributes['sglang.running_reqs'], 5);
+  assert.equal(decode!.attributes['sglang.tokens'], 1234);
+  assert.equal(decode!.attributes['sglang.token_usage'], 0.05);
+  assert.equal(decode!.attributes['sglang.gen_throughput_tps'], 250.3);
+  assert.equal(decode!.attributes['sglang.queue_reqs'], 0);
+  assert.equal(prefill!.attributes['sglang.batch'], 'prefill');
+  assert.equal(prefill!.attributes['sglang.new_seqs'], 1);
+  assert.equal(prefill!.attributes['sglang.new_tokens'], 512);
+  assert.equal(prefill!.attributes['sglang.cached_tokens'], 0);
+  assert.equal(prefill!.attributes['sglang.queue_reqs'], 3);
+  // newer versions: `,` after the batch kind, `cuda graph`, a trailing `, `
+  const newer = parse([
+    '[2026-11-20 10:15:30] Decode batch, #running-req: 2, #token: 85, token usage: 0.00, cuda graph: True, gen throughput (token/s): 29.41, #queue-req: 0, ',
+  ]).records[0]!;
+  assert.equal(newer.format, 'sglang');
+  assert.equal(newer.attributes['sglang.cuda_graph'], true);
+  assert.equal(newer.attributes['sglang.running_reqs'], 2);
+  assert.equal(newer.attributes['sglang.gen_throughput_tps'], 29.41);
+});
+
+test('application formats do not take other formats’ lines', () => {
+  const formats = [
+    '[2026-11-20 10:15:30] INFO:app.worker:python logging with a bracketed asctime',
+    '[2026-11-20 10:15:30] plain message after a bracketed time',
+    '2026-11-20 10:15:30,123 INFO [main] com.example.Server: log4j with a comma fraction',
+    '2026-11-20T10:15:30,625 [INFO ] W-9000-bert_1.0-stdout MODEL_LOG - torchserve',
+    '2026-11-20 10:15:30,461\tINFO worker.py:1000 -- Ray core',
+    '[2026-11-20 10:15:30 +0000] [100] [INFO] gunicorn',
+  ].map((line) => parse([line]).records[0]!.format);
+  assert.deepEqual(formats, [
+    'python-logging',
+    'plain',
+    'python-logging',
+    'torchserve',
+    'ray-serve',
+    'gunicorn-error',
+  ]);
+});
+
 test('pino: req.remoteAddress is the client address', () => {
   const r = parse([
     '{"level":30,"time":1795169730123,"pid":7,"hostname":"api-1","reqId":"req-1","req":{"method":"POST","url":"/v1/predict","remoteAddress":"10.0.0.7","remotePort":51234},"res":{"statusCode":200},"responseTime":812.3,"msg":"request completed"}',

@@ -45,6 +45,7 @@ const HEADERED: ReadonlySet<LogFormat> = new Set<LogFormat>([
   'spring-boot',
   'bentoml',
   'tornado',
+  'sglang',
   'plain',
 ]);
 

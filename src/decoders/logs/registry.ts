@@ -14,7 +14,14 @@ import {
   parseUvicornAccess,
 } from './access.js';
 import { parseGunicornError, parseLevelColon, parsePlain, parsePythonLogging } from './python.js';
-import { parseGlog, parseRay, parseTorchServe, parseVllm } from './ml.js';
+import {
+  parseGlog,
+  parseRay,
+  parseSglang,
+  parseSglangAny,
+  parseTorchServe,
+  parseVllm,
+} from './ml.js';
 import type { TextParser } from './text.js';
 import { parseAlb, parseEnvoyAccess, parseHaproxyHttp } from './proxy.js';
 import {
@@ -56,6 +63,7 @@ export const AUTO_PARSERS: readonly TextParser[] = [
   parseNginxError,
   parseGlog,
   parseVllm,
+  parseSglang,
   parseSpringBoot,
   parseRustTracing,
   parseRay,
@@ -123,6 +131,8 @@ export function parsersFor(f: LogFormat): readonly TextParser[] {
       return [parseTornado];
     case 'rust-tracing':
       return [parseRustTracing];
+    case 'sglang':
+      return [parseSglangAny, parseUvicornAccess, parseLevelColon];
     case 'plain':
       return [parsePlain];
     case 'docker-json':
@@ -136,6 +146,7 @@ export function parsersFor(f: LogFormat): readonly TextParser[] {
 export const COMPANIONS: Partial<Record<LogFormat, readonly LogFormat[]>> = {
   tgi: ['json'],
   vllm: ['uvicorn', 'uvicorn-access', 'python-logging'],
+  sglang: ['uvicorn', 'uvicorn-access'],
   uvicorn: ['uvicorn-access'],
   'uvicorn-access': ['uvicorn'],
   'ray-serve': ['python-logging'],

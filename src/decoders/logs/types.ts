@@ -34,6 +34,7 @@ export const LOG_FORMATS = [
   'bentoml',
   'tornado',
   'rust-tracing',
+  'sglang',
   'plain',
 ] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];

@@ -394,6 +394,8 @@ const NAMES: Array<[string[], KeyClass, number, string | null]> = [
       'h',
       'sourceaddress',
       'clientip4',
+      // pino / Node's `req.remoteAddress` (socket.remoteAddress)
+      'remoteaddress',
     ],
     K.CLIENT,
     1,

@@ -518,3 +518,267 @@ test('trace ids in the form other sources use: X-Ray, Cloud Logging, upper-case 
     ['my-own-id-123', null],
   ]);
 });
+
+test('Spring Boot: ts, level, pid, thread, logger, app name as service, stack trace joined', () => {
+  const [boot2, err, boot3] = byName('Spring Boot');
+  assert.equal(boot2!.format, 'spring-boot');
+  assert.equal(boot2!.tsUs, us('2026-11-20T10:15:30.123Z'));
+  assert.equal(boot2!.severity, 'INFO');
+  assert.equal(boot2!.body, 'Prediction done in 812 ms', 'the message after ` : `');
+  assert.equal(boot2!.attributes['pid'], 12345);
+  assert.equal(boot2!.attributes['thread'], 'nio-8080-exec-1');
+  assert.equal(boot2!.attributes['logger'], 'c.e.model.PredictController');
+  assert.equal(boot2!.service, null);
+  assert.equal(err!.severity, 'ERROR');
+  assert.equal(err!.attributes['logger'], 'o.a.c.c.C.[.[.[/].[dispatcherServlet]');
+  assert.equal(err!.attributes['log.lines'], 6, 'the Java stack trace joins its line');
+  assert.match(
+    err!.body,
+    /^Servlet\.service\(\) .*\njava\.lang\.OutOfMemoryError: Java heap space\n\tat /,
+  );
+  assert.match(
+    err!.body,
+    /\nCaused by: java\.lang\.IllegalStateException: tensor pool exhausted\n\t\.\.\. 2 more$/,
+  );
+  assert.equal(boot3!.tsUs, us('2026-11-20T09:15:32.789Z'));
+  assert.equal(boot3!.severity, 'WARN');
+  assert.equal(boot3!.service, 'model-api', 'Boot 3.2+ application name');
+  assert.equal(boot3!.attributes['thread'], 'main', 'left padding trimmed');
+  assert.equal(boot3!.traceId, '4bf92f3577b34da6a3ce929d0e0e4736', 'correlation group');
+  assert.equal(boot3!.spanId, '00f067aa0ba902b7');
+  assert.equal(boot3!.body, 'Model warm-up took 2100 ms');
+  // Boot 3.0/3.1 (ISO time, no application name), Sleuth's `[app,trace,span,export]`, colours
+  const more = parse([
+    '2026-11-20T10:15:30.123Z  INFO 7 --- [           main] o.s.b.w.embedded.tomcat.TomcatWebServer  : Tomcat started on port 8080 (http)',
+    '2026-11-20 10:15:30.123  INFO [model-api,4bf92f3577b34da6,00f067aa0ba902b7,true] 7 --- [nio-8080-exec-1] c.e.model.PredictController              : done',
+    '\x1b[2m2026-11-20T10:15:30.123Z\x1b[0;39m \x1b[32m INFO\x1b[0;39m \x1b[35m7\x1b[0;39m \x1b[2m---\x1b[0;39m \x1b[2m[           main]\x1b[0;39m \x1b[36mc.e.model.App                           \x1b[0;39m \x1b[2m:\x1b[0;39m Started App in 2.1 seconds',
+  ]).records;
+  assert.deepEqual(
+    more.map((r) => [r.format, r.attributes['thread'], r.service, r.traceId, r.body]),
+    [
+      ['spring-boot', 'main', null, null, 'Tomcat started on port 8080 (http)'],
+      ['spring-boot', 'nio-8080-exec-1', 'model-api', '4bf92f3577b34da6', 'done'],
+      ['spring-boot', 'main', null, null, 'Started App in 2.1 seconds'],
+    ],
+  );
+});
+
+test('Gin: status, Go durations, client, method, path; [GIN-debug] lines are DEBUG', () => {
+  const [route, ok, slow] = byName('Gin access log');
+  assert.equal(route!.severity, 'DEBUG');
+  assert.equal(route!.attributes['gin.route'], 'POST /api/generate');
+  assert.equal(ok!.format, 'gin');
+  assert.equal(ok!.tsUs, us('2026-11-20T10:15:30Z'));
+  assert.equal(ok!.httpStatus, 200);
+  assert.equal(ok!.durationMs, 812.345678);
+  assert.equal(ok!.clientIp, '127.0.0.1');
+  assert.equal(ok!.httpMethod, 'POST');
+  assert.equal(ok!.httpPath, '/api/generate');
+  assert.equal(ok!.body, 'POST /api/generate 200');
+  assert.equal(slow!.httpStatus, 500);
+  assert.equal(slow!.durationMs, 62500, 'Go composite duration 1m2.5s');
+  const more = parse(
+    [
+      '[GIN] 2026/11/20 - 10:15:32 | 404 |      45.006µs |             ::1 | GET      "/api/tags?q=\\"a|b\\""',
+      '[GIN] 2026/11/20 - 10:15:33 |\x1b[97;42m 200 \x1b[0m|     1.2s |    10.0.0.5 |\x1b[97;44m GET     \x1b[0m "/"',
+      '[GIN-debug] [WARNING] Running in "debug" mode. Switch to "release" mode in production.',
+    ],
+    { tzOffsetMinutes: 60 },
+  ).records;
+  assert.equal(more[0]!.tsUs, us('2026-11-20T09:15:32Z'), 'local time in the given zone');
+  assert.equal(more[0]!.durationMs, 0.045006, 'µs');
+  assert.equal(more[0]!.clientIp, '::1');
+  assert.equal(more[0]!.httpPath, '/api/tags?q="a|b"', 'Go-quoted path unescaped');
+  assert.equal(more[1]!.httpStatus, 200, 'colours stripped');
+  assert.equal(more[1]!.durationMs, 1200);
+  assert.equal(more[1]!.httpMethod, 'GET');
+  assert.equal(more[2]!.severity, 'WARN');
+});
+
+test('uWSGI: ts, client, method, path, status, msecs/micros, bytes, pid, protocol', () => {
+  const [a, b, c] = byName('uWSGI');
+  assert.equal(a!.format, 'uwsgi');
+  assert.equal(a!.tsUs, us('2026-11-20T10:15:30Z'));
+  assert.equal(a!.clientIp, '10.0.0.1');
+  assert.equal(a!.httpMethod, 'POST');
+  assert.equal(a!.httpPath, '/predict');
+  assert.equal(a!.httpStatus, 200);
+  assert.equal(a!.durationMs, 812);
+  assert.equal(a!.attributes['bytes_sent'], 366);
+  assert.equal(a!.attributes['pid'], 123);
+  assert.equal(a!.attributes['http.protocol'], 'HTTP/1.1');
+  assert.equal(a!.body, 'POST /predict 200');
+  assert.equal(b!.durationMs, 812.345, '--log-micros');
+  assert.equal(b!.httpStatus, 503);
+  assert.equal(b!.attributes['user'], 'alice');
+  assert.equal(b!.attributes['http.protocol'], 'HTTP/1.0');
+  assert.equal(c!.tsUs, us('2026-11-20T10:15:32Z'), 'after a --log-date prefix');
+  assert.equal(c!.attributes['uwsgi.app'], undefined, 'app: - (no app)');
+  assert.equal(c!.httpStatus, 404);
+});
+
+test('BentoML: access lines give method, path, status, duration, client, trace, service', () => {
+  const [cli, ok, runner] = byName('BentoML');
+  assert.equal(cli!.format, 'bentoml');
+  assert.equal(cli!.severity, 'INFO');
+  assert.equal(cli!.tsUs, us('2026-11-20T10:15:29Z'));
+  assert.match(cli!.body, /^Starting production HTTP BentoServer/);
+  assert.equal(cli!.attributes['bentoml.component'], 'cli');
+  assert.equal(ok!.httpMethod, 'POST');
+  assert.equal(ok!.httpPath, '/predict');
+  assert.equal(ok!.httpStatus, 200);
+  assert.equal(ok!.durationMs, 812.345);
+  assert.equal(ok!.clientIp, '10.0.0.1');
+  assert.equal(ok!.traceId, '4bf92f3577b34da6a3ce929d0e0e4736');
+  assert.equal(ok!.spanId, '00f067aa0ba902b7');
+  assert.equal(ok!.service, 'iris_classifier');
+  assert.equal(ok!.attributes['bytes_sent'], 366);
+  assert.equal(ok!.body, 'POST /predict 200');
+  assert.equal(runner!.tsUs, us('2026-11-20T09:15:31Z'));
+  assert.equal(runner!.severity, 'ERROR');
+  assert.equal(runner!.clientIp, null, 'a runner logs `_` for the client');
+  assert.equal(runner!.httpStatus, 500);
+  assert.equal(runner!.attributes['http.response_content_type'], 'text/plain; charset=utf-8');
+  assert.equal(runner!.service, 'iris_clf', 'from the component');
+  // older BentoML wrote the OpenTelemetry ids as decimal integers
+  assert.equal(runner!.traceId, 67131233608323295915755120473254509377n.toString(16));
+  assert.equal(runner!.spanId, 4151694932783368069n.toString(16).padStart(16, '0'));
+});
+
+test('Tornado: level letter, yymmdd time, access messages; Jupyter layout', () => {
+  const [reg, ok, unavailable, jupyter] = byName('Tornado');
+  assert.equal(reg!.format, 'tornado');
+  assert.equal(reg!.severity, 'INFO');
+  assert.equal(reg!.tsUs, us('2020-11-20T10:15:29Z'));
+  assert.equal(reg!.body, 'Registering model: sklearn-iris');
+  assert.equal(reg!.attributes['source'], 'model_server:150');
+  assert.equal(ok!.httpStatus, 200);
+  assert.equal(ok!.httpMethod, 'POST');
+  assert.equal(ok!.httpPath, '/v2/models/sklearn-iris/infer');
+  assert.equal(ok!.clientIp, '127.0.0.1');
+  assert.equal(ok!.durationMs, 812.34);
+  assert.equal(unavailable!.severity, 'WARN');
+  assert.equal(unavailable!.httpStatus, 503);
+  assert.equal(unavailable!.durationMs, 2.1);
+  assert.equal(jupyter!.tsUs, us('2026-11-20T10:15:32.123Z'));
+  assert.equal(jupyter!.attributes['logger'], 'ServerApp');
+  assert.equal(jupyter!.clientIp, '::1');
+  // an uncaught exception: the request repr and traceback join the record
+  const exc = parse([
+    '[E 201120 10:15:31 web:1793] Uncaught exception POST /v2/models/x/infer (127.0.0.1)',
+    "    HTTPServerRequest(protocol='http', host='localhost:8080', method='POST', uri='/v2/models/x/infer')",
+    '    Traceback (most recent call last):',
+    '[C 201120 10:15:32 kserve:10] giving up',
+  ]).records;
+  assert.equal(exc.length, 2);
+  assert.equal(exc[0]!.severity, 'ERROR');
+  assert.equal(exc[0]!.attributes['log.lines'], 3);
+  assert.equal(exc[1]!.severity, 'FATAL');
+});
+
+test('Rust tracing: spans and trailing fields through applyField, target, `latency=812 ms`', () => {
+  const [connected, resp, full, tgi] = byName('Rust tracing');
+  assert.equal(connected!.format, 'rust-tracing');
+  assert.equal(connected!.tsUs, us('2026-11-20T10:15:29Z') + 1, 'µs kept');
+  assert.equal(connected!.severity, 'INFO');
+  assert.equal(connected!.body, 'Connected');
+  assert.equal(connected!.attributes['target'], 'text_generation_router::server');
+  assert.equal(connected!.attributes['source'], 'router/src/server.rs:2311');
+  assert.equal(resp!.httpMethod, 'POST');
+  assert.equal(resp!.httpPath, '/v1/predict');
+  assert.equal(resp!.httpStatus, 200);
+  assert.equal(resp!.durationMs, 812, 'the unit is a separate token');
+  assert.equal(resp!.attributes['spans'], 'request');
+  assert.equal(resp!.attributes['target'], 'tower_http::trace::on_response');
+  assert.equal(resp!.body, 'finished processing request');
+  assert.equal(full!.severity, 'WARN');
+  assert.equal(full!.body, 'Queue is full');
+  assert.equal(full!.attributes['target'], 'text_generation_router::infer');
+  assert.equal(tgi!.durationMs, 735.200735, 'TGI total_time');
+  assert.equal(tgi!.attributes['queue_time_ms'], 0.073176);
+  assert.equal(tgi!.attributes['inference_time_ms'], 734.172108);
+  assert.match(
+    String(tgi!.attributes['parameters']),
+    /^GenerateParameters \{ .*stop: \["a b=c"\] \}$/,
+  );
+  assert.equal(tgi!.body, 'Success');
+  const more = parse([
+    '\x1b[2m2026-11-20T10:15:34.000005Z\x1b[0m \x1b[31mERROR\x1b[0m \x1b[1mhandle\x1b[0m\x1b[1m{\x1b[0m\x1b[3mrequest_id\x1b[0m\x1b[2m=\x1b[0m"r-7"\x1b[1m}\x1b[0m\x1b[2m:\x1b[0m \x1b[2mmy_app::api\x1b[0m\x1b[2m:\x1b[0m upstream failed \x1b[3merror\x1b[0m\x1b[2m=\x1b[0mconnection refused (os error 111) \x1b[3mtrace_id\x1b[0m\x1b[2m=\x1b[0m4BF92F3577B34DA6A3CE929D0E0E4736',
+    '2026-11-20T10:15:35.000006+01:00 DEBUG shard-manager: text_generation_launcher: Starting shard rank=0',
+    '2026-11-20T10:15:36.000007Z TRACE my_app: x=1',
+  ]).records;
+  assert.equal(more[0]!.severity, 'ERROR', 'colours stripped');
+  assert.equal(more[0]!.requestId, 'r-7');
+  assert.equal(more[0]!.traceId, '4bf92f3577b34da6a3ce929d0e0e4736');
+  assert.equal(more[0]!.attributes['error'], 'connection refused (os error 111)');
+  assert.equal(more[0]!.body, 'upstream failed');
+  assert.equal(more[1]!.tsUs, us('2026-11-20T09:15:35Z') + 6);
+  assert.equal(more[1]!.attributes['spans'], 'shard-manager');
+  assert.equal(more[1]!.attributes['target'], 'text_generation_launcher');
+  assert.equal(more[1]!.attributes['rank'], 0);
+  assert.equal(more[2]!.severity, 'TRACE');
+  assert.equal(more[2]!.attributes['x'], 1);
+});
+
+test('SGLang: scheduler stats as typed sglang.* attributes, rank tags, uvicorn lines', () => {
+  const [args, access, decode, prefill] = byName('SGLang');
+  assert.equal(args!.format, 'sglang');
+  assert.equal(args!.tsUs, us('2026-11-20T10:15:28Z'));
+  assert.equal(access!.format, 'uvicorn-access', 'as in a vLLM log');
+  assert.equal(access!.httpMethod, 'POST');
+  assert.equal(access!.httpPath, '/generate');
+  assert.equal(access!.httpStatus, 200);
+  assert.equal(access!.clientIp, '127.0.0.1');
+  assert.equal(access!.severity, 'INFO');
+  assert.equal(decode!.tsUs, us('2026-11-20T10:15:30Z'));
+  assert.equal(decode!.attributes['sglang.rank'], 'TP0');
+  assert.equal(decode!.attributes['sglang.tp_rank'], 0);
+  assert.equal(decode!.attributes['sglang.batch'], 'decode');
+  assert.equal(decode!.attributes['sglang.running_reqs'], 5);
+  assert.equal(decode!.attributes['sglang.tokens'], 1234);
+  assert.equal(decode!.attributes['sglang.token_usage'], 0.05);
+  assert.equal(decode!.attributes['sglang.gen_throughput_tps'], 250.3);
+  assert.equal(decode!.attributes['sglang.queue_reqs'], 0);
+  assert.equal(prefill!.attributes['sglang.batch'], 'prefill');
+  assert.equal(prefill!.attributes['sglang.new_seqs'], 1);
+  assert.equal(prefill!.attributes['sglang.new_tokens'], 512);
+  assert.equal(prefill!.attributes['sglang.cached_tokens'], 0);
+  assert.equal(prefill!.attributes['sglang.queue_reqs'], 3);
+  // newer versions: `,` after the batch kind, `cuda graph`, a trailing `, `
+  const newer = parse([
+    '[2026-11-20 10:15:30] Decode batch, #running-req: 2, #token: 85, token usage: 0.00, cuda graph: True, gen throughput (token/s): 29.41, #queue-req: 0, ',
+  ]).records[0]!;
+  assert.equal(newer.format, 'sglang');
+  assert.equal(newer.attributes['sglang.cuda_graph'], true);
+  assert.equal(newer.attributes['sglang.running_reqs'], 2);
+  assert.equal(newer.attributes['sglang.gen_throughput_tps'], 29.41);
+});
+
+test('application formats do not take other formats’ lines', () => {
+  const formats = [
+    '[2026-11-20 10:15:30] INFO:app.worker:python logging with a bracketed asctime',
+    '[2026-11-20 10:15:30] plain message after a bracketed time',
+    '2026-11-20 10:15:30,123 INFO [main] com.example.Server: log4j with a comma fraction',
+    '2026-11-20T10:15:30,625 [INFO ] W-9000-bert_1.0-stdout MODEL_LOG - torchserve',
+    '2026-11-20 10:15:30,461\tINFO worker.py:1000 -- Ray core',
+    '[2026-11-20 10:15:30 +0000] [100] [INFO] gunicorn',
+  ].map((line) => parse([line]).records[0]!.format);
+  assert.deepEqual(formats, [
+    'python-logging',
+    'plain',
+    'python-logging',
+    'torchserve',
+    'ray-serve',
+    'gunicorn-error',
+  ]);
+});
+
+test('pino: req.remoteAddress is the client address', () => {
+  const r = parse([
+    '{"level":30,"time":1795169730123,"pid":7,"hostname":"api-1","reqId":"req-1","req":{"method":"POST","url":"/v1/predict","remoteAddress":"10.0.0.7","remotePort":51234},"res":{"statusCode":200},"responseTime":812.3,"msg":"request completed"}',
+  ]).records[0]!;
+  assert.equal(r.clientIp, '10.0.0.7');
+  assert.equal(r.httpStatus, 200);
+  assert.equal(r.durationMs, 812.3);
+  assert.equal(r.requestId, 'req-1');
+});

@@ -9,13 +9,19 @@
 //  - Ray (Serve) `INFO 2025-12-18 05:30:31,943 serve 125125 -- msg` and Ray core
 //    `2025-12-18 05:30:20,461 INFO scripts.py:507 -- msg`; replica access messages
 //    `POST / 200 12.3ms` fill method/path/status/duration.
+//  - SGLang `[2026-11-20 10:15:30 TP0] msg` (rank tags optional), scheduler stats lines
+//    (`Decode batch. #running-req: 5, #token: 1234, token usage: 0.05, gen throughput (token/s):
+//    250.30, #queue-req: 0`, `Prefill batch. #new-seq: …`) → `sglang.*` attributes, and its
+//    uvicorn lines after the timestamp.
 // The `(Name pid=N)` prefixes Ray adds are handled by the caller (text.ts skipProcPrefix).
 
 import type { LogRecord } from '../../model/records.js';
-import { applyRequestLine, intern, newRecord, stripPort, type Ctx } from './fields.js';
+import { applyRequestLine, intern, newRecord, readDecimal, stripPort, type Ctx } from './fields.js';
 import { normalizeSeverity } from './severity.js';
 import { readGlogTime, readIso, readMonthDayTime, tsEnd } from './time.js';
 import { lvlEnd, readLevel, skipSpaces } from './text.js';
+import { parseUvicornAccess } from './access.js';
+import { parseLevelColon } from './python.js';
 
 // ---- vLLM ------------------------------------------------------------------------------------
 
@@ -80,6 +86,122 @@ export function parseVllm(s: string, p: number, ctx: Ctx): LogRecord | null {
   r.attributes['source'] = intern(src);
   vllmStats(r, msg);
   return r;
+}
+
+// ---- SGLang ----------------------------------------------------------------------------------
+
+const SGLANG_STATS: Record<string, string> = {
+  '#running-req': 'sglang.running_reqs',
+  '#queue-req': 'sglang.queue_reqs',
+  'token usage': 'sglang.token_usage',
+  'full token usage': 'sglang.token_usage',
+  '#token': 'sglang.tokens',
+  '#full token': 'sglang.tokens',
+  'gen throughput (token/s)': 'sglang.gen_throughput_tps',
+  'input throughput (token/s)': 'sglang.input_throughput_tps',
+  '#new-seq': 'sglang.new_seqs',
+  '#new-token': 'sglang.new_tokens',
+  '#cached-token': 'sglang.cached_tokens',
+  '#pending-token': 'sglang.pending_tokens',
+  '#retracted-req': 'sglang.retracted_reqs',
+  'accept len': 'sglang.spec_accept_length',
+  'cuda graph': 'sglang.cuda_graph',
+};
+
+/** Scheduler stats of an SGLang `Decode batch` / `Prefill batch` message; false if not one. */
+export function sglangStats(r: LogRecord, msg: string): boolean {
+  const decode = msg.startsWith('Decode batch');
+  if (!decode && !msg.startsWith('Prefill batch')) return false;
+  const at = decode ? 12 : 13;
+  const sep = msg.charCodeAt(at);
+  if (sep !== 46 && sep !== 44) return false; // `.` (older) or `,`
+  r.attributes['sglang.batch'] = decode ? 'decode' : 'prefill';
+  const text = msg.slice(at + 1, 2048);
+  for (const part of text.split(',', 48)) {
+    const c = part.indexOf(': ');
+    if (c < 0) continue;
+    const name = SGLANG_STATS[part.slice(0, c).trim()];
+    if (name === undefined) continue;
+    const v = part.slice(c + 2).trim();
+    if (v === 'True' || v === 'False') r.attributes[name] = v === 'True';
+    else {
+      const n = readDecimal(v);
+      if (!Number.isNaN(n)) r.attributes[name] = n;
+    }
+  }
+  return true;
+}
+
+/** `[yyyy-mm-dd hh:mm:ss]` or `[yyyy-mm-dd hh:mm:ss TP0 …]`; sets sgEnd past `] `, sgRank. */
+let sgEnd = 0;
+let sgRank: string | null = null;
+function readSglangHead(s: string, p: number, ctx: Ctx): number {
+  if (s.charCodeAt(p) !== 91 || s.charCodeAt(p + 5) !== 45 || s.charCodeAt(p + 11) !== 32)
+    return NaN;
+  // python asctime without milliseconds, no zone: `%Y-%m-%d %H:%M:%S`
+  if (s.charCodeAt(p + 20) !== 93 && s.charCodeAt(p + 20) !== 32) return NaN;
+  const ts = readIso(s, p + 1, ctx);
+  if (Number.isNaN(ts) || tsEnd !== p + 20) return NaN;
+  sgRank = null;
+  let q = tsEnd;
+  if (s.charCodeAt(q) === 32) {
+    // rank tags: `TP0`, `DP1 TP3`, `PP0 TP0 EP2`…
+    const close = s.indexOf(']', q);
+    if (close < 0 || close - q > 40) return NaN;
+    const tags = s.slice(q + 1, close);
+    if (!/^[A-Z]{2,4}\d{1,5}(?: [A-Z]{2,4}\d{1,5}){0,5}$/.test(tags)) return NaN;
+    sgRank = tags;
+    q = close;
+  }
+  sgEnd = s.charCodeAt(q + 1) === 32 ? q + 2 : q + 1;
+  return ts;
+}
+
+function sglangRecord(s: string, ctx: Ctx, ts: number): LogRecord {
+  const msg = s.slice(sgEnd);
+  // the API server's uvicorn lines (`INFO:     127.0.0.1:40000 - "POST /generate HTTP/1.1" 200
+  // OK`) keep their uvicorn formats, as in a vLLM log (the `sglang` companions)
+  const c = msg.charCodeAt(0);
+  const r =
+    (c >= 65 && c <= 90
+      ? (parseUvicornAccess(msg, 0, ctx) ?? parseLevelColon(msg, 0, ctx))
+      : null) ?? newRecord(ctx, 'sglang', msg);
+  r.tsUs = ts;
+  if (sgRank !== null) {
+    r.attributes['sglang.rank'] = intern(sgRank);
+    const tp = /(?:^| )TP(\d+)/.exec(sgRank);
+    if (tp) r.attributes['sglang.tp_rank'] = Number(tp[1]);
+  }
+  sglangStats(r, msg);
+  return r;
+}
+
+/** Messages only SGLang writes (single-GPU servers tag no rank): its start-up milestones. */
+const SGLANG_MARKERS =
+  /^(?:Decode batch|Prefill batch|server_args=ServerArgs\(|Load weight (?:begin|end)|KV Cache is allocated|Memory pool end|Capture cuda graph|Init torch distributed|max_total_num_tokens=|The server is fired up)/;
+
+/**
+ * An SGLang line that says it is one: a rank tag, a message only SGLang writes, or a uvicorn line
+ * (level padded to 10 columns) after the timestamp. A bare `[yyyy-mm-dd hh:mm:ss] msg` is too
+ * common a shape to claim, and `[ts] INFO:name:msg` is python logging's.
+ */
+export function parseSglang(s: string, p: number, ctx: Ctx): LogRecord | null {
+  const ts = readSglangHead(s, p, ctx);
+  if (Number.isNaN(ts)) return null;
+  if (sgRank === null) {
+    const c = s.charCodeAt(sgEnd);
+    if (c < 65 || c > 122) return null;
+    if (readLevel(s, sgEnd) !== null && s.charCodeAt(lvlEnd) === 58) {
+      if (skipSpaces(s, lvlEnd + 1) - sgEnd < 10) return null;
+    } else if (!SGLANG_MARKERS.test(s.slice(sgEnd, sgEnd + 40))) return null;
+  }
+  return sglangRecord(s, ctx, ts);
+}
+
+/** Any `[yyyy-mm-dd hh:mm:ss[ tags]] msg` line, in a file known to be SGLang's. */
+export function parseSglangAny(s: string, p: number, ctx: Ctx): LogRecord | null {
+  const ts = readSglangHead(s, p, ctx);
+  return Number.isNaN(ts) ? null : sglangRecord(s, ctx, ts);
 }
 
 // ---- Triton (glog) ----------------------------------------------------------------------------

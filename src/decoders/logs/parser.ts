@@ -42,6 +42,10 @@ const HEADERED: ReadonlySet<LogFormat> = new Set<LogFormat>([
   'apache-error',
   'syslog-3164',
   'syslog-5424',
+  'spring-boot',
+  'bentoml',
+  'tornado',
+  'sglang',
   'plain',
 ]);
 

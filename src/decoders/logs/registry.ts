@@ -14,9 +14,24 @@ import {
   parseUvicornAccess,
 } from './access.js';
 import { parseGunicornError, parseLevelColon, parsePlain, parsePythonLogging } from './python.js';
-import { parseGlog, parseRay, parseTorchServe, parseVllm } from './ml.js';
+import {
+  parseGlog,
+  parseRay,
+  parseSglang,
+  parseSglangAny,
+  parseTorchServe,
+  parseVllm,
+} from './ml.js';
 import type { TextParser } from './text.js';
 import { parseAlb, parseEnvoyAccess, parseHaproxyHttp } from './proxy.js';
+import {
+  parseBentoml,
+  parseGin,
+  parseRustTracing,
+  parseSpringBoot,
+  parseTornado,
+  parseUwsgi,
+} from './apps.js';
 
 export const parseJson: TextParser = (s, p, ctx) => {
   if (s.charCodeAt(p) !== 123) return null;
@@ -27,17 +42,30 @@ const parseAccess: TextParser = (s, p, ctx) => parseAccessLine(s, p, ctx);
 const parseGunicornAccess: TextParser = (s, p, ctx) =>
   parseAccessLine(s, p, ctx, 'gunicorn-access');
 
-/** Per-line auto-detection order. */
+/**
+ * Per-line auto-detection order. Every parser rejects most lines on their first characters; the
+ * application-server ones sit after the formats they could shadow and before the generic ones
+ * that would take their lines (BentoML's `ts [LEVEL] [component]` before TorchServe's `ts [LEVEL]
+ * thread logger - `, Spring Boot and Rust tracing `ts LEVEL …` before Ray core's `ts LEVEL src --`,
+ * rsyslog's ISO form and python logging).
+ */
 export const AUTO_PARSERS: readonly TextParser[] = [
   parseJson,
   parseEnvoyAccess,
   parseSyslog5424,
+  parseBentoml,
   parseTorchServe,
   parseGunicornError,
   parseApacheError,
+  parseTornado,
+  parseGin,
+  parseUwsgi,
   parseNginxError,
   parseGlog,
   parseVllm,
+  parseSglang,
+  parseSpringBoot,
+  parseRustTracing,
   parseRay,
   parseHaproxyHttp,
   parseAlb,
@@ -91,6 +119,20 @@ export function parsersFor(f: LogFormat): readonly TextParser[] {
       return [parseHaproxyHttp, parseSyslog3164, parseSyslog5424];
     case 'aws-alb':
       return [parseAlb];
+    case 'spring-boot':
+      return [parseSpringBoot];
+    case 'gin':
+      return [parseGin];
+    case 'uwsgi':
+      return [parseUwsgi];
+    case 'bentoml':
+      return [parseBentoml];
+    case 'tornado':
+      return [parseTornado];
+    case 'rust-tracing':
+      return [parseRustTracing];
+    case 'sglang':
+      return [parseSglangAny, parseUvicornAccess, parseLevelColon];
     case 'plain':
       return [parsePlain];
     case 'docker-json':
@@ -104,6 +146,7 @@ export function parsersFor(f: LogFormat): readonly TextParser[] {
 export const COMPANIONS: Partial<Record<LogFormat, readonly LogFormat[]>> = {
   tgi: ['json'],
   vllm: ['uvicorn', 'uvicorn-access', 'python-logging'],
+  sglang: ['uvicorn', 'uvicorn-access'],
   uvicorn: ['uvicorn-access'],
   'uvicorn-access': ['uvicorn'],
   'ray-serve': ['python-logging'],

@@ -52,6 +52,17 @@ export function readLevel(s: string, i: number): Severity | null {
   return sev;
 }
 
+// eslint-disable-next-line no-control-regex -- matching the escape character is the point
+const ANSI_SGR = /\x1b\[[0-9;]{0,32}m/g;
+
+/**
+ * The text without ANSI colour codes (`ESC[…m`), as colouring loggers write them to a terminal
+ * (Spring Boot's `%clr`, tracing-subscriber, Tornado, Gin): callers check for an ESC first.
+ */
+export function stripAnsi(s: string): string {
+  return s.replace(ANSI_SGR, '');
+}
+
 export function skipSpaces(s: string, i: number): number {
   while (s.charCodeAt(i) === 32 || s.charCodeAt(i) === 9) i++;
   return i;

@@ -6,7 +6,8 @@
 // nginx/apache `time_local` (`28/Nov/2026:07:40:29 +0000`), syslog `Jun 14 15:16:01`, glog
 // `MMDD hh:mm:ss.uuuuuu`, `MM-DD hh:mm:ss[.fff]` (vLLM, Android), `yyyy/mm/dd hh:mm:ss` (nginx
 // error), `yy/MM/dd hh:mm:ss` (Spark), `yyMMdd hhmmss` (HDFS), `Www Mon dd hh:mm:ss[.u] yyyy`
-// (apache error, ctime), epoch numbers by magnitude.
+// (apache error, ctime), `yyyy/mm/dd - hh:mm:ss` (Gin), `yymmdd hh:mm:ss` (Tornado), epoch numbers
+// by magnitude.
 
 /** End offset of the last successful read. */
 export let tsEnd = 0;
@@ -284,6 +285,27 @@ export function readSlashDate(s: string, i: number, o: TimeOpts): number {
   const d = d2(s, p + 3);
   if (mo < 0 || d < 0 || s.charCodeAt(p + 2) !== 47 || s.charCodeAt(p + 5) !== 32) return NaN;
   return dayUs(y, mo, d, readClock(s, p + 6), o.tzOffsetMinutes);
+}
+
+/** `yyyy/mm/dd - hh:mm:ss` (Go Gin's access log, local time). */
+export function readGinTime(s: string, i: number, o: TimeOpts): number {
+  const y = d4(s, i);
+  if (y < 0 || s.charCodeAt(i + 4) !== 47 || s.charCodeAt(i + 7) !== 47) return NaN;
+  if (s.charCodeAt(i + 10) !== 32 || s.charCodeAt(i + 11) !== 45 || s.charCodeAt(i + 12) !== 32)
+    return NaN;
+  const mo = d2(s, i + 5);
+  const d = d2(s, i + 8);
+  if (mo < 0 || d < 0) return NaN;
+  return dayUs(y, mo, d, readClock(s, i + 13), o.tzOffsetMinutes);
+}
+
+/** `yymmdd hh:mm:ss` (Tornado's default log, local time). */
+export function readYymmddTime(s: string, i: number, o: TimeOpts): number {
+  const y = d2(s, i);
+  const mo = d2(s, i + 2);
+  const d = d2(s, i + 4);
+  if (y < 0 || mo < 0 || d < 0 || s.charCodeAt(i + 6) !== 32) return NaN;
+  return dayUs(2000 + y, mo, d, readClock(s, i + 7), o.tzOffsetMinutes);
 }
 
 /** `yyMMdd hhmmss` (HDFS). */

@@ -28,6 +28,13 @@ export const LOG_FORMATS = [
   'envoy',
   'haproxy',
   'aws-alb',
+  'spring-boot',
+  'gin',
+  'uwsgi',
+  'bentoml',
+  'tornado',
+  'rust-tracing',
+  'sglang',
   'plain',
 ] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];

@@ -125,6 +125,48 @@ export interface Exchange {
   http2?: ExchangeHttp2;
 }
 
+/**
+ * An exchange between `client` and `server` with nothing known yet: no request or response seen,
+ * state complete. Decoders that learn little (tls-timing.ts) and tests start from it.
+ */
+export function blankExchange(
+  p: Partial<Exchange> & Pick<Exchange, 'client' | 'server'>,
+): Exchange {
+  return {
+    id: 0,
+    connId: 0,
+    protocol: 'HTTP/1.1',
+    streamId: null,
+    method: null,
+    host: null,
+    path: null,
+    status: null,
+    reason: null,
+    requestHeaders: {},
+    responseHeaders: {},
+    requestId: null,
+    traceparent: null,
+    contentType: null,
+    reqBodyBytes: 0,
+    respBodyBytes: 0,
+    reqFirstUs: null,
+    reqLastUs: null,
+    respFirstUs: null,
+    respLastUs: null,
+    reqFirstFrame: null,
+    respFirstFrame: null,
+    respLastFrame: null,
+    serverTimeMs: null,
+    totalMs: null,
+    reqBody: null,
+    respBody: null,
+    state: 'complete',
+    grpcStatus: null,
+    grpcMessage: null,
+    ...p,
+  };
+}
+
 // The analyses protocol decoders attach to exchanges (decoders/proto/llm.ts, grpc.ts, http2.ts
 // use these types as theirs: the model is the one definition, since it may not import decoders).
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Exchange, LogRecord } from '../../model/records.js';
+import { blankExchange, type Exchange, type LogRecord } from '../../model/records.js';
 import type { Span } from '../../model/span.js';
 import { CaptureEngine } from '../../decoders/capture/engine.js';
 import { allRecognisers } from '../../decoders/proto/registry.js';
@@ -251,41 +251,31 @@ test('JSON access logs alone (nginx escape=json + app JSON): one request per fro
   assert.equal(r3.cause, 'upstream-error');
 });
 
+const xch = blankExchange;
+
 test('gRPC: a server-side grpc-status inside a 200 is a failure; a caller error is not', () => {
-  const call = (i: number, grpcStatus: number | null, message: string | null): Exchange => ({
-    id: i,
-    connId: 1,
-    client: { ip: CLIENT, port: 40000 },
-    server: { ip: APP, port: 8001 },
-    protocol: 'HTTP/2',
-    streamId: 1 + 2 * i,
-    method: 'POST',
-    host: null,
-    path: '/inference.GRPCInferenceService/ModelInfer',
-    status: 200,
-    reason: null,
-    requestHeaders: {},
-    responseHeaders: {},
-    requestId: `g${i}`,
-    traceparent: null,
-    contentType: 'application/grpc',
-    reqBodyBytes: 100,
-    respBodyBytes: 100,
-    reqFirstUs: T0 + i * 1_000_000,
-    reqLastUs: T0 + i * 1_000_000 + 100,
-    respFirstUs: T0 + i * 1_000_000 + 20_000,
-    respLastUs: T0 + i * 1_000_000 + 20_100,
-    reqFirstFrame: null,
-    respFirstFrame: null,
-    respLastFrame: null,
-    serverTimeMs: 20,
-    totalMs: 20,
-    reqBody: null,
-    respBody: null,
-    state: 'complete',
-    grpcStatus,
-    grpcMessage: message,
-  });
+  const call = (i: number, grpcStatus: number | null, message: string | null): Exchange =>
+    xch({
+      id: i,
+      connId: 1,
+      client: { ip: CLIENT, port: 40000 },
+      server: { ip: APP, port: 8001 },
+      protocol: 'HTTP/2',
+      streamId: 1 + 2 * i,
+      method: 'POST',
+      path: '/inference.GRPCInferenceService/ModelInfer',
+      status: 200,
+      requestId: `g${i}`,
+      contentType: 'application/grpc',
+      reqFirstUs: T0 + i * 1_000_000,
+      reqLastUs: T0 + i * 1_000_000 + 100,
+      respFirstUs: T0 + i * 1_000_000 + 20_000,
+      respLastUs: T0 + i * 1_000_000 + 20_100,
+      serverTimeMs: 20,
+      totalMs: 20,
+      grpcStatus,
+      grpcMessage: message,
+    });
   const xs = [
     call(0, 0, null),
     call(1, 14, 'upstream connect error'),
@@ -305,43 +295,6 @@ test('gRPC: a server-side grpc-status inside a 200 is a failure; a caller error 
     inv.findings.map((f) => f.title).join('\n'),
   );
 });
-
-/** An exchange with defaults for what a test does not care about. */
-function xch(p: Partial<Exchange> & Pick<Exchange, 'client' | 'server'>): Exchange {
-  return {
-    id: 0,
-    connId: 0,
-    protocol: 'HTTP/1.1',
-    streamId: null,
-    method: null,
-    host: null,
-    path: null,
-    status: null,
-    reason: null,
-    requestHeaders: {},
-    responseHeaders: {},
-    requestId: null,
-    traceparent: null,
-    contentType: null,
-    reqBodyBytes: 0,
-    respBodyBytes: 0,
-    reqFirstUs: null,
-    reqLastUs: null,
-    respFirstUs: null,
-    respLastUs: null,
-    reqFirstFrame: null,
-    respFirstFrame: null,
-    respLastFrame: null,
-    serverTimeMs: null,
-    totalMs: null,
-    reqBody: null,
-    respBody: null,
-    state: 'complete',
-    grpcStatus: null,
-    grpcMessage: null,
-    ...p,
-  };
-}
 
 test('HTTPS without keys: the TLS hop (timed from records) joins the proxy hop in clear', () => {
   const xs: Exchange[] = [];

@@ -12,7 +12,7 @@
 //    session that negotiated (or, TLS 1.3, offered) h2 marks its exchanges `TLS (h2?)`.
 // Pure: fed by the TLS parser, reports through the proto context.
 
-import type { Dir, Exchange } from '../../model/records.js';
+import { blankExchange, type Dir } from '../../model/records.js';
 import type { ProtoContext } from './stream.js';
 
 /** A first server burst smaller than this may be tickets or SETTINGS rather than the answer. */
@@ -147,22 +147,11 @@ export class TlsRecordTimer {
       respFirstFrame = c.secondBurstFrame;
     }
     const conn = this.ctx.conn;
-    const x: Omit<Exchange, 'id'> = {
+    const x = blankExchange({
       connId: conn.id,
       client: conn.client,
       server: conn.server,
       protocol: this.maybeH2 ? 'TLS (h2?)' : 'TLS',
-      streamId: null,
-      method: null,
-      host: null,
-      path: null,
-      status: null,
-      reason: null,
-      requestHeaders: {},
-      responseHeaders: {},
-      requestId: null,
-      traceparent: null,
-      contentType: null,
       reqBodyBytes: c.reqBytes,
       respBodyBytes: c.respBytes,
       reqFirstUs: c.reqFirstUs,
@@ -174,12 +163,8 @@ export class TlsRecordTimer {
       respLastFrame: c.respLastFrame,
       serverTimeMs: respFirstUs !== null ? (respFirstUs - c.reqLastUs) / 1000 : null,
       totalMs: c.respLastUs !== null ? (c.respLastUs - c.reqFirstUs) / 1000 : null,
-      reqBody: null,
-      respBody: null,
       state: respFirstUs !== null ? 'complete' : reset ? 'reset' : 'no-response',
-      grpcStatus: null,
-      grpcMessage: null,
-    };
+    });
     this.ctx.exchange(x);
     this.ctx.count('tls.timedExchanges');
   }

@@ -348,3 +348,91 @@ test('HTTPS without keys: the TLS hop (timed from records) joins the proxy hop i
   assert.ok(slow.breakdownMs.network >= 250, JSON.stringify(slow.breakdownMs));
   assert.match(slow.evidence[0]!, /in TLS: timed from its records/);
 });
+
+test('traces alone: the critical path says inference, queueing, network, or a failed span', () => {
+  let n = 0;
+  const span = (
+    trace: number,
+    parent: string | null,
+    name: string,
+    kind: Span['kind'],
+    startMs: number,
+    endMs: number,
+    attributes: Span['attributes'] = {},
+    status: Span['status'] = 'unset',
+  ): Span => ({
+    traceId: trace.toString(16).padStart(32, '0'),
+    spanId: (++n).toString(16).padStart(16, '0'),
+    parentSpanId: parent,
+    service: kind === 'client' ? 'gateway' : 'model-server',
+    name,
+    kind,
+    startUs: T0 + trace * 10_000_000 + startMs * 1000,
+    endUs: T0 + trace * 10_000_000 + endMs * 1000,
+    status,
+    statusMessage: status === 'error' ? 'CUDA out of memory' : null,
+    attributes,
+    events: [],
+    links: [],
+    resource: {},
+    scope: null,
+    format: 'otlp-json',
+  });
+  const http = { 'http.request.method': 'POST', 'http.route': '/predict' };
+  const spans: Span[] = [];
+  // a gateway calls the model server, which waits for a batch slot, then runs the model
+  const request = (trace: number, netMs: number, waitMs: number, inferMs: number, code = 200) => {
+    const c = span(trace, null, 'POST', 'client', 0, netMs + waitMs + inferMs + 10, {
+      ...http,
+      'http.response.status_code': code,
+    });
+    const s = span(
+      trace,
+      c.spanId,
+      'POST /predict',
+      'server',
+      netMs / 2,
+      netMs / 2 + waitMs + inferMs + 10,
+      { ...http, 'http.response.status_code': code },
+      code >= 500 ? 'error' : 'unset',
+    );
+    const w = span(
+      trace,
+      s.spanId,
+      'batch.wait',
+      'internal',
+      netMs / 2 + 5,
+      netMs / 2 + 5 + waitMs,
+    );
+    const m = span(
+      trace,
+      s.spanId,
+      'model.forward',
+      'internal',
+      netMs / 2 + 5 + waitMs,
+      netMs / 2 + 5 + waitMs + inferMs,
+    );
+    spans.push(c, s, w, m);
+  };
+  for (let i = 1; i <= 8; i++) request(i, 4, 2, 40);
+  request(20, 4, 2, 900); // slow model
+  request(21, 4, 700, 40); // queued
+  request(22, 800, 2, 40); // slow network between gateway and server
+  request(23, 4, 2, 40, 503); // failed
+  const inv = investigate(
+    { exchanges: [], connections: new Map(), retransmissions: [], logs: [], spans },
+    { slowMs: 300 },
+  );
+  assert.equal(inv.requests.total, 12);
+  const cause = (t: number) =>
+    inv.slowRequests.find((r) => r.requestId === t.toString(16).padStart(32, '0'))?.cause;
+  assert.equal(cause(20), 'inference');
+  assert.equal(cause(21), 'queueing');
+  assert.equal(cause(22), 'network');
+  assert.equal(cause(23), 'upstream-error');
+  const slow = inv.slowRequests.find((r) => r.cause === 'inference')!;
+  assert.equal(slow.path, '/predict');
+  assert.equal(slow.method, 'POST');
+  assert.ok(slow.breakdownMs.inference >= 900);
+  assert.ok(inv.findings.some((f) => f.cause === 'upstream-error'));
+});

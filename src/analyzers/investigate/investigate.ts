@@ -13,6 +13,8 @@
 import type { Connection, Exchange, LogRecord, RetransmissionEvent } from '../../model/records.js';
 import type { Span } from '../../model/span.js';
 import { estimateQueueing, type QueueEstimate } from './queue.js';
+import { attributeTrace, httpOfSpan, INFERENCE_NAME } from './trace-attr.js';
+import { buildTraces, type Trace } from '../traces/tree.js';
 import { busyTimelines, busyWithin, serverKeyOf, type BusyTimeline } from './busy.js';
 import {
   isAccessRecord,
@@ -204,6 +206,24 @@ interface Ctx {
 
 export function investigate(input: InvestigateInput, opts: InvestigateOptions = {}): Investigation {
   const joined = joinRequests(input.exchanges, input.logs);
+  // Neither a capture nor an access log, but traces: one request per trace, its logs by trace id.
+  if (joined.length === 0 && input.spans && input.spans.length > 0) {
+    const logsByTrace = new Map<string, LogRecord[]>();
+    for (const r of input.logs) {
+      if (!r.traceId) continue;
+      let l = logsByTrace.get(r.traceId);
+      if (!l) logsByTrace.set(r.traceId, (l = []));
+      l.push(r);
+    }
+    for (const t of buildTraces(input.spans))
+      joined.push({
+        requestId: t.traceId,
+        hops: [],
+        access: null,
+        logs: logsByTrace.get(t.traceId) ?? [],
+        trace: t,
+      });
+  }
   const retransByConn = new Map<number, RetransmissionEvent[]>();
   for (const e of input.retransmissions) {
     let l = retransByConn.get(e.connId);
@@ -406,7 +426,7 @@ function reattributeByExcess(results: RequestResult[]): void {
   }
 }
 
-const INFERENCE_SPAN = /infer|predict|generat|forward|model|llm|completion|embed/i;
+const INFERENCE_SPAN = INFERENCE_NAME;
 
 /**
  * The inference span of a request: in the trace its exchanges carry (traceparent), the longest
@@ -438,6 +458,7 @@ function innermost(hops: readonly Exchange[]): Exchange {
 }
 
 function attribute(j: JoinedRequest, ctx: Ctx, withEvidence: boolean): RequestResult | null {
+  if (j.trace) return attributeFromTrace(j, j.trace, withEvidence);
   return j.hops.length > 0 ? attributeFromCapture(j, ctx, withEvidence) : attributeFromLogs(j, ctx);
 }
 
@@ -683,6 +704,83 @@ function queueAt(ctx: Ctx, server: string): QueueEstimate | null {
     ctx.queueByServer.set(server, q);
   }
   return q;
+}
+
+/** A request known from its trace alone: the critical path split by what each span did. */
+function attributeFromTrace(
+  j: JoinedRequest,
+  t: Trace,
+  withEvidence: boolean,
+): RequestResult | null {
+  const at = attributeTrace(t);
+  if (!at) return null;
+  const root = at.root;
+  const http = httpOfSpan(root);
+  const facts = newFacts(root.startUs);
+  facts.server = root.service;
+  facts.hops = [...new Set(t.nodes.map((n) => n.span.service).filter((x) => x !== null))];
+  const inf = at.inferenceSpan
+    ? (at.inferenceSpan.endUs - at.inferenceSpan.startUs) / 1000
+    : inferenceMsOf(j.logs);
+  facts.inferenceMs = inf;
+  const bd: Breakdown = { ...at.parts };
+  // no inference span on the path, but the request's app log says how long inference took
+  if (at.inferenceSpan === null && inf !== null && bd.other > 0) {
+    const take = Math.min(bd.other, inf);
+    bd.inference += take;
+    bd.other -= take;
+  }
+  const status = http.status ?? 0;
+  const failure =
+    status >= 500
+      ? `http-${status}`
+      : (grpcFailure(http.grpcStatus) ??
+        (root.status === 'error' && http.status === null ? 'span-error' : null));
+  facts.failureKind = failure;
+  const evidence: string[] = [];
+  if (withEvidence) {
+    evidence.push(
+      `trace ${t.traceId}: ${root.service ? `${root.service}: ` : ''}${root.name} → ${http.status ?? (root.status === 'error' ? 'error' : 'ok')} in ${fmt(at.totalMs)} (${t.nodes.length} spans)`,
+    );
+    const parts = PARTS.filter((k) => bd[k] >= 1).map(
+      (k) =>
+        `${k === 'other' ? 'other' : k} ${fmt(bd[k])}` +
+        (at.top[k].length
+          ? ` (${at.top[k].map((x) => `'${x.name}' ${fmt(x.ms)}`).join(', ')})`
+          : ''),
+    );
+    if (parts.length) evidence.push(`critical path: ${parts.join('; ')}`);
+  }
+  if (failure) {
+    const msg = root.statusMessage ? `: ${root.statusMessage.slice(0, 200)}` : '';
+    const line = `span '${root.name}'${root.service ? ` (${root.service})` : ''} ${failure}${msg}`;
+    facts.errorLines.push(line);
+    for (const n of t.nodes)
+      if (n !== t.roots[0] && n.span.status === 'error' && n.span.statusMessage)
+        facts.errorLines.push(`span '${n.span.name}': ${n.span.statusMessage.slice(0, 200)}`);
+    for (const r of j.logs)
+      if (r.severity === 'ERROR' || r.severity === 'FATAL')
+        facts.errorLines.push(`${where(r)}: ${errorText(r)}`);
+    if (withEvidence) evidence.push(...facts.errorLines.slice(0, 3));
+  }
+  return {
+    requestId: j.requestId ?? t.traceId,
+    path: http.path ?? root.name,
+    method: http.method,
+    status,
+    totalMs: r3(at.totalMs),
+    cause: failure ? 'upstream-error' : pickCause(bd, 0, facts),
+    breakdownMs: {
+      network: r3(bd.network),
+      queueing: r3(bd.queueing),
+      inference: r3(bd.inference),
+      other: r3(bd.other),
+    },
+    evidence,
+    startTime: isoMs(root.startUs / 1000),
+    failed: failure !== null,
+    facts,
+  };
 }
 
 /**

@@ -3,6 +3,7 @@
 // address; log lines by request id. Pure.
 
 import type { Exchange, LogRecord } from '../../model/records.js';
+import type { Trace } from '../traces/tree.js';
 
 /** One request as the client saw it, with everything joined to it. */
 export interface JoinedRequest {
@@ -13,6 +14,8 @@ export interface JoinedRequest {
   access: LogRecord | null;
   /** Other log records carrying the same request id (app logs, error logs). */
   logs: LogRecord[];
+  /** Known from its trace alone (no capture, no access log): the trace. */
+  trace?: Trace;
 }
 
 const ACCESS_FORMAT = /nginx|apache|combined|common|access|envoy|haproxy|alb/;

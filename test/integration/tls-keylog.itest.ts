@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cannotRunAsRootWith, runMlscope } from './helpers/serve-harness.js';
+import { cannotRunAsRootWith, freePort, runMlscope } from './helpers/serve-harness.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const skip = cannotRunAsRootWith(
@@ -21,11 +21,13 @@ const skip = cannotRunAsRootWith(
 test(
   'HTTPS with a key log: mlscope decrypts the requests tshark decrypts',
   { skip, timeout: 120_000 },
-  () => {
+  async () => {
+    // a port nobody holds now (a random one collided with a listener in CI once)
+    const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'mlscope-tls-'));
     try {
       const make = spawnSync('bash', [join(ROOT, 'scripts/make-tls-fixture.sh')], {
-        env: { ...process.env, OUT: dir, PORT: String(20000 + Math.floor(Math.random() * 20000)) },
+        env: { ...process.env, OUT: dir, PORT: String(port) },
         encoding: 'utf8',
         timeout: 60_000,
       });

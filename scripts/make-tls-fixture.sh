@@ -10,7 +10,7 @@ port=${PORT:-18443}
 tmp=$(mktemp -d)
 chmod 755 "$tmp" # nginx workers run unprivileged
 cap=''
-trap '[ -n "$cap" ] && kill $cap 2>/dev/null; nginx -c "$tmp/nginx.conf" -s stop 2>/dev/null || true; rm -rf "$tmp"' EXIT
+trap 'if [ -n "$cap" ]; then kill "$cap" 2>/dev/null || true; fi; nginx -c "$tmp/nginx.conf" -s stop 2>/dev/null || true; rm -rf "$tmp"' EXIT
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tmp/key.pem" -out "$tmp/cert.pem" -days 3650 \
   -subj '/CN=llm.test' 2>/dev/null
 mkdir -p "$tmp/www"

@@ -436,3 +436,37 @@ test('traces alone: the critical path says inference, queueing, network, or a fa
   assert.ok(slow.breakdownMs.inference >= 900);
   assert.ok(inv.findings.some((f) => f.cause === 'upstream-error'));
 });
+
+test("logs only, nginx's default combined format (no times): the app's timed line stands in", () => {
+  const nginx = parseLogText(
+    [
+      '10.0.0.1 - - [04/Mar/2025:08:00:01 +0000] "POST /predict HTTP/1.1" 200 12 "-" "curl/8" rid=a1',
+      '10.0.0.1 - - [04/Mar/2025:08:00:02 +0000] "POST /predict HTTP/1.1" 200 12 "-" "curl/8" rid=a2',
+      '10.0.0.1 - - [04/Mar/2025:08:00:03 +0000] "GET /health HTTP/1.1" 200 2 "-" "kube-probe"',
+    ].join('\n') + '\n',
+    'nginx.log',
+  ).records;
+  const app = parseLogText(
+    [
+      '{"ts":"2025-03-04T08:00:01Z","msg":"done","request_id":"a1","method":"POST","path":"/predict","status":200,"duration_ms":950,"inference_ms":900}',
+      '{"ts":"2025-03-04T08:00:02Z","msg":"done","request_id":"a2","method":"POST","path":"/predict","status":200,"duration_ms":40,"inference_ms":35}',
+      // an app line without an id: the proxy layer counts id-less requests, not this one
+      '{"ts":"2025-03-04T08:00:03Z","msg":"done","method":"GET","path":"/health","status":200,"duration_ms":1}',
+    ].join('\n') + '\n',
+    'app.json',
+  ).records;
+  const inv = investigate(
+    {
+      exchanges: [],
+      connections: new Map(),
+      retransmissions: [],
+      logs: [...nginx, ...app],
+      spans: [],
+    },
+    { slowMs: 500 },
+  );
+  assert.equal(inv.requests.total, 3, 'a1, a2 and the health check, each once');
+  const a1 = inv.slowRequests.find((r) => r.requestId === 'a1')!;
+  assert.equal(a1.totalMs, 950);
+  assert.equal(a1.cause, 'inference');
+});

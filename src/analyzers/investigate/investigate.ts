@@ -129,7 +129,11 @@ const INFERENCE_KEY =
   /^(?:model[_.]?)?(?:inference|infer|predict|prediction|generation|forward|compute|gpu)[_.]?(?:time|duration|latency)?[_.]?(ms|millis|milliseconds|s|sec|secs|seconds|us|micros)?$/i;
 
 /** The app's own inference time for a request, from its log records (ms), or null. */
-export function inferenceMsOf(logs: readonly LogRecord[]): number | null {
+export function inferenceMsOf(
+  logs: readonly LogRecord[],
+  /** Else the duration an app line gives (its own request time, inference included). */
+  durationFallback = true,
+): number | null {
   for (const r of logs) {
     for (const [k, v] of Object.entries(r.attributes)) {
       if (typeof v !== 'number' || !Number.isFinite(v)) continue;
@@ -141,6 +145,7 @@ export function inferenceMsOf(logs: readonly LogRecord[]): number | null {
       return v;
     }
   }
+  if (!durationFallback) return null;
   for (const r of logs) if (!isProxyFormatAccess(r) && r.durationMs !== null) return r.durationMs;
   return null;
 }
@@ -955,11 +960,12 @@ function attributeFromLogs(j: JoinedRequest, ctx: Ctx): RequestResult | null {
   const urt = num('upstream_response_ms');
   // time the proxy itself held the request in its queue (HAProxy's Tw)
   const proxyQueue = Math.min(total, num('queue_ms') ?? 0);
-  const inf = inferenceMsOf(j.logs);
+  // the request's other lines, else what the front line itself says of inference (an app's line)
+  const inf = inferenceMsOf(j.logs) ?? inferenceMsOf([a], false);
   facts.inferenceMs = inf;
   const bd: Breakdown = { network: 0, queueing: proxyQueue, inference: 0, other: 0 };
   const evidence = [
-    `access log ${where(a)}: ${a.httpMethod ?? ''} ${a.httpPath} → ${a.httpStatus} in ${fmt(total)}`,
+    `access log ${where(a)}: ${a.httpMethod ?? ''} ${a.httpPath} → ${a.httpStatus} in ${a.durationMs === null ? 'a time it does not log' : fmt(total)}`,
   ];
   if (proxyQueue > 0)
     evidence.push(`queued ${fmt(proxyQueue)} in the proxy before a server took it`);

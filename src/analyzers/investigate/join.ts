@@ -38,11 +38,16 @@ export function isProxyFormatAccess(r: LogRecord): boolean {
   return r.httpStatus !== null && r.httpPath !== null && ACCESS_FORMAT.test(r.format);
 }
 
-/** Rank access logs: the front proxy (a proxy format, or a line with upstream timings) first. */
+/**
+ * Rank access logs: the front proxy (a proxy format, or a line with upstream timings) first; a
+ * line without a duration (nginx's default `combined` has none) after any line that has one, so
+ * an app's own timed line stands for the request rather than an untimed proxy line.
+ */
 function accessRank(r: LogRecord): number {
-  if (PROXY_FORMAT.test(r.format)) return 0;
-  for (const k of PROXY_ATTRS) if (r.attributes[k] !== undefined) return 0;
-  return 1;
+  const untimed = r.durationMs === null ? 2 : 0;
+  if (PROXY_FORMAT.test(r.format)) return untimed;
+  for (const k of PROXY_ATTRS) if (r.attributes[k] !== undefined) return untimed;
+  return untimed + 1;
 }
 
 /** End of an exchange's window; an exchange without a response is open-ended (the capture may
@@ -240,13 +245,21 @@ export function joinRequests(
     }
     return out;
   }
-  // Logs only: one request per front access-log line.
+  // Logs only: one request per request id seen on an access line, its best-ranked line in front;
+  // lines without an id cannot be joined, so only the front layer's count (the proxy's when there
+  // is one, else the app's), or a request would be counted once per layer.
   const access = logs.filter(isAccessRecord);
-  const best = Math.min(...access.map(accessRank));
+  const proxyLayer = access.some((r) => accessRank(r) % 2 === 0);
+  const seen = new Set<string>();
   for (const r of access) {
-    if (accessRank(r) !== best) continue;
-    const { rest } = pick(r.requestId);
-    out.push({ requestId: r.requestId, hops: [], access: r, logs: rest.filter((x) => x !== r) });
+    if (r.requestId !== null) {
+      if (seen.has(r.requestId)) continue;
+      seen.add(r.requestId);
+      const { access: front, rest } = pick(r.requestId);
+      out.push({ requestId: r.requestId, hops: [], access: front ?? r, logs: rest });
+    } else if (!proxyLayer || accessRank(r) % 2 === 0) {
+      out.push({ requestId: null, hops: [], access: r, logs: [] });
+    }
   }
   return out;
 }

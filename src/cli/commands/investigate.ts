@@ -2,6 +2,7 @@
 // (captures and logs), join every request across hops and sources, attribute each slow or failed
 // request's latency and name the cause with evidence.
 
+import { isAccessRecord } from '../../analyzers/investigate/join.js';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readBundle } from '../../ingest/bundle.js';
@@ -104,12 +105,35 @@ export const investigateCommand: Command = {
     if (values.json) writeJson(io, doc);
     else {
       io.stdout.write(renderSummary(inv, doc, limit));
+      const hint = untimedHint(data);
+      if (hint) io.stdout.write(`\n${hint}\n`);
       if (values.out)
         io.stdout.write(`\nReport written to ${values.out}/report.html and report.md\n`);
     }
     return data.errors.length > 0 ? ExitCode.INPUT_ERROR : ExitCode.OK;
   },
 };
+
+/**
+ * Logs only, and the access logs say nothing of time (nginx's default `combined` format): every
+ * request looks instant. Say what to log.
+ */
+function untimedHint(data: Awaited<ReturnType<typeof readBundle>>): string | null {
+  if (data.exchanges.length > 0 || data.spans.length > 0) return null;
+  let access = 0;
+  let timed = 0;
+  for (const r of data.logs) {
+    if (!isAccessRecord(r)) continue;
+    access++;
+    if (r.durationMs !== null) timed++;
+  }
+  if (access === 0 || timed > 0) return null;
+  return (
+    `The access logs give no request times (${access} lines), so no request can be slow here. ` +
+    'For nginx add $request_time, $upstream_connect_time, $upstream_header_time, ' +
+    '$upstream_response_time and $request_id to its log_format (or give a capture).'
+  );
+}
 
 const CAUSE_LABEL: Record<string, string> = {
   network: 'network',

@@ -20,8 +20,8 @@ const MAX_PREAMBLE_BYTES = 1200;
 /** Server records further apart than this (µs) are separate bursts. */
 const BURST_GAP_US = 1000;
 /**
- * A client burst this small that nothing answers is a control record (TLS 1.3 close_notify, an
- * HTTP/2 PING or GOAWAY), not a request: HTTP requests over TLS are larger.
+ * A client record this small is a control record (TLS 1.3 close_notify, an HTTP/2 SETTINGS ACK,
+ * WINDOW_UPDATE, PING or GOAWAY), not a request: HTTP requests over TLS are larger.
  */
 const MIN_REQUEST_BYTES = 48;
 /** HTTP/2's connection preface with SETTINGS, as one client burst: at most this many bytes. */
@@ -72,6 +72,9 @@ export class TlsRecordTimer {
       // TLS 1.3: the client's first protected record is its Finished
       if (this.tls13 && this.clientRecords === 1) return;
       const c = this.cur;
+      // control records (close_notify, HTTP/2 SETTINGS ACK, WINDOW_UPDATE, PING) are too small to
+      // be a request: they neither start an exchange nor end the one being answered
+      if (bytes < MIN_REQUEST_BYTES && (c === null || c.respFirstUs !== null)) return;
       if (c !== null && c.respFirstUs !== null) this.emit(false, true);
       if (this.cur === null) {
         this.cur = {

@@ -135,7 +135,9 @@ export async function readBundle(
             x.connId += base;
             if (opts.slimExchanges) {
               x.requestHeaders = NO_HEADERS;
-              x.responseHeaders = NO_HEADERS;
+              // the Server header alone: it tells a proxy from the app behind it
+              const server = x.responseHeaders['server'];
+              x.responseHeaders = server !== undefined ? { server } : NO_HEADERS;
             }
             out.exchanges.push(x);
           },

@@ -470,3 +470,46 @@ test("logs only, nginx's default combined format (no times): the app's timed lin
   assert.equal(a1.totalMs, 950);
   assert.equal(a1.cause, 'inference');
 });
+
+test('one hop, capture only: a model server (by its Server header) splits into queueing and inference', () => {
+  const run = (server: string): ReturnType<typeof investigate> => {
+    const xs: Exchange[] = [];
+    let free = 0;
+    // a blocking server: 30 ms per request, request 5 takes 900 ms; arrivals every 100 ms
+    for (let i = 0; i < 12; i++) {
+      const arrive = i * 100_000;
+      const start = Math.max(arrive, free);
+      free = start + (i === 5 ? 900_000 : 30_000);
+      xs.push(
+        xch({
+          id: i,
+          connId: i,
+          client: { ip: CLIENT, port: 41000 + i },
+          server: { ip: APP, port: 8000 },
+          method: 'POST',
+          path: '/predict',
+          status: 200,
+          requestId: `s${i}`,
+          responseHeaders: { server },
+          reqFirstUs: T0 + arrive - 100,
+          reqLastUs: T0 + arrive,
+          respFirstUs: T0 + free,
+          respLastUs: T0 + free + 100,
+          serverTimeMs: (free - arrive) / 1000,
+        }),
+      );
+    }
+    return investigate(
+      { exchanges: xs, connections: new Map(), retransmissions: [], logs: [], spans: [] },
+      { slowMs: 300 },
+    );
+  };
+  const app = run('uvicorn');
+  const cause = (inv: ReturnType<typeof investigate>, id: string) =>
+    inv.slowRequests.find((r) => r.requestId === id)?.cause;
+  assert.equal(cause(app, 's5'), 'inference');
+  assert.equal(cause(app, 's6'), 'queueing', 'arrived while s5 ran');
+  assert.equal(cause(app, 's7'), 'queueing');
+  const proxy = run('nginx/1.24.0');
+  assert.equal(cause(proxy, 's5'), 'unknown', 'behind a proxy the capture did not see past');
+});

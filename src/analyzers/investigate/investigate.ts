@@ -618,8 +618,9 @@ function attributeFromCapture(
       const wait = Math.min(s, (q?.waitUs.get(inner) ?? 0) / 1000);
       bd.queueing = wait;
       // What the model server did with the rest is its processing — taken as inference when the
-      // capture shows the hop into it (behind a single hop it may include upstream hops unseen).
-      if (hops.length >= 2) bd.inference = s - wait;
+      // capture shows the hop into it, or the one hop's server is not a proxy by its Server
+      // header (a proxy's server time includes the hops behind it the capture did not see).
+      if (hops.length >= 2 || !isProxyServer(inner)) bd.inference = s - wait;
       else bd.other = s - wait;
       facts.splitFromWire = q !== null;
       split = q
@@ -813,6 +814,15 @@ function safeDecode(v: string): string {
 function grpcFailure(code: number | null): string | null {
   const name = code === null ? undefined : GRPC_SERVER_FAILURES[code];
   return name ? `grpc-${name}` : null;
+}
+
+const PROXY_SERVER =
+  /nginx|openresty|envoy|istio|haproxy|traefik|caddy|awselb|elb|cloudflare|apache|kong|varnish|squid|gateway/i;
+
+/** The answering server says it is a proxy (its Server header), or cannot say (TLS). */
+function isProxyServer(x: Exchange): boolean {
+  if (isOpaque(x)) return true;
+  return PROXY_SERVER.test(x.responseHeaders['server'] ?? '');
 }
 
 /** An exchange inside TLS that could not be decrypted: timing only (tls-timing.ts). */

@@ -55,6 +55,16 @@ export interface BundleOptions {
 const DEFAULT_MAX_LOG_RECORDS = 2_000_000;
 const MAX_TRACE_FILE_BYTES = 512 * 1024 * 1024;
 const NO_HEADERS: Record<string, string> = Object.freeze({});
+/** One shared `{ server }` object per Server header value (a capture has few; bounded). */
+const SERVER_HEADERS = new Map<string, Record<string, string>>();
+function serverHeaders(server: string): Record<string, string> {
+  let h = SERVER_HEADERS.get(server);
+  if (h === undefined) {
+    h = Object.freeze({ server });
+    if (SERVER_HEADERS.size < 1000) SERVER_HEADERS.set(server, h);
+  }
+  return h;
+}
 
 export async function readBundle(
   args: readonly string[],
@@ -137,7 +147,7 @@ export async function readBundle(
               x.requestHeaders = NO_HEADERS;
               // the Server header alone: it tells a proxy from the app behind it
               const server = x.responseHeaders['server'];
-              x.responseHeaders = server !== undefined ? { server } : NO_HEADERS;
+              x.responseHeaders = server !== undefined ? serverHeaders(server) : NO_HEADERS;
             }
             out.exchanges.push(x);
           },

@@ -171,8 +171,10 @@ export function deriveSlowMs(totals: readonly number[]): number {
 
 const ERROR_LINE =
   /traceback|exception|out of memory|oom|killed|sigkill|worker timeout|timed out|prematurely closed|connection refused|reset by peer|no live upstreams|error/i;
+// gunicorn/uvicorn worker deaths, kernel OOM kills, segfaults, and what Kubernetes says of a
+// restarted container (OOMKilled, a failed liveness probe, back-off) or a killed data loader
 const CRASH_LINE =
-  /worker timeout|was sent sigkill|terminated due to signal|worker \(pid:?\s*\d+\) (?:exited|was killed|died)|worker.*exited with code [1-9]|oom-kill|out of memory: kill|killed process|segmentation fault|core dumped/i;
+  /worker timeout|was sent sigkill|terminated due to signal|worker \(pid:?\s*\d+\) (?:exited|was killed|died)|worker.*exited with code [1-9]|child process \[\d+\] died|oom-kill|oomkilled|out of memory: kill|killed process|is killed by signal|segmentation fault|core dumped|liveness probe failed|back-off restarting failed container|crashloopbackoff/i;
 const LISTEN_LINE = /listening (?:at|on):?\s*(?:https?:\/\/)?(\[[0-9a-f:]+\]|[0-9.]+):(\d+)/i;
 
 const r3 = (x: number): number => Math.round(x * 1000) / 1000;

@@ -513,3 +513,39 @@ test('one hop, capture only: a model server (by its Server header) splits into q
   const proxy = run('nginx/1.24.0');
   assert.equal(cause(proxy, 's5'), 'unknown', 'behind a proxy the capture did not see past');
 });
+
+test('access log and traces: the inference span of the trace an access line names', () => {
+  const tid = '4bf92f3577b34da6a3ce929d0e0e4736';
+  const logs = parseLogText(
+    `{"time":"2025-03-04T08:00:01.000+00:00","request_method":"POST","request_uri":"/predict","status":200,"request_time":0.900,"upstream_response_time":"0.890","upstream_addr":"10.0.2.20:8000","trace_id":"${tid}"}\n`,
+    'nginx.json',
+  ).records;
+  const at = Date.parse('2025-03-04T08:00:00.100Z') * 1000;
+  const spans: Span[] = [
+    {
+      traceId: tid,
+      spanId: '00f067aa0ba902b7',
+      parentSpanId: null,
+      service: 'model-server',
+      name: 'model.forward',
+      kind: 'internal',
+      startUs: at,
+      endUs: at + 850_000,
+      status: 'unset',
+      statusMessage: null,
+      attributes: {},
+      events: [],
+      links: [],
+      resource: {},
+      scope: null,
+      format: 'otlp-json',
+    },
+  ];
+  const inv = investigate(
+    { exchanges: [], connections: new Map(), retransmissions: [], logs, spans },
+    { slowMs: 500 },
+  );
+  const r = inv.slowRequests[0]!;
+  assert.equal(r.breakdownMs.inference, 850);
+  assert.equal(r.cause, 'inference');
+});

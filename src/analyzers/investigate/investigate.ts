@@ -442,21 +442,26 @@ const INFERENCE_SPAN = INFERENCE_NAME;
  */
 function inferenceSpanOf(hops: readonly Exchange[], ctx: Ctx): Span | null {
   for (const h of hops) {
-    const tid = traceIdOf(h.traceparent);
-    const spans = tid ? ctx.spansByTrace.get(tid) : undefined;
-    if (!spans) continue;
-    let best: Span | null = null;
-    for (const sp of spans) {
-      if (sp.kind === 'server' || sp.kind === 'client') continue;
-      const named =
-        INFERENCE_SPAN.test(sp.name) ||
-        Object.keys(sp.attributes).some((k) => k.startsWith('gen_ai.'));
-      if (!named) continue;
-      if (!best || sp.endUs - sp.startUs > best.endUs - best.startUs) best = sp;
-    }
-    if (best) return best;
+    const sp = inferenceSpanIn(traceIdOf(h.traceparent), ctx);
+    if (sp) return sp;
   }
   return null;
+}
+
+/** The longest inference span of one trace (see inferenceSpanOf). */
+function inferenceSpanIn(tid: string | null, ctx: Ctx): Span | null {
+  const spans = tid ? ctx.spansByTrace.get(tid) : undefined;
+  if (!spans) return null;
+  let best: Span | null = null;
+  for (const sp of spans) {
+    if (sp.kind === 'server' || sp.kind === 'client') continue;
+    const named =
+      INFERENCE_SPAN.test(sp.name) ||
+      Object.keys(sp.attributes).some((k) => k.startsWith('gen_ai.'));
+    if (!named) continue;
+    if (!best || sp.endUs - sp.startUs > best.endUs - best.startUs) best = sp;
+  }
+  return best;
 }
 
 function innermost(hops: readonly Exchange[]): Exchange {
@@ -972,8 +977,13 @@ function attributeFromLogs(j: JoinedRequest, ctx: Ctx): RequestResult | null {
   const urt = num('upstream_response_ms');
   // time the proxy itself held the request in its queue (HAProxy's Tw)
   const proxyQueue = Math.min(total, num('queue_ms') ?? 0);
-  // the request's other lines, else what the front line itself says of inference (an app's line)
-  const inf = inferenceMsOf(j.logs) ?? inferenceMsOf([a], false);
+  // the request's other lines, else what the front line itself says of inference (an app's
+  // line), else the inference span of the trace the access line names
+  const span = inferenceSpanIn(a.traceId ?? j.logs.find((r) => r.traceId)?.traceId ?? null, ctx);
+  const inf =
+    inferenceMsOf(j.logs) ??
+    inferenceMsOf([a], false) ??
+    (span ? (span.endUs - span.startUs) / 1000 : null);
   facts.inferenceMs = inf;
   const bd: Breakdown = { network: 0, queueing: proxyQueue, inference: 0, other: 0 };
   const evidence = [

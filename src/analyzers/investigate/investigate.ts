@@ -67,6 +67,8 @@ export interface RequestFacts {
    * no app log or span gave the inference time.
    */
   splitFromWire: boolean;
+  /** With splitFromWire: the capacity the server's requests showed (requests served at once). */
+  wireCapacity: number | null;
   serverMs: number | null;
   reqBytes: number | null;
   inFlight: number;
@@ -486,6 +488,7 @@ function newFacts(startUs: number): RequestFacts {
     transitVia: [],
     inferenceMs: null,
     splitFromWire: false,
+    wireCapacity: null,
     serverMs: null,
     reqBytes: null,
     inFlight: 0,
@@ -630,6 +633,7 @@ function attributeFromCapture(
       if (hops.length >= 2 || !isProxyServer(inner)) bd.inference = s - wait;
       else bd.other = s - wait;
       facts.splitFromWire = q !== null;
+      facts.wireCapacity = q?.capacity ?? null;
       split = q
         ? ` (no app timing: queued ≈${fmt(wait)} behind earlier requests — it answers ${q.capacity} at a time, as its ${q.waitUs.size} requests show — and processing ${fmt(s - wait)})`
         : ' (no app timing to split queueing from inference)';
@@ -1235,8 +1239,14 @@ function buildFindings(
   )) {
     const q = rs.map((r) => r.breakdownMs.queueing);
     const maxIn = Math.max(...rs.map((r) => r.facts.inFlight));
+    const wire = rs.every((r) => r.facts.splitFromWire);
+    const cap = rs[0]!.facts.wireCapacity;
     out.push({
-      title: `${rs.length} slow requests queued at ${server} before inference (median wait ${fmt(median(q))}, up to ${fmt(Math.max(...q))}${maxIn > 1 ? `; up to ${maxIn} requests in flight` : ''})`,
+      title:
+        `${rs.length} slow requests queued at ${server} before inference (median wait ${fmt(median(q))}, up to ${fmt(Math.max(...q))}${maxIn > 1 ? `; up to ${maxIn} requests in flight` : ''})` +
+        (wire && cap !== null
+          ? `; estimated from the capture alone: it answers ${cap} request${cap > 1 ? 's' : ''} at a time`
+          : ''),
       cause: 'queueing',
       requests: rs.length,
       confidence: r3(rs.every((r) => r.facts.splitFromWire) ? 0.6 : maxIn > 1 ? 0.85 : 0.65),

@@ -1216,7 +1216,10 @@ function buildFindings(
     const infs = rs.map((r) => r.breakdownMs.inference);
     out.push({
       title:
-        `${path}: ${rs.length} slow requests spent most of their time in inference (${fmt(Math.min(...infs))}–${fmt(Math.max(...infs))})` +
+        `${path}: ${rs.length} slow requests spent most of their time in inference (${fmt(Math.min(...infs))}–${fmt(Math.max(...infs))}` +
+        (rs.every((r) => r.facts.splitFromWire)
+          ? ": the model server's processing, from the capture alone — no app log or span timed inference)"
+          : ')') +
         (corr >= 0.7
           ? `; inference time grows with input size (r = ${corr.toFixed(2)} over ${same.length} requests)`
           : ''),

@@ -94,3 +94,12 @@ test('busy timelines: capacity from overlapping inferences, saturated intervals 
   const few = busyTimelines([inf('c.log', 100, 50)], () => 50);
   assert.equal(few.size, 0, 'too few lines to know a capacity');
 });
+
+test('thousands in flight at once (long streams): no slots modelled, no queueing', () => {
+  const xs: Exchange[] = [];
+  // 5000 requests arriving 1 ms apart, each answered after 60 s: ≈5000 unanswered at a time
+  for (let i = 0; i < 5000; i++) xs.push(ex(i, i + 60_000));
+  const q = estimateQueueing(xs)!;
+  assert.ok(q.capacity > 64, 'answered without simulating thousands of slots');
+  assert.ok([...q.waitUs.values()].every((w) => w === 0));
+});

@@ -24,6 +24,8 @@ const TOLERATED = 0.05;
 const SLACK_US = 1000;
 /** Fewer answered requests than this at a server: no estimate. */
 const MIN_REQUESTS = 8;
+/** Servers seen running more requests at once than this are not modelled as slots. */
+const MAX_MODELLED_SLOTS = 64;
 /** Requests that found the server empty needed to know its usual processing time. */
 const MIN_ALONE = 5;
 
@@ -77,6 +79,20 @@ export function estimateQueueing(exchanges: readonly Exchange[]): QueueEstimate 
   }
   if (items.length < MIN_REQUESTS) return null;
   items.sort((p, q) => p.a - q.a || p.d - q.d);
+  // The most requests ever unanswered at an arrival: no capacity above it can make anyone wait,
+  // and it bounds each simulation's work (a sorted list of at most that many answer times).
+  const answers = Float64Array.from(items, (it) => it.d).sort();
+  let maxPending = 0;
+  for (let i = 0, j = 0; i < items.length; i++) {
+    while (j < answers.length && answers[j]! <= items[i]!.a) j++;
+    maxPending = Math.max(maxPending, i - j);
+  }
+  const waitUs = new Map<Exchange, number>();
+  if (maxPending > MAX_MODELLED_SLOTS) {
+    // a server answering this many at once is not a handful of slots: nothing is said to queue
+    for (const it of items) waitUs.set(it.x, 0);
+    return { capacity: maxPending + 1, waitUs };
+  }
   const allowed = Math.floor(TOLERATED * items.length);
   // processing times of requests that found no earlier one unanswered (no queue, whatever C is)
   const alone: number[] = [];
@@ -90,7 +106,7 @@ export function estimateQueueing(exchanges: readonly Exchange[]): QueueEstimate 
     alone.length >= MIN_ALONE ? 0.5 * alone[Math.floor(0.1 * (alone.length - 1))]! : 0;
   // inconsistency only falls as capacity grows: the smallest consistent one by bisection
   let lo = 1;
-  let hi = items.length;
+  let hi = maxPending + 1;
   while (lo < hi) {
     const m = (lo + hi) >> 1;
     if (simulate(items, m, minProcUs, null) <= allowed) hi = m;
@@ -98,7 +114,6 @@ export function estimateQueueing(exchanges: readonly Exchange[]): QueueEstimate 
   }
   const starts = new Float64Array(items.length);
   simulate(items, lo, minProcUs, starts);
-  const waitUs = new Map<Exchange, number>();
   for (let i = 0; i < items.length; i++)
     waitUs.set(items[i]!.x, Math.max(0, starts[i]! - items[i]!.a));
   return { capacity: lo, waitUs };

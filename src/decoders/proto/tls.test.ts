@@ -3,6 +3,10 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { createTlsParser, decodeClientHello, tlsRecogniser, type TlsSessionInfo } from './tls.js';
 import { ascii, concat, hex, recordingContext } from './proto-test-context.test-util.js';
+import { CaptureEngine } from '../capture/engine.js';
+import { Conversation, pcapFile } from '../capture/frames.test-util.js';
+import { allRecognisers } from './registry.js';
+import type { Exchange } from '../../model/records.js';
 
 // ClientHello body (after the 4-byte handshake header), annotated.
 const CH_BODY = hex(`
@@ -130,6 +134,25 @@ test('recogniser: ClientHello from the client, ServerHello from the server, noth
   const get = ascii('GET / HTTP/1.1\r\n');
   assert.equal(r.recognise(0, get, 0, get.length), false);
   assert.equal(r.recognise(0, hex('16 0303 ffff 01'), 0, 6), false); // length above 2^14+2048
+  // a capture that starts inside a session: an application-data record header
+  assert.equal(r.recognise(0, hex('17 0303 0040'), 0, 5), true);
+  assert.equal(r.recognise(0, hex('17 0303 ffff'), 0, 5), false);
+  assert.equal(r.recognise(0, hex('17 0303'), 0, 3), false, 'not on 3 bytes');
+});
+
+test('a session the capture joined late: its requests are timed from application data', () => {
+  const ctx = recordingContext();
+  const p = createTlsParser(ctx);
+  const rec = (n: number) => record(23, new Uint8Array(n), 3);
+  let t = 1_000_000;
+  for (let i = 0; i < 3; i++) {
+    p.data(0, t, rec(300), 0, 305);
+    p.data(1, t + 40_000, rec(900), 0, 905);
+    t += 1_000_000;
+  }
+  p.end(t);
+  assert.equal(ctx.exchanges.length, 3);
+  assert.ok(ctx.exchanges.every((x) => x.protocol === 'TLS' && x.serverTimeMs === 40));
 });
 
 test('every prefix, every split, and random bytes never throw', () => {
@@ -169,4 +192,22 @@ test('every prefix, every split, and random bytes never throw', () => {
     ),
     { numRuns: 2000 },
   );
+});
+
+test('engine: a capture that starts inside HTTPS keep-alive connections still times their requests', () => {
+  const rec = (n: number): Buffer => Buffer.from(record(23, new Uint8Array(n).fill(7), 3));
+  const conv = new Conversation('10.0.0.5', '10.0.0.9', 51000, 443, 1_700_000_000_000_000);
+  for (let i = 0; i < 4; i++)
+    conv.at(1_000_000).c('PA', rec(400)).at(25_000).s('PA', rec(1200)).at(500).c('A');
+  const xs: Exchange[] = [];
+  const e = new CaptureEngine({
+    source: 't',
+    recognisers: allRecognisers(),
+    sink: { exchange: (x) => xs.push(x) },
+  });
+  e.push(pcapFile(conv.frames));
+  e.end();
+  assert.equal(xs.length, 4);
+  assert.ok(xs.every((x) => x.protocol === 'TLS' && x.serverTimeMs === 25));
+  assert.equal(xs[0]!.server.port, 443);
 });

@@ -1056,12 +1056,19 @@ export function createTlsParser(
 /**
  * TLS: a handshake record from the client (ClientHello) or, when the client side was missed, from
  * the server (ServerHello). Needs 6 bytes to see the handshake type; 3 bytes are accepted as
- * "maybe" only when that is all there is.
+ * "maybe" only when that is all there is. A capture that starts inside a session (a pooled
+ * keep-alive connection opened before it) shows application-data records instead: a whole record
+ * header (TLS 1.0–1.3, a length a record can have) is taken too, so its requests are timed.
  */
 export const tlsRecogniser: ProtoRecogniser = {
   name: 'TLS',
   recognise(dir: Dir, buf: Uint8Array, off: number, end: number): boolean {
     const n = end - off;
+    if (n >= 5 && buf[off] === CT_APPLICATION_DATA && buf[off + 1] === 3) {
+      const minor = buf[off + 2] ?? 9;
+      const len = u16(buf, off + 3);
+      return minor >= 1 && minor <= 4 && len >= 17 && len <= MAX_RECORD;
+    }
     if (n < 3 || buf[off] !== CT_HANDSHAKE || buf[off + 1] !== 3 || (buf[off + 2] ?? 9) > 4)
       return false;
     if (n < 5) return true;

@@ -13,6 +13,7 @@
 import type { Connection, Exchange, LogRecord, RetransmissionEvent } from '../../model/records.js';
 import type { Span } from '../../model/span.js';
 import { estimateQueueing, type QueueEstimate } from './queue.js';
+import { joinByTime } from './time-join.js';
 import { attributeTrace, httpOfSpan, INFERENCE_NAME } from './trace-attr.js';
 import { buildTraces, type Trace } from '../traces/tree.js';
 import { busyTimelines, busyWithin, serverKeyOf, type BusyTimeline } from './busy.js';
@@ -233,6 +234,14 @@ export function investigate(input: InvestigateInput, opts: InvestigateOptions = 
         trace: t,
       });
   }
+  // Logs only, app lines without request ids: join them to the access lines by time.
+  if (input.exchanges.length === 0 && joined.some((j) => j.access !== null))
+    joinByTime(
+      joined,
+      input.logs,
+      (r) => !isAccessRecord(r) && inferenceMsOf([r], false) !== null,
+      serverKeyOf,
+    );
   const retransByConn = new Map<number, RetransmissionEvent[]>();
   for (const e of input.retransmissions) {
     let l = retransByConn.get(e.connId);

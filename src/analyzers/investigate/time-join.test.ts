@@ -1,0 +1,78 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { LogRecord } from '../../model/records.js';
+import type { JoinedRequest } from './join.js';
+import { joinByTime } from './time-join.js';
+
+const T0 = 1_700_000_000_000_000;
+
+function access(i: number, endUs: number, totalMs: number, uhtMs: number): LogRecord {
+  return {
+    tsUs: endUs,
+    durationMs: totalMs,
+    requestId: `r${i}`,
+    httpStatus: 200,
+    httpPath: '/predict',
+    httpMethod: 'POST',
+    attributes: { upstream_header_ms: uhtMs },
+    file: 'nginx.log',
+    lineNo: i + 1,
+    format: 'nginx-combined',
+  } as unknown as LogRecord;
+}
+
+function appLine(endUs: number, inferenceMs: number): LogRecord {
+  return {
+    tsUs: endUs,
+    requestId: null,
+    attributes: { inference_ms: inferenceMs },
+    file: 'app.jsonl',
+    lineNo: 1,
+    format: 'json',
+  } as unknown as LogRecord;
+}
+
+const isApp = (r: LogRecord): boolean => r.attributes['inference_ms'] !== undefined;
+
+function requests(n: number, skewUs: number, jitter: (i: number) => number) {
+  const reqs: JoinedRequest[] = [];
+  const app: LogRecord[] = [];
+  for (let i = 0; i < n; i++) {
+    const start = T0 + i * 137_000 + (i % 7) * 9_000; // irregular arrivals
+    const inf = 20 + (i % 5) * 30;
+    const uht = inf + 3;
+    const end = start + (uht + 2) * 1000;
+    const a = access(i, end, uht + 2, uht);
+    reqs.push({ requestId: null, hops: [], access: a, logs: [] });
+    // the app logs when inference ends, ≈1 ms before the proxy has the answer, in its own clock
+    app.push(appLine(start + (uht - 1) * 1000 - skewUs + jitter(i), inf));
+  }
+  return { reqs, app };
+}
+
+test('app lines without ids join their requests by time, across a clock offset', () => {
+  const { reqs, app } = requests(60, 350_000, () => 0);
+  const res = joinByTime(reqs, app, isApp, (r) => r.file);
+  assert.equal(res.joined, 60);
+  assert.equal(res.offsets.get('app.jsonl'), 351);
+  for (let i = 0; i < 60; i++) {
+    const got = reqs[i]!.logs[0]!;
+    assert.equal(got, app[i], `request ${i} got its own line`);
+  }
+});
+
+test('app lines of other requests (times that do not line up): nothing is joined', () => {
+  const { reqs } = requests(60, 0, () => 0);
+  const other: LogRecord[] = [];
+  for (let i = 0; i < 60; i++) other.push(appLine(T0 + ((i * 7919) % 8000) * 1013, 30));
+  const res = joinByTime(reqs, other, isApp, (r) => r.file);
+  assert.equal(res.joined, 0);
+  assert.equal(res.offsets.get('app.jsonl'), null);
+  assert.ok(reqs.every((j) => j.logs.length === 0));
+});
+
+test('whole-second timestamps are not paired by time', () => {
+  const { reqs, app } = requests(20, 0, () => 0);
+  for (const r of app) r.tsUs = Math.floor(r.tsUs! / 1e6) * 1e6;
+  assert.equal(joinByTime(reqs, app, isApp, (r) => r.file).joined, 0);
+});

@@ -1,0 +1,153 @@
+// Logs only, and the app's lines carry no request id: join each app line that says how long a
+// request's inference took to the proxy's access line of that request by time. The app writes its
+// line when inference ends, just before it answers; the proxy's line says when its upstream
+// answered (its end minus the total, plus the upstream header time). The two clocks may differ:
+// the offset of each app source is the mode of (expected answer time − app line time) over pairs
+// close in time — a sharp peak above the even spread of unrelated pairs when the lines are the
+// same requests (else nothing is joined). Lines are then paired greedily, closest first, within
+// a few ms of that offset. A proxy hop that delays answers by a varying amount (a relay, a slow
+// link back) spreads them beyond that window: those requests stay unjoined.
+// Pure.
+
+import type { LogRecord } from '../../model/records.js';
+import type { JoinedRequest } from './join.js';
+
+/** Pairs considered for the offset: at most this many app lines per source… */
+const OFFSET_SAMPLE = 2000;
+/** …and access lines within this distance of each (µs). */
+const OFFSET_WINDOW_US = 2_000_000;
+/** A match may miss the offset by this much (µs): ms timestamps, the answer's way back. */
+const TOLERANCE_US = 3000;
+/** The offset's peak must hold at least this share of the sampled app lines. */
+const MIN_PEAK_SHARE = 0.3;
+const MIN_PEAK = 5;
+
+export interface TimeJoinResult {
+  /** App lines joined to a request. */
+  joined: number;
+  /** Per app source: the offset found (ms), or null when its lines did not line up. */
+  offsets: Map<string, number | null>;
+}
+
+/** When the request's upstream answered, in the proxy's clock (µs), or null. */
+function answeredAt(a: LogRecord): number | null {
+  if (a.tsUs === null) return null;
+  const total = a.durationMs;
+  if (total === null) return a.tsUs;
+  const uht = a.attributes['upstream_header_ms'];
+  const urt = a.attributes['upstream_response_ms'];
+  const start = a.tsUs - total * 1000;
+  if (typeof uht === 'number') return start + uht * 1000;
+  if (typeof urt === 'number') return start + urt * 1000;
+  return a.tsUs;
+}
+
+/** Whole-second timestamps cannot be paired by time. */
+function coarse(ts: readonly number[]): boolean {
+  return ts.length > 0 && ts.every((t) => t % 1_000_000 === 0);
+}
+
+/**
+ * Join app lines (`isApp`: lines with an inference time and no joined request) to the requests
+ * known from access lines only. Adds each matched line to its request's `logs`.
+ */
+export function joinByTime(
+  requests: JoinedRequest[],
+  logs: readonly LogRecord[],
+  isApp: (r: LogRecord) => boolean,
+  sourceOf: (r: LogRecord) => string,
+): TimeJoinResult {
+  const offsets = new Map<string, number | null>();
+  // requests that have no app line yet, by when their upstream answered
+  const open: { t: number; j: JoinedRequest }[] = [];
+  for (const j of requests) {
+    if (j.hops.length > 0 || j.access === null || j.logs.some(isApp)) continue;
+    const t = answeredAt(j.access);
+    if (t !== null) open.push({ t, j });
+  }
+  open.sort((x, y) => x.t - y.t);
+  const bySource = new Map<string, LogRecord[]>();
+  for (const r of logs) {
+    if (r.tsUs === null || r.requestId !== null || !isApp(r)) continue;
+    const k = sourceOf(r);
+    let l = bySource.get(k);
+    if (!l) bySource.set(k, (l = []));
+    l.push(r);
+  }
+  if (open.length === 0 || bySource.size === 0 || coarse(open.map((o) => o.t)))
+    return { joined: 0, offsets };
+  const times = Float64Array.from(open, (o) => o.t);
+  const lowerBound = (v: number): number => {
+    let lo = 0;
+    let hi = times.length;
+    while (lo < hi) {
+      const m = (lo + hi) >> 1;
+      if (times[m]! < v) lo = m + 1;
+      else hi = m;
+    }
+    return lo;
+  };
+  const taken = new Set<number>();
+  let joined = 0;
+  for (const [src, lines] of bySource) {
+    if (coarse(lines.map((r) => r.tsUs!))) {
+      offsets.set(src, null);
+      continue;
+    }
+    // the offset: the 1 ms bin of (answered − app time) that most sampled lines fall in
+    const step = Math.max(1, Math.floor(lines.length / OFFSET_SAMPLE));
+    const bins = new Map<number, number>();
+    let sampled = 0;
+    for (let i = 0; i < lines.length; i += step) {
+      const t = lines[i]!.tsUs!;
+      sampled++;
+      for (let k = lowerBound(t - OFFSET_WINDOW_US); k < times.length; k++) {
+        const d = times[k]! - t;
+        if (d > OFFSET_WINDOW_US) break;
+        const b = Math.round(d / 1000);
+        bins.set(b, (bins.get(b) ?? 0) + 1);
+      }
+    }
+    // the level noise alone gives a 3 ms window: every pair spread evenly over the bins
+    let pairsSeen = 0;
+    for (const n of bins.values()) pairsSeen += n;
+    const noise3 = (3 * pairsSeen) / (2 * (OFFSET_WINDOW_US / 1000) + 1);
+    let peak = 0;
+    let peakBin = 0;
+    for (const [b, n] of bins) {
+      // a bin with its neighbours: a true offset spreads over ±1 ms
+      const c = n + (bins.get(b - 1) ?? 0) + (bins.get(b + 1) ?? 0);
+      if (c > peak) {
+        peak = c;
+        peakBin = b;
+      }
+    }
+    // the lines line up when the peak stands above that noise by a good share of them
+    if (peak - noise3 < Math.max(MIN_PEAK, MIN_PEAK_SHARE * sampled)) {
+      offsets.set(src, null);
+      continue;
+    }
+    const offsetUs = peakBin * 1000;
+    offsets.set(src, offsetUs / 1000);
+    // pairs within the tolerance, closest first, each side used once
+    const pairs: { d: number; k: number; r: LogRecord }[] = [];
+    for (const r of lines) {
+      const want = r.tsUs! + offsetUs;
+      for (let k = lowerBound(want - TOLERANCE_US); k < times.length; k++) {
+        const d = times[k]! - want;
+        if (d > TOLERANCE_US) break;
+        pairs.push({ d: Math.abs(d), k, r });
+      }
+    }
+    pairs.sort((x, y) => x.d - y.d);
+    const used = new Set<LogRecord>();
+    for (const p of pairs) {
+      if (taken.has(p.k) || used.has(p.r)) continue;
+      taken.add(p.k);
+      used.add(p.r);
+      open[p.k]!.j.logs.push(p.r);
+      joined++;
+    }
+  }
+  return { joined, offsets };
+}

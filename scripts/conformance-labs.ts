@@ -1,6 +1,6 @@
 // Conformance: `mlscope investigate` against the answer keys of incident bundles.
 // usage: node --import tsx scripts/conformance-labs.ts <DATA_DIR | LAB_DIR…> [--min-accuracy R]
-//          [--min-logs-only R] [--min-capture-only R] [--verbose]
+//          [--min-logs-only R] [--min-capture-only R] [--min-logs-no-app-ids R] [--verbose]
 // For every <lab>/bundle with <lab>/truth/truth.jsonl (read whole, logs only and capture only): the cause of each slow or failed request
 // (truth `slow` or status ≥ 500) must match; every injected fault (truth cause other than none)
 // must appear among the findings. Prints per lab accuracy and a confusion table; exits 1 below
@@ -10,6 +10,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readBundle, type BundleData } from '../src/ingest/bundle.js';
 import { investigate, type InvestigateInput } from '../src/analyzers/investigate/investigate.js';
+import { isAccessRecord } from '../src/analyzers/investigate/join.js';
 
 const args = process.argv.slice(2);
 const minAcc = args.includes('--min-accuracy')
@@ -44,8 +45,10 @@ interface Truth {
 
 // Each lab is also read as an on-call engineer often gets it: only the logs (no capture) and only
 // the capture (no logs). Each view has its own accuracy and ratchet.
-type View = 'full' | 'logs-only' | 'capture-only';
-const VIEWS: View[] = ['full', 'logs-only', 'capture-only'];
+// A fourth view: logs only, with the request ids taken out of every line that is not an access
+// line (apps that do not log ids), so app lines can only be joined by time.
+type View = 'full' | 'logs-only' | 'capture-only' | 'logs-no-app-ids';
+const VIEWS: View[] = ['full', 'logs-only', 'capture-only', 'logs-no-app-ids'];
 function viewOf(data: BundleData, v: View): InvestigateInput {
   if (v === 'logs-only')
     return {
@@ -56,6 +59,14 @@ function viewOf(data: BundleData, v: View): InvestigateInput {
       spans: data.spans,
     };
   if (v === 'capture-only') return { ...data, logs: [] };
+  if (v === 'logs-no-app-ids')
+    return {
+      exchanges: [],
+      connections: new Map(),
+      retransmissions: [],
+      logs: data.logs.map((r) => (isAccessRecord(r) ? r : { ...r, requestId: null })),
+      spans: data.spans,
+    };
   return data;
 }
 const minFor: Record<View, number | null> = {
@@ -65,6 +76,9 @@ const minFor: Record<View, number | null> = {
     : null,
   'capture-only': args.includes('--min-capture-only')
     ? Number(args[args.indexOf('--min-capture-only') + 1])
+    : null,
+  'logs-no-app-ids': args.includes('--min-logs-no-app-ids')
+    ? Number(args[args.indexOf('--min-logs-no-app-ids') + 1])
     : null,
 };
 const score = new Map<View, { total: number; correct: number; missingFaults: number }>();

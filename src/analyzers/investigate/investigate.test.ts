@@ -55,6 +55,14 @@ function capture(frames: FrameRec[]) {
   return { exchanges, connections, retransmissions: [] };
 }
 
+/** Investigate log records alone (no capture, no spans). */
+function logsOnly(logs: LogRecord[], slowMs: number): ReturnType<typeof investigate> {
+  return investigate(
+    { exchanges: [], connections: new Map(), retransmissions: [], logs, spans: [] },
+    { slowMs },
+  );
+}
+
 function appLog(id: string, tsUs: number, inferenceMs: number): LogRecord {
   return {
     tsUs,
@@ -199,10 +207,7 @@ test('proxy access logs alone: HAProxy queue time is queueing; Envoy/HAProxy say
     'haproxy.log',
     { referenceYear: 2025 },
   );
-  const inv = investigate(
-    { exchanges: [], connections: new Map(), retransmissions: [], logs: records, spans: [] },
-    { slowMs: 1000 },
-  );
+  const inv = logsOnly(records, 1000);
   const slow = inv.slowRequests.find((r) => r.status === 200)!;
   assert.equal(slow.totalMs, 1801);
   assert.equal(slow.breakdownMs.queueing, 1500);
@@ -232,16 +237,7 @@ test('JSON access logs alone (nginx escape=json + app JSON): one request per fro
     '{"ts":"2025-03-04T08:00:01.890Z","level":"info","msg":"done","request_id":"r1","method":"POST","path":"/predict","status":200,"duration_ms":870,"inference_ms":850}\n',
     'app.json',
   ).records;
-  const inv = investigate(
-    {
-      exchanges: [],
-      connections: new Map(),
-      retransmissions: [],
-      logs: [...nginx, ...app],
-      spans: [],
-    },
-    { slowMs: 500 },
-  );
+  const inv = logsOnly([...nginx, ...app], 500);
   assert.equal(inv.requests.total, 3);
   const r1 = inv.slowRequests.find((r) => r.requestId === 'r1')!;
   assert.equal(r1.totalMs, 900);
@@ -455,16 +451,7 @@ test("logs only, nginx's default combined format (no times): the app's timed lin
     ].join('\n') + '\n',
     'app.json',
   ).records;
-  const inv = investigate(
-    {
-      exchanges: [],
-      connections: new Map(),
-      retransmissions: [],
-      logs: [...nginx, ...app],
-      spans: [],
-    },
-    { slowMs: 500 },
-  );
+  const inv = logsOnly([...nginx, ...app], 500);
   assert.equal(inv.requests.total, 3, 'a1, a2 and the health check, each once');
   const a1 = inv.slowRequests.find((r) => r.requestId === 'a1')!;
   assert.equal(a1.totalMs, 950);

@@ -181,6 +181,12 @@ const CRASH_LINE =
 const LISTEN_LINE = /listening (?:at|on):?\s*(?:https?:\/\/)?(\[[0-9a-f:]+\]|[0-9.]+):(\d+)/i;
 
 const r3 = (x: number): number => Math.round(x * 1000) / 1000;
+const roundBreakdown = (bd: Breakdown): Breakdown => ({
+  network: r3(bd.network),
+  queueing: r3(bd.queueing),
+  inference: r3(bd.inference),
+  other: r3(bd.other),
+});
 const fmt = (ms: number): string =>
   ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(ms < 10 ? 1 : 0)} ms`;
 const ep = (e: { ip: string; port: number }): string =>
@@ -706,12 +712,7 @@ function attributeFromCapture(
     status,
     totalMs: r3(totalMs),
     cause,
-    breakdownMs: {
-      network: r3(bd.network),
-      queueing: r3(bd.queueing),
-      inference: r3(bd.inference),
-      other: r3(bd.other),
-    },
+    breakdownMs: roundBreakdown(bd),
     evidence: evidence ?? [],
     startTime: isoMs(startUs / 1000),
     failed: failure !== null,
@@ -796,12 +797,7 @@ function attributeFromTrace(
     status,
     totalMs: r3(at.totalMs),
     cause: failure ? 'upstream-error' : pickCause(bd, 0, facts),
-    breakdownMs: {
-      network: r3(bd.network),
-      queueing: r3(bd.queueing),
-      inference: r3(bd.inference),
-      other: r3(bd.other),
-    },
+    breakdownMs: roundBreakdown(bd),
     evidence,
     startTime: isoMs(root.startUs / 1000),
     failed: failure !== null,
@@ -1057,12 +1053,7 @@ function attributeFromLogs(j: JoinedRequest, ctx: Ctx): RequestResult | null {
     status,
     totalMs: r3(total),
     cause: failed ? 'upstream-error' : pickCause(bd, 0, facts),
-    breakdownMs: {
-      network: r3(bd.network),
-      queueing: r3(bd.queueing),
-      inference: r3(bd.inference),
-      other: r3(bd.other),
-    },
+    breakdownMs: roundBreakdown(bd),
     evidence,
     startTime: isoMs(facts.startUs / 1000),
     failed,

@@ -1,6 +1,7 @@
 // Conformance: `mlscope investigate` against the answer keys of incident bundles.
 // usage: node --import tsx scripts/conformance-labs.ts <DATA_DIR | LAB_DIR…> [--min-accuracy R]
-//          [--min-logs-only R] [--min-capture-only R] [--min-logs-no-app-ids R] [--verbose]
+//          [--min-logs-only R] [--min-capture-only R] [--min-logs-no-app-ids R] [--min-front-hop R]
+//          [--verbose]
 // For every <lab>/bundle with <lab>/truth/truth.jsonl (read whole, logs only and capture only): the cause of each slow or failed request
 // (truth `slow` or status ≥ 500) must match; every injected fault (truth cause other than none)
 // must appear among the findings. Prints per lab accuracy and a confusion table; exits 1 below
@@ -47,8 +48,10 @@ interface Truth {
 // the capture (no logs). Each view has its own accuracy and ratchet.
 // A fourth view: logs only, with the request ids taken out of every line that is not an access
 // line (apps that do not log ids), so app lines can only be joined by time.
-type View = 'full' | 'logs-only' | 'capture-only' | 'logs-no-app-ids';
-const VIEWS: View[] = ['full', 'logs-only', 'capture-only', 'logs-no-app-ids'];
+// A fifth: the logs and only the client-facing hop of the capture (tcpdump on the proxy's front
+// interface, or on a client): the hops behind the proxy are known from its log only.
+type View = 'full' | 'logs-only' | 'capture-only' | 'logs-no-app-ids' | 'front-hop+logs';
+const VIEWS: View[] = ['full', 'logs-only', 'capture-only', 'logs-no-app-ids', 'front-hop+logs'];
 function viewOf(data: BundleData, v: View): InvestigateInput {
   if (v === 'logs-only')
     return {
@@ -59,6 +62,19 @@ function viewOf(data: BundleData, v: View): InvestigateInput {
       spans: data.spans,
     };
   if (v === 'capture-only') return { ...data, logs: [] };
+  if (v === 'front-hop+logs') {
+    // exchanges a proxy sent (their client is some exchange's server) are behind the front hop
+    const servers = new Set(data.exchanges.map((x) => x.server.ip));
+    const exchanges = data.exchanges.filter((x) => !servers.has(x.client.ip));
+    const conns = new Set(exchanges.map((x) => x.connId));
+    return {
+      exchanges,
+      connections: new Map([...data.connections].filter(([id]) => conns.has(id))),
+      retransmissions: data.retransmissions.filter((e) => conns.has(e.connId)),
+      logs: data.logs,
+      spans: data.spans,
+    };
+  }
   if (v === 'logs-no-app-ids')
     return {
       exchanges: [],
@@ -79,6 +95,9 @@ const minFor: Record<View, number | null> = {
     : null,
   'logs-no-app-ids': args.includes('--min-logs-no-app-ids')
     ? Number(args[args.indexOf('--min-logs-no-app-ids') + 1])
+    : null,
+  'front-hop+logs': args.includes('--min-front-hop')
+    ? Number(args[args.indexOf('--min-front-hop') + 1])
     : null,
 };
 const score = new Map<View, { total: number; correct: number; missingFaults: number }>();

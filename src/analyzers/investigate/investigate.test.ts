@@ -536,3 +536,52 @@ test('access log and traces: the inference span of the trace an access line name
   assert.equal(r.breakdownMs.inference, 850);
   assert.equal(r.cause, 'inference');
 });
+
+test("capture of the proxy's front only: the proxy's log and the app's load split the hop behind it", () => {
+  // client → proxy:8080 captured; proxy → app not captured. The proxy logs its upstream time, the
+  // app its inference. Request 3 waited 400 ms on the way to an idle app: transit, not queueing.
+  const frames: FrameRec[] = [];
+  const nginx: string[] = [];
+  const app: LogRecord[] = [];
+  for (let i = 0; i < 8; i++) {
+    const at = i * 2_000_000;
+    const wait = i === 3 ? 400_000 : 2_000;
+    const infUs = 30_000;
+    const serverUs = wait + infUs + 3_000;
+    const id = `f${i}`;
+    const req = `POST /predict HTTP/1.1\r\nHost: m\r\nX-Request-ID: ${id}\r\nContent-Length: 2\r\n\r\n{}`;
+    const resp = `HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Request-ID: ${id}\r\n\r\n{}`;
+    const c = new Conversation(CLIENT, PROXY, 50000 + i, 8080, T0 + at);
+    c.handshake(200).at(100).c('PA', req).at(serverUs).s('PA', resp).at(50).c('A');
+    frames.push(...c.frames);
+    const end = new Date((T0 + at + 300 + serverUs + 100) / 1000).toISOString();
+    nginx.push(
+      JSON.stringify({
+        time: end,
+        request_id: id,
+        request_method: 'POST',
+        request_uri: '/predict',
+        status: 200,
+        request_time: (serverUs + 200) / 1e6,
+        upstream_connect_time: '0.000',
+        upstream_header_time: ((serverUs - 1000) / 1e6).toFixed(3),
+        upstream_response_time: ((serverUs - 1000) / 1e6).toFixed(3),
+        upstream_addr: `${APP}:8000`,
+      }),
+    );
+    app.push(appLog(id, T0 + at + 300 + wait + infUs, infUs / 1000));
+  }
+  frames.sort((a, b) => a.tsUs - b.tsUs);
+  const inv = investigate(
+    {
+      ...capture(frames),
+      logs: [...parseLogText(nginx.join('\n') + '\n', 'nginx.json').records, ...app],
+      spans: [],
+    },
+    { slowMs: 300 },
+  );
+  const r = inv.slowRequests.find((x) => x.requestId === 'f3')!;
+  assert.equal(r.cause, 'network', JSON.stringify(r));
+  assert.ok(r.breakdownMs.network >= 390, JSON.stringify(r.breakdownMs));
+  assert.ok(r.evidence.some((e) => /had a free slot/.test(e)));
+});

@@ -335,10 +335,7 @@ export function investigate(input: InvestigateInput, opts: InvestigateOptions = 
     spansByTrace,
     innerByServer,
     queueByServer: new Map(),
-    busy:
-      input.exchanges.length === 0
-        ? busyTimelines(input.logs, (r) => inferenceMsOf([r]))
-        : new Map<string, BusyTimeline>(),
+    busy: busyTimelines(input.logs, (r) => inferenceMsOf([r])),
   };
   const pairs: { j: JoinedRequest; r: RequestResult }[] = [];
   for (const j of joined) {
@@ -633,10 +630,28 @@ function attributeFromCapture(
       );
     }
     let split = '';
+    /** Transit on the hop behind a proxy the capture did not see (from the proxy's log). */
+    let behindProxy = 0;
     if (inf !== null) {
       bd.inference = Math.min(s, inf);
       bd.queueing = s - bd.inference;
       split = ` (inference ${fmt(inf)} per ${infSource}, queueing ${fmt(bd.queueing)})`;
+      if (hops.length === 1 && j.access !== null) {
+        // The capture saw only the client's side of the proxy: the hop behind it is known from
+        // the proxy's own log — its upstream time beyond inference was transit or the app's
+        // queue, told apart by the app server's saturation (busy.ts), the rest the proxy's own.
+        const up = upstreamMsOf(j.access);
+        if (up !== null) {
+          const wait = Math.min(Math.max(0, up - bd.inference), bd.queueing);
+          const sp = wait >= 20 ? busySplit(j, ctx, inf, wait, evidence ?? []) : null;
+          if (sp) {
+            bd.queueing = sp.queueMs;
+            behindProxy = sp.freeMs;
+            bd.other += Math.max(0, s - bd.inference - wait);
+            split = ` (inference ${fmt(inf)} per ${infSource}; of the proxy's ${fmt(up)} upstream time, queueing ${fmt(sp.queueMs)}, transit ${fmt(sp.freeMs)})`;
+          }
+        }
+      }
     } else {
       // No app timing: the wait behind earlier requests, as the server's answers show it.
       const q = queueAt(ctx, ep(inner.server));
@@ -653,7 +668,7 @@ function attributeFromCapture(
         ? ` (no app timing: queued ≈${fmt(wait)} behind earlier requests — it answers ${q.capacity} at a time, as its ${q.waitUs.size} requests show — and processing ${fmt(s - wait)})`
         : ' (no app timing to split queueing from inference)';
     }
-    bd.network = Math.max(0, totalMs - s);
+    bd.network = Math.max(0, totalMs - s) + behindProxy;
     evidence?.push(`server time at ${ep(inner.server)} ${fmt(serverMs)}${split}`);
   } else {
     // No server time (the response is missing from the capture): what is known to be transit
@@ -844,6 +859,14 @@ function isProxyServer(x: Exchange): boolean {
 /** An exchange inside TLS that could not be decrypted: timing only (tls-timing.ts). */
 function isOpaque(x: Exchange): boolean {
   return x.path === null && x.method === null && x.protocol.startsWith('TLS');
+}
+
+/** The proxy's time on its upstream (connect + first byte, else the response), from its log. */
+function upstreamMsOf(a: LogRecord): number | null {
+  const n = (k: string): number | null =>
+    typeof a.attributes[k] === 'number' ? a.attributes[k] : null;
+  const uht = n('upstream_header_ms') ?? n('upstream_response_ms');
+  return uht === null ? null : uht + (n('upstream_connect_ms') ?? 0);
 }
 
 function lastSeenUs(hops: readonly Exchange[], ctx: Ctx): number {

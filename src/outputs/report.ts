@@ -115,6 +115,10 @@ export function renderMarkdownReport(inv: Investigation, doc: DocLike): string {
     out.push(
       `- ${escapeMd(s.source)}: ${s.offsetMs} ms ± ${s.uncertaintyMs} (${s.pairs} pairs, resolution ${s.resolutionMs} ms)`,
     );
+  if (inv.notes.length > 0) {
+    out.push('', '## How partial evidence was read', '');
+    for (const n of inv.notes) out.push(`- ${escapeMd(n)}`);
+  }
   out.push('', '## Data quality', '');
   out.push('| input | format | records | skipped | reasons |', '|---|---|---|---|---|');
   for (const q of doc.dataQuality) {
@@ -360,6 +364,7 @@ svg.waterfall{width:360px;height:18px;font-size:11px}code{font-size:12px;word-br
     .map((w) => `<li>${e(w)}</li>`)
     .join('')}</ol></section>
 <section><h2>Clock offsets</h2><ul>${skew || '<li>No log source could be matched against a capture.</li>'}</ul></section>
+${inv.notes.length > 0 ? `<section><h2>How partial evidence was read</h2><ul>${inv.notes.map((n) => `<li>${e(n)}</li>`).join('')}</ul></section>` : ''}
 <section><h2>Data quality</h2><table><tr><th>input</th><th>format</th><th>records</th><th>skipped</th><th>reasons</th></tr>${dq}</table>
 <p class="muted">Not joined: ${u.exchangesWithoutRequestId} exchanges without a request id, ${u.requestsWithoutLogs} requests without log lines, ${u.logLinesWithoutRequest} log lines whose request id matched no request.</p></section>
 </body></html>

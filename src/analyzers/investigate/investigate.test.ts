@@ -431,6 +431,7 @@ test('traces alone: the critical path says inference, queueing, network, or a fa
   assert.equal(slow.method, 'POST');
   assert.ok(slow.breakdownMs.inference >= 900);
   assert.ok(inv.findings.some((f) => f.cause === 'upstream-error'));
+  assert.ok(inv.notes.some((n) => /12 requests are known from their traces alone/.test(n)));
 });
 
 test("logs only, nginx's default combined format (no times): the app's timed line stands in", () => {
@@ -497,6 +498,10 @@ test('one hop, capture only: a model server (by its Server header) splits into q
   assert.equal(cause(app, 's5'), 'inference');
   assert.equal(cause(app, 's6'), 'queueing', 'arrived while s5 ran');
   assert.equal(cause(app, 's7'), 'queueing');
+  assert.ok(
+    app.notes.some((n) => /estimated from the capture/.test(n)),
+    'says it estimated',
+  );
   const proxy = run('nginx/1.24.0');
   assert.equal(cause(proxy, 's5'), 'unknown', 'behind a proxy the capture did not see past');
 });

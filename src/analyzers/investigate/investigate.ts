@@ -111,6 +111,8 @@ export interface Investigation {
   };
   /** Every request's total and cause (for histograms and timelines in reports). */
   all: { startUs: number; totalMs: number; cause: Cause | 'none'; status: number; path: string }[];
+  /** How the evidence was read where it was partial (estimates, joins by time), in words. */
+  notes: string[];
 }
 
 export interface InvestigateInput {
@@ -240,14 +242,29 @@ export function investigate(input: InvestigateInput, opts: InvestigateOptions = 
         trace: t,
       });
   }
+  const notes: string[] = [];
   // Logs only, app lines without request ids: join them to the access lines by time.
-  if (input.exchanges.length === 0 && joined.some((j) => j.access !== null))
-    joinByTime(
+  if (input.exchanges.length === 0 && joined.some((j) => j.access !== null)) {
+    const tj = joinByTime(
       joined,
       input.logs,
       (r) => !isAccessRecord(r) && inferenceMsOf([r], false) !== null,
       serverKeyOf,
     );
+    if (tj.joined > 0)
+      notes.push(
+        `${tj.joined} app lines without a request id were joined to their access lines by time (clock offsets ${[
+          ...tj.offsets,
+        ]
+          .filter(([, o]) => o !== null)
+          .map(([k, o]) => `${k.split('\u0000')[0]} ${o! >= 0 ? '+' : ''}${o} ms`)
+          .join(', ')})`,
+      );
+    else if ([...tj.offsets.values()].some((o) => o === null))
+      notes.push(
+        'app lines without a request id could not be joined by time (whole-second timestamps, or times that do not line up)',
+      );
+  }
   const retransByConn = new Map<number, RetransmissionEvent[]>();
   for (const e of input.retransmissions) {
     let l = retransByConn.get(e.connId);
@@ -386,6 +403,7 @@ export function investigate(input: InvestigateInput, opts: InvestigateOptions = 
         (r) => r.requestId !== null && !requestIds.has(r.requestId),
       ).length,
     },
+    notes: [...notes, ...partialNotes(results, joined)],
     all: results.map((r) => ({
       startUs: r.facts.startUs,
       totalMs: r.totalMs,
@@ -746,6 +764,23 @@ function queueAt(ctx: Ctx, server: string): QueueEstimate | null {
     ctx.queueByServer.set(server, q);
   }
   return q;
+}
+
+/** What the listed results rest on when the evidence was partial. */
+function partialNotes(
+  results: readonly RequestResult[],
+  joined: readonly JoinedRequest[],
+): string[] {
+  const out: string[] = [];
+  const wire = results.filter((r) => r.facts.splitFromWire).length;
+  if (wire > 0)
+    out.push(
+      `${wire} requests had no app timing: their queueing and inference are estimated from the capture (each server modelled as the slots its arrival and answer times allow)`,
+    );
+  const traces = joined.filter((j) => j.trace).length;
+  if (traces > 0)
+    out.push(`${traces} requests are known from their traces alone (critical path by span)`);
+  return out;
 }
 
 /** A request known from its trace alone: the critical path split by what each span did. */

@@ -242,6 +242,7 @@ export function renderSummary(inv: Investigation, doc: InvestigationDoc, limit: 
           .join('; '),
     );
   }
+  for (const n of inv.notes) out.push(`Note: ${safeText(n, 400)}`);
   const skipped = doc.dataQuality.filter((q) => q.skipped > 0 || q.error);
   const u = inv.unjoined;
   out.push('');

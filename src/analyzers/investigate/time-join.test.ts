@@ -76,3 +76,33 @@ test('whole-second timestamps are not paired by time', () => {
   for (const r of app) r.tsUs = Math.floor(r.tsUs! / 1e6) * 1e6;
   assert.equal(joinByTime(reqs, app, isApp, (r) => r.file).joined, 0);
 });
+
+test("one app source is one upstream: a line does not take another server's request", () => {
+  const reqs: JoinedRequest[] = [];
+  const lines: LogRecord[] = [];
+  for (let i = 0; i < 12; i++) {
+    const t = T0 + i * 500_000;
+    // server A's request answered at t, B's at t + 2.2 ms; every fourth A line is 1.8 ms late,
+    // nearer B's answer than its own
+    const a = access(2 * i, t + 10_000, 10, 0);
+    a.attributes['upstream_addr'] = '10.0.2.1:8000';
+    const b = access(2 * i + 1, t + 12_200, 10, 0);
+    b.attributes['upstream_addr'] = '10.0.2.2:8000';
+    reqs.push(
+      { requestId: null, hops: [], access: a, logs: [] },
+      { requestId: null, hops: [], access: b, logs: [] },
+    );
+    const la = appLine(t + (i % 4 === 0 ? 1_800 : 0), 8);
+    la.file = 'a.jsonl';
+    const lb = appLine(t + 2_200, 8);
+    lb.file = 'b.jsonl';
+    lines.push(la, lb);
+  }
+  const res = joinByTime(reqs, lines, isApp, (r) => r.file);
+  assert.ok(res.joined > 0);
+  for (const j of reqs) {
+    const ua = j.access!.attributes['upstream_addr'];
+    for (const l of j.logs)
+      assert.equal(l.file, ua === '10.0.2.1:8000' ? 'a.jsonl' : 'b.jsonl', 'joined to its server');
+  }
+});

@@ -42,6 +42,23 @@ function answeredAt(a: LogRecord): number | null {
   return a.tsUs;
 }
 
+/** Share of a source's lines whose closest access line must name one upstream for it to count. */
+const DOMINANT_SHARE = 0.7;
+
+/** The upstream address most candidate access lines name, if it is most of them. */
+function dominantUpstream(access: readonly LogRecord[]): string | null {
+  const n = new Map<string, number>();
+  let named = 0;
+  for (const a of access) {
+    const ua = a.attributes['upstream_addr'];
+    if (typeof ua !== 'string') continue;
+    named++;
+    n.set(ua, (n.get(ua) ?? 0) + 1);
+  }
+  for (const [ua, c] of n) if (named >= MIN_PEAK && c >= DOMINANT_SHARE * named) return ua;
+  return null;
+}
+
 /** Whole-second timestamps cannot be paired by time. */
 function coarse(ts: readonly number[]): boolean {
   return ts.length > 0 && ts.every((t) => t % 1_000_000 === 0);
@@ -140,9 +157,16 @@ export function joinByTime(
       }
     }
     pairs.sort((x, y) => x.d - y.d);
+    // One app source is one upstream: when its lines' closest access lines mostly name one
+    // upstream address, access lines that name another are another server's requests.
+    const closest = new Map<LogRecord, LogRecord>();
+    for (const p of pairs) if (!closest.has(p.r)) closest.set(p.r, open[p.k]!.j.access!);
+    const upstream = dominantUpstream([...closest.values()]);
     const used = new Set<LogRecord>();
     for (const p of pairs) {
       if (taken.has(p.k) || used.has(p.r)) continue;
+      const ua = open[p.k]!.j.access!.attributes['upstream_addr'];
+      if (upstream !== null && typeof ua === 'string' && ua !== upstream) continue;
       taken.add(p.k);
       used.add(p.r);
       open[p.k]!.j.logs.push(p.r);

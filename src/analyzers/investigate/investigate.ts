@@ -14,7 +14,7 @@ import type { Connection, Exchange, LogRecord, RetransmissionEvent } from '../..
 import type { Span } from '../../model/span.js';
 import { estimateQueueing, type QueueEstimate } from './queue.js';
 import { joinByTime } from './time-join.js';
-import { attributeTrace, httpOfSpan, INFERENCE_NAME } from './trace-attr.js';
+import { attributeTrace, httpOfSpan, INFERENCE_NAME, isGenAi } from './trace-attr.js';
 import { buildTraces, type Trace } from '../traces/tree.js';
 import { busyTimelines, busyWithin, serverKeyOf, type BusyTimeline } from './busy.js';
 import {
@@ -140,7 +140,8 @@ export function inferenceMsOf(
   durationFallback = true,
 ): number | null {
   for (const r of logs) {
-    for (const [k, v] of Object.entries(r.attributes)) {
+    for (const k in r.attributes) {
+      const v = r.attributes[k];
       if (typeof v !== 'number' || !Number.isFinite(v)) continue;
       const m = INFERENCE_KEY.exec(k);
       if (!m) continue;
@@ -215,8 +216,8 @@ interface Ctx {
   crashEvents: { tsUs: number; server: string | null; rec: LogRecord }[];
   inFlightIndex: Map<string, { started: Float64Array; answered: Float64Array }>;
   spansByTrace: Map<string, Span[]>;
-  /** Each server's busy time from app logs (used with logs only; see busy.ts). */
-  busy: Map<string, BusyTimeline>;
+  /** Each server's busy time from app logs (busy.ts), built on first use. */
+  busy: () => Map<string, BusyTimeline>;
   /** Each inner server's exchanges, and their queue estimate once asked for (queue.ts). */
   innerByServer: Map<string, Exchange[]>;
   queueByServer: Map<string, QueueEstimate | null>;
@@ -352,7 +353,7 @@ export function investigate(input: InvestigateInput, opts: InvestigateOptions = 
     spansByTrace,
     innerByServer,
     queueByServer: new Map(),
-    busy: busyTimelines(input.logs, (r) => inferenceMsOf([r])),
+    busy: once(() => busyTimelines(input.logs, (r) => inferenceMsOf([r]))),
   };
   const pairs: { j: JoinedRequest; r: RequestResult }[] = [];
   for (const j of joined) {
@@ -465,8 +466,6 @@ function reattributeByExcess(results: RequestResult[]): void {
   }
 }
 
-const INFERENCE_SPAN = INFERENCE_NAME;
-
 /**
  * The inference span of a request: in the trace its exchanges carry (traceparent), the longest
  * span whose name (or `gen_ai.*`/`model` attributes) says inference, that is not a server/client
@@ -487,10 +486,7 @@ function inferenceSpanIn(tid: string | null, ctx: Ctx): Span | null {
   let best: Span | null = null;
   for (const sp of spans) {
     if (sp.kind === 'server' || sp.kind === 'client') continue;
-    const named =
-      INFERENCE_SPAN.test(sp.name) ||
-      Object.keys(sp.attributes).some((k) => k.startsWith('gen_ai.'));
-    if (!named) continue;
+    if (!INFERENCE_NAME.test(sp.name) && !isGenAi(sp)) continue;
     if (!best || sp.endUs - sp.startUs > best.endUs - best.startUs) best = sp;
   }
   return best;
@@ -750,6 +746,19 @@ function attributeFromCapture(
     startTime: isoMs(startUs / 1000),
     failed: failure !== null,
     facts,
+  };
+}
+
+/** `make()` on the first call, its value after. */
+function once<T>(make: () => T): () => T {
+  let v: T | undefined;
+  let made = false;
+  return () => {
+    if (!made) {
+      v = make();
+      made = true;
+    }
+    return v as T;
   };
 }
 
@@ -1134,7 +1143,7 @@ function busySplit(
   evidence: string[],
 ): { queueMs: number; freeMs: number } | null {
   const rec = j.logs.find((r) => r.tsUs !== null && inferenceMsOf([r]) !== null);
-  const tl = rec ? ctx.busy.get(serverKeyOf(rec)) : undefined;
+  const tl = rec ? ctx.busy().get(serverKeyOf(rec)) : undefined;
   if (!rec || !tl) return null;
   const infStart = rec.tsUs! - inf * 1000;
   const fullMs = Math.min(waitMs, busyWithin(tl, infStart - waitMs * 1000, infStart) / 1000);

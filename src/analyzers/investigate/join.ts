@@ -44,10 +44,14 @@ export function isProxyFormatAccess(r: LogRecord): boolean {
  * an app's own timed line stands for the request rather than an untimed proxy line.
  */
 function accessRank(r: LogRecord): number {
-  const untimed = r.durationMs === null ? 2 : 0;
-  if (PROXY_FORMAT.test(r.format)) return untimed;
-  for (const k of PROXY_ATTRS) if (r.attributes[k] !== undefined) return untimed;
-  return untimed + 1;
+  return (r.durationMs === null ? 2 : 0) + (isProxyLine(r) ? 0 : 1);
+}
+
+/** A proxy's line: a proxy format, or upstream timings only a proxy logs. */
+function isProxyLine(r: LogRecord): boolean {
+  if (PROXY_FORMAT.test(r.format)) return true;
+  for (const k of PROXY_ATTRS) if (r.attributes[k] !== undefined) return true;
+  return false;
 }
 
 /** End of an exchange's window; an exchange without a response is open-ended (the capture may
@@ -249,7 +253,7 @@ export function joinRequests(
   // lines without an id cannot be joined, so only the front layer's count (the proxy's when there
   // is one, else the app's), or a request would be counted once per layer.
   const access = logs.filter(isAccessRecord);
-  const proxyLayer = access.some((r) => accessRank(r) % 2 === 0);
+  const proxyLayer = access.some(isProxyLine);
   const seen = new Set<string>();
   for (const r of access) {
     if (r.requestId !== null) {
@@ -257,7 +261,7 @@ export function joinRequests(
       seen.add(r.requestId);
       const { access: front, rest } = pick(r.requestId);
       out.push({ requestId: r.requestId, hops: [], access: front ?? r, logs: rest });
-    } else if (!proxyLayer || accessRank(r) % 2 === 0) {
+    } else if (!proxyLayer || isProxyLine(r)) {
       out.push({ requestId: null, hops: [], access: r, logs: [] });
     }
   }

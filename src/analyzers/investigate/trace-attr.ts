@@ -31,7 +31,8 @@ export interface TraceAttribution {
 export const INFERENCE_NAME = /infer|predict|generat|forward|model|llm|completion|embed/i;
 const QUEUE_NAME = /queue|wait|schedul|pending|backlog|throttl|admission/i;
 
-function isGenAi(s: Span): boolean {
+/** OpenTelemetry GenAI attributes (`gen_ai.*`): a span about a model call. */
+export function isGenAi(s: Span): boolean {
   for (const k in s.attributes) if (k.startsWith('gen_ai.')) return true;
   return false;
 }

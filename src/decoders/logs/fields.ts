@@ -228,7 +228,11 @@ const NAMES: Array<[string[], KeyClass, number, string | null]> = [
     1,
     null,
   ],
-  [['severitynumber', 'levelno', 'levelnum'], K.SEVNUM, 2, null],
+  [['severitynumber', 'levelno', 'levelnum', 'priority'], K.SEVNUM, 2, null],
+  // journald (journalctl -o json): the origin's clock before the journal's; the monotonic clock
+  // is time since boot, not a timestamp
+  [['sourcerealtimetimestamp'], K.TS, 4, null],
+  [['monotonictimestamp', 'sourcemonotonictimestamp'], K.ATTR, 99, null],
   [['msg', 'message', 'shortmessage', 'logmessage'], K.MSG, 1, null],
   [['event', 'text', 'body', 'log', 'fullmessage', 'description'], K.MSG, 2, null],
   [
@@ -401,8 +405,19 @@ const NAMES: Array<[string[], KeyClass, number, string | null]> = [
     1,
     null,
   ],
-  [['xforwardedfor', 'httpxforwardedfor', 'forwardedfor', 'xff'], K.XFF, 1, 'x_forwarded_for'],
-  [['service', 'servicename', 'app', 'application', 'appname'], K.SERVICE, 1, null],
+  // Heroku's router names the client chain `fwd`
+  [
+    ['xforwardedfor', 'httpxforwardedfor', 'forwardedfor', 'xff', 'fwd'],
+    K.XFF,
+    1,
+    'x_forwarded_for',
+  ],
+  [
+    ['service', 'servicename', 'app', 'application', 'appname', 'syslogidentifier'],
+    K.SERVICE,
+    1,
+    null,
+  ],
   [['hostname', 'host', 'node', 'nodename'], K.HOST, 1, null],
   [['model', 'modelname', 'modelid', 'modelversion'], K.MODEL, 1, 'model'],
   [['traceparent', 'httptraceparent'], K.TRACEPARENT, 1, null],
@@ -777,6 +792,15 @@ export function applyFieldCls(r: LogRecord, key: string, cls: Cls, v: AttrValue,
     case K.SEVNUM: {
       const n = numOf(v);
       if (r.severity === null && Number.isInteger(n)) {
+        // journald's PRIORITY is syslog's 0 (emerg) … 7 (debug); a lower-case `priority` may be
+        // anything (a task's), so only the journal's spelling is read as a level
+        if (key === 'PRIORITY') {
+          if (n >= 0 && n <= 7) {
+            r.severity = severityFromNumber(n, 'syslog');
+            return;
+          }
+          break;
+        }
         const s = key.toLowerCase().includes('severity')
           ? severityFromNumber(n, 'otel')
           : n % 10 === 0 && n <= 50
@@ -911,6 +935,11 @@ export function applyFieldCls(r: LogRecord, key: string, cls: Cls, v: AttrValue,
       }
       break;
     case K.SERVICE:
+      // Heroku's router: `service=1830ms` is the time the app took, not a name
+      if (typeof v === 'string' && DURATION_VALUE.test(v)) {
+        r.attributes[key + '_ms'] = durationStringMs(v);
+        return;
+      }
       if (typeof v === 'string' && r.service === null) {
         r.service = intern(v);
         return;
@@ -933,8 +962,40 @@ export function applyFieldCls(r: LogRecord, key: string, cls: Cls, v: AttrValue,
   r.attributes[key] = typeof v === 'string' ? typedValue(v) : v;
 }
 
+/** A number with a time unit (`1830ms`, `0.5s`): a duration wherever it appears. */
+const DURATION_VALUE = /^\d{1,12}(?:\.\d{1,9})?(?:ms|s|us|µs|ns)$/;
+
+/**
+ * Heroku's router line (`at=info method=POST path="/x" … fwd="1.2.3.4" dyno=web.1 connect=1ms
+ * service=1830ms status=200`): the request took connect + service, of which service is the app's
+ * (the upstream's) share; the client is the first address of `fwd`.
+ */
+function herokuRouter(r: LogRecord): void {
+  const a = r.attributes;
+  const service = a['service_ms'];
+  if (a['dyno'] === undefined || a['at'] === undefined || typeof service !== 'number') return;
+  const connect = typeof a['connect'] === 'string' ? durationStringMs(a['connect']) : NaN;
+  if (!Number.isNaN(connect)) a['connect_ms'] = connect;
+  a['upstream_response_ms'] = service;
+  r.durationMs ??= (Number.isNaN(connect) ? 0 : connect) + service;
+  const fwd = a['x_forwarded_for'];
+  if (r.clientIp === null && typeof fwd === 'string' && fwd !== '') {
+    const first = fwd.split(',')[0]!.trim();
+    if (first.length <= 64) r.clientIp = first;
+  }
+}
+
+/** The systemd unit names the service when the journal record has no SYSLOG_IDENTIFIER. */
+function journaldService(r: LogRecord): void {
+  const unit = r.attributes['_SYSTEMD_UNIT'];
+  if (r.service === null && typeof unit === 'string' && unit.length <= 256)
+    r.service = intern(unit.endsWith('.service') ? unit.slice(0, -8) : unit);
+}
+
 /** After all fields: a body for records that had no message (access logs). */
 export function finishKv(r: LogRecord, ctx: Ctx): void {
+  if (r.attributes['dyno'] !== undefined) herokuRouter(r);
+  if (r.service === null && r.attributes['_SYSTEMD_UNIT'] !== undefined) journaldService(r);
   if (ctx.msgRank === 99 && r.body === '' && r.httpMethod !== null) {
     const m = r.httpMethod + ' ' + (r.httpPath ?? '');
     r.body = r.httpStatus !== null ? m + ' ' + (STATUS_TEXT[r.httpStatus] ?? '') : m;

@@ -782,3 +782,93 @@ test('pino: req.remoteAddress is the client address', () => {
   assert.equal(r.durationMs, 812.3);
   assert.equal(r.requestId, 'req-1');
 });
+
+test('journald JSON: PRIORITY is the level, the unit or identifier the service, MESSAGE parsed by its own format', () => {
+  const { records } = parse([
+    '{"__CURSOR":"s=1;i=2","__REALTIME_TIMESTAMP":"1710533820123456","__MONOTONIC_TIMESTAMP":"99123456","PRIORITY":"3","_SYSTEMD_UNIT":"vllm.service","MESSAGE":"CUDA out of memory. Tried to allocate 2.00 GiB","_HOSTNAME":"gpu1"}',
+    '{"__REALTIME_TIMESTAMP":"1710533821123456","PRIORITY":"6","SYSLOG_IDENTIFIER":"python3","_SYSTEMD_UNIT":"vllm.service","MESSAGE":"INFO 03-15 20:17:01 metrics.py:341] Avg prompt throughput: 12.0 tokens/s, Avg generation throughput: 80.1 tokens/s, Running: 4 reqs, Swapped: 0 reqs, Pending: 2 reqs, GPU KV cache usage: 45.2%, CPU KV cache usage: 0.0%.","_HOSTNAME":"gpu1"}',
+    '{"__REALTIME_TIMESTAMP":"1710533822000000","PRIORITY":"6","_SYSTEMD_UNIT":"api.service","MESSAGE":"ERROR:    Exception in ASGI application"}',
+  ]);
+  const [oom, stats, asgi] = records as [LogRecord, LogRecord, LogRecord];
+  assert.equal(oom.tsUs, 1710533820123456);
+  assert.equal(oom.severity, 'ERROR');
+  assert.equal(oom.service, 'vllm');
+  assert.equal(oom.host, 'gpu1');
+  assert.equal(oom.body, 'CUDA out of memory. Tried to allocate 2.00 GiB');
+  assert.equal(oom.attributes['__MONOTONIC_TIMESTAMP'], 99123456);
+  // the inner vLLM line: its own typed stats and message; the journal's clock, host and service
+  assert.equal(stats.format, 'vllm');
+  assert.equal(stats.tsUs, 1710533821123456);
+  assert.equal(stats.service, 'python3');
+  assert.equal(stats.host, 'gpu1');
+  assert.equal(stats.attributes['vllm.waiting_reqs'], 2);
+  assert.equal(stats.attributes['vllm.gpu_kv_cache_usage_pct'], 45.2);
+  assert.equal(stats.attributes['log.wrapper'], 'json');
+  assert.match(stats.body, /^Avg prompt throughput/);
+  // the application's level wins over the journal's default priority
+  assert.equal(asgi.severity, 'ERROR');
+  assert.equal(asgi.service, 'api');
+});
+
+test('wrapped lines: CloudWatch JSON message, Fluent Bit `log`, rsyslog JSON, Heroku router logfmt', () => {
+  const { records } = parse([
+    '{"timestamp":1710533820123,"message":"{\\"level\\":\\"error\\",\\"msg\\":\\"upstream timeout\\",\\"request_id\\":\\"r-9\\",\\"status\\":504}","logGroup":"/ecs/api"}',
+    '{"log":"10.0.0.7 - - [15/Mar/2024:20:17:02 +0000] \\"POST /v1/completions HTTP/1.1\\" 200 512 \\"-\\" \\"curl/8.0\\" 0.842\\n","stream":"stdout","time":"2024-03-15T20:17:02.5Z","kubernetes":{"pod_name":"gw-1"}}',
+    '{"timestamp":1710533823000,"message":"request completed in 12 ms"}',
+  ]);
+  const [cw, fb, prose] = records as [LogRecord, LogRecord, LogRecord];
+  assert.equal(cw.tsUs, us('2024-03-15T20:17:00.123Z'));
+  assert.equal(cw.severity, 'ERROR');
+  assert.equal(cw.body, 'upstream timeout');
+  assert.equal(cw.requestId, 'r-9');
+  assert.equal(cw.httpStatus, 504);
+  assert.equal(cw.attributes['logGroup'], '/ecs/api');
+  assert.equal(fb.httpMethod, 'POST');
+  assert.equal(fb.httpPath, '/v1/completions');
+  assert.equal(fb.httpStatus, 200);
+  assert.equal(fb.clientIp, '10.0.0.7');
+  assert.equal(fb.tsUs, us('2024-03-15T20:17:02.500Z'));
+  assert.equal(fb.attributes['log'], undefined, 'the wrapper’s copy of the line is not kept twice');
+  // prose stays the message of its JSON record
+  assert.equal(prose.format, 'json');
+  assert.equal(prose.body, 'request completed in 12 ms');
+
+  const sys = parse([
+    '2024-03-15T20:17:00.123456+00:00 heroku[router]: at=info method=POST path="/v1/generate" host=app.example.com request_id=8601b555-6a83 fwd="204.204.204.204, 10.1.1.1" dyno=web.1 connect=1ms service=1830ms status=200 bytes=1548 protocol=https',
+    'Mar 15 20:17:01 gpu1 api[812]: {"level":"warning","message":"queue full","request_id":"q-1"}',
+    'Mar 15 20:17:02 gpu1 kernel: [12345.678901] NVRM: Xid (PCI:0000:3b:00): 79, GPU has fallen off the bus.',
+  ]).records as [LogRecord, LogRecord, LogRecord];
+  const [heroku, rs, kern] = sys;
+  assert.equal(heroku.host, 'app.example.com');
+  assert.equal(heroku.service, 'heroku[router]');
+  assert.equal(heroku.httpMethod, 'POST');
+  assert.equal(heroku.httpStatus, 200);
+  assert.equal(heroku.requestId, '8601b555-6a83');
+  assert.equal(heroku.durationMs, 1831);
+  assert.equal(heroku.attributes['upstream_response_ms'], 1830);
+  assert.equal(heroku.clientIp, '204.204.204.204');
+  assert.equal(heroku.tsUs, 1710533820123456);
+  assert.equal(rs.host, 'gpu1');
+  assert.equal(rs.service, 'api');
+  assert.equal(rs.severity, 'WARN');
+  assert.equal(rs.body, 'queue full');
+  assert.equal(rs.requestId, 'q-1');
+  assert.equal(kern.service, 'kernel');
+  assert.match(kern.body, /GPU has fallen off the bus/);
+});
+
+test('ids named inside free-text messages fill the request, trace and span ids', () => {
+  const { records } = parse([
+    '2024-03-15 20:17:00,123 INFO app.handler: done request_id=abc-123 status=200',
+    '2024-03-15 20:17:00,124 INFO app.handler: "x-request-id": "f00dcafe", trace_id: 4bf92f3577b34da6a3ce929d0e0e4736 span_id=00f067aa0ba902b7',
+    '2024-03-15 20:17:00,125 INFO app.handler: request id=42 is not an id field; valid=1',
+    '{"msg":"finished (req_id=r-77)","request_id":"from-field"}',
+  ]);
+  const [a, b, c, d] = records as [LogRecord, LogRecord, LogRecord, LogRecord];
+  assert.equal(a.requestId, 'abc-123');
+  assert.equal(b.requestId, 'f00dcafe');
+  assert.equal(b.traceId, '4bf92f3577b34da6a3ce929d0e0e4736');
+  assert.equal(b.spanId, '00f067aa0ba902b7');
+  assert.equal(c.requestId, null);
+  assert.equal(d.requestId, 'from-field', 'a field wins over the text');
+});

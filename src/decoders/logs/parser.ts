@@ -17,6 +17,7 @@ import type { LogRecord } from '../../model/records.js';
 import { Quality } from '../../model/quality.js';
 import { unwrapCri, unwrapDocker, type Unwrapped } from './container.js';
 import { detectLogFormat, isContinuationLike } from './detect.js';
+import { idsFromMessage, mayBeInnerLine, mergeEmbedded } from './embedded.js';
 import { newCtx, type Ctx } from './fields.js';
 import { compileNginxFormat, type NginxLineParser } from './nginx-format.js';
 import { lastAuto, parseAuto, parsePlain, parsersFor } from './registry.js';
@@ -260,6 +261,22 @@ class Parser implements LogParser {
           this.q.note('unrecognised-line', `line ${ctx.lineNo}`, s);
       }
     }
+    // a wrapper's message that is the application's own line (journald, CloudWatch, Fluent Bit,
+    // syslog): parsed by its own format (embedded.ts)
+    if (
+      (r.format === 'json' ? ctx.msgRank < 99 : r.format.startsWith('syslog')) &&
+      mayBeInnerLine(r.body)
+    ) {
+      const body = r.body;
+      const inner = parseAuto(
+        body,
+        body.charCodeAt(0) === 40 ? skipProcPrefix(body) : 0,
+        ctx,
+        null,
+      );
+      if (inner !== null) r = mergeEmbedded(r, inner);
+    }
+    if (r.requestId === null || r.traceId === null) idsFromMessage(r);
     if (pName !== null) {
       r.attributes['process'] = pName;
       if (pPid !== null) r.attributes['pid'] = pPid;

@@ -45,8 +45,10 @@ export function parseSyslog3164(s: string, p: number, ctx: Ctx): LogRecord | nul
   q = tsEnd + 1;
   const hs = s.indexOf(' ', q);
   if (hs <= q || hs - q > 255) return null;
-  const host = s.slice(q, hs);
-  q = hs + 1;
+  // `ts tag[pid]: msg` without a host (Heroku's log drains, some rsyslog templates): the first
+  // token already ends with the tag's colon
+  const host = s.charCodeAt(hs - 1) === 58 ? null : s.slice(q, hs);
+  if (host !== null) q = hs + 1;
   // tag: up to ':' within 64 chars, no spaces ("sshd[12]:", "sshd(pam_unix)[19939]:", "kernel:")
   let tagEnd = -1;
   for (let j = q; j < s.length && j - q < 64; j++) {
@@ -60,7 +62,7 @@ export function parseSyslog3164(s: string, p: number, ctx: Ctx): LogRecord | nul
   const r = newRecord(ctx, 'syslog-3164', '');
   r.tsUs = ts;
   setPri(r, pri);
-  r.host = intern(host);
+  if (host !== null) r.host = intern(host);
   if (tagEnd > q) {
     const tag = s.slice(q, tagEnd);
     const m = /^(.*?)\[(\d+)\]$/.exec(tag);

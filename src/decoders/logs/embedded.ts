@@ -1,0 +1,93 @@
+// Lines inside lines, and ids inside messages.
+//
+// Wrappers: a collector or a system logger often carries the application's own line as the
+// message of its record — journald's `MESSAGE` (journalctl -o json), CloudWatch's and Cloud
+// Logging's `message`/`textPayload`, Fluent Bit's `log`, rsyslog's `tag: {"level":…}`, Heroku's
+// router writing logfmt through syslog. The inner line is parsed by its own format (parser.ts
+// calls parseAuto on it) and merged here: the application's fields and message win, the wrapper
+// keeps its clock, host and service (it stamped them; the inner line may lack a year or a zone).
+//
+// Ids in prose: `… request_id=ab12 …`, `trace_id: 4bf9…` inside a free-text message fill the
+// record's request and trace ids when no field gave them, so application lines written as text
+// join their access lines like structured ones.
+
+import type { LogRecord } from '../../model/records.js';
+import { traceIdOf } from './fields.js';
+
+/** Longest message tried as an inner line. */
+const MAX_INNER_CHARS = 16 * 1024;
+
+/**
+ * What an inner log line opens with: a digit (timestamps, access lines' addresses), `{` (JSON),
+ * `[` or `<` (bracketed times and levels, syslog PRI), `(` (Ray/vLLM process prefixes), a level
+ * word, glog's `I0315 `, or a logfmt key. Other messages ("request completed") are prose: one
+ * test, no parser tried.
+ */
+const INNER_START =
+  /^(?:[\d{[<(]|(?:INFO|WARN|WARNING|ERROR|DEBUG|TRACE|FATAL|CRITICAL|NOTICE)[\s:\]]|[IWEF]\d{4} |[A-Za-z_][\w.-]{0,30}=)/;
+
+/** Whether `body` (a wrapper's message) may be a log line of its own. */
+export function mayBeInnerLine(body: string): boolean {
+  return body.length >= 8 && body.length <= MAX_INNER_CHARS && INNER_START.test(body);
+}
+
+/**
+ * The application's record carried by a wrapper's: the inner record's fields, message and
+ * attributes, with the wrapper's timestamp, host and service when it has them, its other fields
+ * where the inner line has none, and its format kept as `log.wrapper`.
+ */
+export function mergeEmbedded(outer: LogRecord, inner: LogRecord): LogRecord {
+  const attrs = inner.attributes;
+  for (const k in outer.attributes) {
+    const v = outer.attributes[k]!;
+    // the wrapper's copy of the message (a rank-2 message field such as `log`) is the inner line
+    if (v === outer.body || k in attrs) continue;
+    attrs[k] = v;
+  }
+  attrs['log.wrapper'] = outer.format;
+  // (an inner time of day without a year or zone is the weaker clock)
+  if (outer.tsUs !== null) inner.tsUs = outer.tsUs;
+  if (outer.host !== null) inner.host = outer.host;
+  if (outer.service !== null) inner.service = outer.service;
+  inner.severity ??= outer.severity;
+  inner.requestId ??= outer.requestId;
+  inner.traceId ??= outer.traceId;
+  inner.spanId ??= outer.spanId;
+  inner.httpMethod ??= outer.httpMethod;
+  inner.httpPath ??= outer.httpPath;
+  inner.httpStatus ??= outer.httpStatus;
+  inner.durationMs ??= outer.durationMs;
+  inner.clientIp ??= outer.clientIp;
+  inner.lineNo = outer.lineNo;
+  return inner;
+}
+
+/**
+ * `request_id=…`, `req-id: …`, `x-request-id=…`, `correlation_id=…`, `trace_id=…`, `span_id=…`
+ * (optionally quoted) after a word boundary. Bounded: ids of 4–128 characters.
+ */
+const ID_IN_TEXT =
+  /(?:^|[\s[(,;{"'|])(x-request-id|request[_-]?id|req[_-]?id|requestid|correlation[_-]?id|trace[_-]?id|traceid|span[_-]?id|spanid)["']?\s?[=:]\s?["']?([\w.:/+-]{4,128})/gi;
+
+/** Messages longer than this are not searched for ids (stack traces, dumps). */
+const MAX_ID_SEARCH_CHARS = 4096;
+
+/** Fill the request, trace and span ids a free-text message names (fields given win). */
+export function idsFromMessage(r: LogRecord): void {
+  const body = r.body;
+  if (body.length < 8 || body.length > MAX_ID_SEARCH_CHARS) return;
+  // cheap gate: every form needs "id" followed by one of = : " '
+  if (!/id["']?\s?[=:]/i.test(body)) return;
+  ID_IN_TEXT.lastIndex = 0;
+  let m: RegExpExecArray | null;
+  while ((m = ID_IN_TEXT.exec(body)) !== null) {
+    const key = m[1]!.toLowerCase();
+    const v = m[2]!.replace(/[.:,;]+$/, '');
+    if (v.length < 4) continue;
+    if (key.startsWith('trace')) {
+      if (r.traceId === null && v.length >= 8) r.traceId = traceIdOf(v);
+    } else if (key.startsWith('span')) {
+      if (r.spanId === null && v.length >= 8 && v.length <= 32) r.spanId = v;
+    } else if (r.requestId === null) r.requestId = v;
+  }
+}

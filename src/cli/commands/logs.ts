@@ -3,7 +3,8 @@
 // records in time order. --where is a SQL predicate over the `logs` table's columns (ts, ts_us,
 // severity, body, request_id, trace_id, span_id, http_method, http_path, http_status,
 // duration_ms, client_ip, service, host, file, line_no, format, attributes, template_id — the
-// id `mlscope templates` gives the record's first line).
+// id `mlscope templates` gives the record's first line), and the short names people type first:
+// status, method, path, message, level.
 
 import {
   ExitCode,
@@ -120,7 +121,7 @@ export const logsCommand: Command = {
         if (r.error) onError(r.error);
       }
       const matched = Number(
-        (await userQuery(store, `SELECT count(*) FROM logs ${where}`)).rows[0]?.[0] ?? 0,
+        (await userQuery(store, `SELECT count(*) FROM ${LOGS_VIEW} ${where}`)).rows[0]?.[0] ?? 0,
       );
       const rows = (
         await userQuery(
@@ -128,7 +129,7 @@ export const logsCommand: Command = {
           `SELECT ts_us, severity, service, host, body, request_id, trace_id, span_id, http_method,
                   http_path, http_status, duration_ms, client_ip, file, line_no, format, attributes,
                   template_id
-           FROM logs ${where}
+           FROM ${LOGS_VIEW} ${where}
            ORDER BY ts_us NULLS LAST, input_id, line_no
            LIMIT ${limit}`,
         )
@@ -177,6 +178,13 @@ export const logsCommand: Command = {
   },
 };
 
+/**
+ * The `logs` table as --where sees it: its columns plus the names a user reaches for before
+ * reading the schema (`--where "status >= 500"`, `level = 'ERROR'`, `message LIKE '%OOM%'`).
+ */
+const LOGS_VIEW = `(SELECT *, http_status AS status, http_method AS method, http_path AS path,
+  body AS message, severity AS level FROM logs) AS logs`;
+
 /** Queries built from --where: a refusal is the user's to fix (exit 2), never a stack trace. */
 async function userQuery(store: Store, sql: string): Promise<QueryResult> {
   try {
@@ -190,7 +198,7 @@ async function userQuery(store: Store, sql: string): Promise<QueryResult> {
 async function checkWhere(store: Store, where: string): Promise<void> {
   if (!where) return;
   try {
-    await store.validate(`SELECT 1 FROM logs ${where}`);
+    await store.validate(`SELECT 1 FROM ${LOGS_VIEW} ${where}`);
   } catch (err) {
     if (err instanceof QueryError) throw new UsageError(`logs: bad --where: ${err.message}`);
     throw err;

@@ -275,6 +275,22 @@ describe('mlscope logs', () => {
     }
   });
 
+  it('takes the short column names in --where: status, method, path, message, level', async () => {
+    const count = async (where: string): Promise<number> => {
+      const r = await run('logs', access, '--where', where, '--json');
+      assert.equal(r.code, 0, r.stderr);
+      return (JSON.parse(r.stdout) as { matched: number }).matched;
+    };
+    const byFullName = await count('http_status >= 500');
+    assert.ok(byFullName > 0);
+    assert.equal(await count('status >= 500'), byFullName);
+    assert.equal(
+      await count("method = 'GET' AND path LIKE '/%'"),
+      await count("http_method = 'GET'"),
+    );
+    assert.equal(await count('message = body AND level IS NOT DISTINCT FROM severity'), 50);
+  });
+
   it('rejects a bad --since (exit 2)', async () => {
     const r = await run('logs', access, '--since', 'yesterday-ish');
     assert.equal(r.code, 2);

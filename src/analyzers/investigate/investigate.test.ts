@@ -5,7 +5,7 @@ import type { Span } from '../../model/span.js';
 import { CaptureEngine } from '../../decoders/capture/engine.js';
 import { allRecognisers } from '../../decoders/proto/registry.js';
 import { Conversation, pcapFile, type FrameRec } from '../../decoders/capture/frames.test-util.js';
-import { deriveSlowMs, investigate } from './investigate.js';
+import { deriveSlowMs, inferenceMsOf, investigate } from './investigate.js';
 import { estimateSkew } from './skew.js';
 import { traceIdOf } from './join.js';
 import { parseLogText } from '../../decoders/logs/index.js';
@@ -589,4 +589,28 @@ test("capture of the proxy's front only: the proxy's log and the app's load spli
   assert.equal(r.cause, 'network', JSON.stringify(r));
   assert.ok(r.breakdownMs.network >= 390, JSON.stringify(r.breakdownMs));
   assert.ok(r.evidence.some((e) => /had a free slot/.test(e)));
+});
+
+test("the app's inference time is read from the names apps give it, in their units", () => {
+  const rec = (attributes: LogRecord['attributes']): LogRecord =>
+    ({ attributes, durationMs: null, format: 'json' }) as unknown as LogRecord;
+  const ms = (k: string, v: number): number | null => inferenceMsOf([rec({ [k]: v })], false);
+  for (const k of [
+    'inference_ms',
+    'inference_time_ms',
+    'inferenceTime_ms',
+    'model_latency_ms',
+    'model_time_ms',
+    'modelTimeMs',
+    'model_ms',
+    'predict_latency_ms',
+    'model_inference_time_ms',
+  ])
+    assert.equal(ms(k, 12), 12, k);
+  assert.equal(ms('predict_seconds', 0.012), 12);
+  assert.equal(ms('inference_duration_s', 0.5), 500);
+  assert.equal(ms('forward_us', 1500), 1.5);
+  // a class label, a device index, a model version are not times
+  for (const k of ['prediction', 'gpu', 'model', 'compute', 'generation'])
+    assert.equal(ms(k, 1), null, k);
 });

@@ -130,8 +130,19 @@ export interface InvestigateOptions {
   maxListed?: number;
 }
 
-const INFERENCE_KEY =
-  /^(?:model[_.]?)?(?:inference|infer|predict|prediction|generation|forward|compute|gpu)[_.]?(?:time|duration|latency)?[_.]?(ms|millis|milliseconds|s|sec|secs|seconds|us|micros)?$/i;
+/**
+ * An attribute holding the app's own inference time: a model-work word (`inference`, `predict`,
+ * `forward`, `model`…) followed by a time word (`_time`, `_latency`, `_duration`, `_elapsed`) and/or
+ * a unit (`_ms`, `_s`, `_us`); group 1 or 2 is the unit (ms when absent). A bare `prediction` or
+ * `gpu` (a class label, a device index) is not a time.
+ */
+const INFERENCE_KEY = (() => {
+  const core =
+    '(?:model[_.]?)?(?:inference|infer|predict|prediction|generation|forward|compute|gpu)|model';
+  const time = '(?:time|duration|latency|elapsed)';
+  const unit = '(ms|millis|milliseconds|s|sec|secs|seconds|us|micros)';
+  return new RegExp(`^(?:${core})(?:[_.]?${time}(?:[_.]?${unit})?|[_.]?${unit})$`, 'i');
+})();
 
 /** The app's own inference time for a request, from its log records (ms), or null. */
 export function inferenceMsOf(
@@ -145,7 +156,7 @@ export function inferenceMsOf(
       if (typeof v !== 'number' || !Number.isFinite(v)) continue;
       const m = INFERENCE_KEY.exec(k);
       if (!m) continue;
-      const unit = (m[1] ?? 'ms').toLowerCase();
+      const unit = (m[1] ?? m[2] ?? 'ms').toLowerCase();
       if (unit.startsWith('s')) return v * 1000;
       if (unit.startsWith('u') || unit === 'micros') return v / 1000;
       return v;

@@ -907,7 +907,11 @@ export function applyFieldCls(r: LogRecord, key: string, cls: Cls, v: AttrValue,
     case K.INFER_MS: {
       let ms = durMs(v, cls.k);
       if (Number.isNaN(ms)) break;
-      if (cls.k === K.DUR_AUTO && (typeof v === 'number' || !/[a-zµ]/i.test(v as string))) {
+      // unit-less durations and timings (`inference_time: 0.84`, Python's float seconds)
+      if (
+        (cls.k === K.DUR_AUTO || cls.k === K.TIMING) &&
+        (typeof v === 'number' || !/[a-zµ]/i.test(v as string))
+      ) {
         const unit = autoDurationUnit(ctx, key, v);
         ms = unit === UNIT_NS ? ms / 1e6 : unit === 1000 ? secondsToMs(ms) : ms * unit;
       }

@@ -872,3 +872,13 @@ test('ids named inside free-text messages fill the request, trace and span ids',
   assert.equal(c.requestId, null);
   assert.equal(d.requestId, 'from-field', 'a field wins over the text');
 });
+
+test('unit-less timings (`inference_time`, `queue_time`) follow the duration rule: float seconds, integer ms', () => {
+  const { records } = parse([
+    '{"ts":"2024-03-15T20:17:00Z","msg":"done","inference_time":0.842,"queue_time":12}',
+    '{"ts":"2024-03-15T20:17:01Z","msg":"done","inference_time":1.5,"queue_time":30}',
+  ]);
+  assert.equal(records[0]!.attributes['inference_time_ms'], 842);
+  assert.equal(records[1]!.attributes['inference_time_ms'], 1500);
+  assert.equal(records[0]!.attributes['queue_time_ms'], 12);
+});

@@ -247,14 +247,19 @@ export function renderSummary(inv: Investigation, doc: InvestigationDoc, limit: 
   const u = inv.unjoined;
   out.push('');
   out.push(
-    `Data: ${doc.dataQuality.length} inputs (${doc.inputs.captures.length} captures, ${doc.inputs.logs} log records)` +
+    `Data: ${n(doc.dataQuality.length, 'input')} (${n(doc.inputs.captures.length, 'capture')}, ${n(doc.inputs.logs, 'log record')})` +
       (skipped.length
         ? `; skipped records in ${skipped.map((q) => `${safeText(q.source, 60)} (${q.skipped})`).join(', ')}`
         : '; nothing skipped') +
-      (u.requestsWithoutLogs ? `; ${u.requestsWithoutLogs} requests without log lines` : '') +
+      (u.requestsWithoutLogs ? `; ${n(u.requestsWithoutLogs, 'request')} without log lines` : '') +
       (u.logLinesWithoutRequest
-        ? `; ${u.logLinesWithoutRequest} log lines with an unknown request id`
+        ? `; ${n(u.logLinesWithoutRequest, 'log line')} with an unknown request id`
         : ''),
   );
   return out.join('\n') + '\n';
+}
+
+/** `1 capture`, `2 captures`. */
+function n(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }

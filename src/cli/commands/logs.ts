@@ -22,6 +22,7 @@ import { QueryError, type Cell, type QueryResult, type Store } from '../../store
 import { appendLogInput, checkLogFormat } from './log-input.js';
 import { renderTable, sanitizeCell } from './render.js';
 import { isoMs } from '../../util/iso.js';
+import { basename } from 'node:path';
 
 const DEFAULT_LIMIT = 1000;
 const USAGE =
@@ -150,19 +151,24 @@ export const logsCommand: Command = {
           })),
         });
       } else {
+        // as a log viewer shows lines: where each came from (its service, else file:line), the
+        // request id column only when some line has one, blanks for what a line does not say
+        const withIds = rows.some((r) => r[5] !== null && r[5] !== undefined);
+        const header = ['ts', 'severity', 'source', ...(withIds ? ['request id'] : []), 'message'];
         io.stdout.write(
           renderTable(
-            ['ts', 'severity', 'service', 'request id', 'message'],
+            header,
             rows.map((r) => [
               r[0] === null ? null : isoFromUs(Number(r[0])),
               r[1] ?? null,
-              r[2] ?? null,
-              r[5] ?? null,
+              r[2] ?? `${basename(String(r[13] ?? ''))}:${String(r[14] ?? '')}`,
+              ...(withIds ? [r[5] ?? null] : []),
               r[4] ?? null,
             ]),
             {
-              maxWidthByColumn: { ts: 27, service: 24, 'request id': 36, message: 120 },
-              alignRight: [false, false, false, false, false],
+              maxWidthByColumn: { ts: 24, source: 28, 'request id': 36, message: 120 },
+              alignRight: header.map(() => false),
+              nullText: '',
             },
           ),
         );

@@ -30,8 +30,8 @@ export function sanitizeText(s: string): string {
   return s.replace(UNSAFE, escapeChar);
 }
 
-export function cellText(v: Cell): string {
-  if (v === null) return 'NULL';
+export function cellText(v: Cell, nullText = 'NULL'): string {
+  if (v === null) return nullText;
   if (typeof v === 'string') return v;
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   return JSON.stringify(v);
@@ -50,6 +50,8 @@ export interface TableOptions {
   maxWidthByColumn?: Record<string, number>;
   /** Right-align these columns (numbers). */
   alignRight?: readonly boolean[];
+  /** How a NULL shows (default `NULL`, as SQL shells print it). */
+  nullText?: string;
 }
 
 /** A plain-text table: header, a rule, rows; cells sanitized and clipped. */
@@ -61,7 +63,7 @@ export function renderTable(
   const maxDefault = opts.maxWidth ?? 60;
   const limits = header.map((h) => opts.maxWidthByColumn?.[h] ?? maxDefault);
   const text = rows.map((r) =>
-    header.map((_, i) => clip(sanitizeCell(cellText(r[i] ?? null)), limits[i]!)),
+    header.map((_, i) => clip(sanitizeCell(cellText(r[i] ?? null, opts.nullText)), limits[i]!)),
   );
   const heads = header.map((h, i) => clip(sanitizeCell(h), limits[i]!));
   const widths = heads.map((h, i) => Math.max(len(h), ...text.map((r) => len(r[i]!))));

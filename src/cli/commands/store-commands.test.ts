@@ -228,9 +228,20 @@ describe('mlscope logs', () => {
     const r = await run('logs', access, '--where', 'http_status >= 500');
     assert.equal(r.code, 0, r.stderr);
     const rows = r.stdout.trim().split('\n');
-    assert.match(rows[0]!, /^ts\s+severity\s+service\s+request id\s+message/);
+    assert.match(rows[0]!, /^ts\s+severity\s+source\s+request id\s+message/);
     assert.equal(rows.length, 2 + 5);
     assert.match(rows[2]!, /^2024-05-01T12:00:00\.000Z\s+INFO\s+gateway\s+req-0\s+request 0/);
+  });
+
+  it("names a line's file and line when it has no service; blank, not NULL, for what it lacks", async () => {
+    const plain = join(dir, 'plain.log');
+    writeFileSync(plain, 'first line of prose\nsecond line\n');
+    const r = await run('logs', plain);
+    assert.equal(r.code, 0, r.stderr);
+    const rows = r.stdout.trim().split('\n');
+    assert.match(rows[0]!, /^ts\s+severity\s+source\s+message$/, 'no request id column');
+    assert.match(rows[2]!, /^\s+plain\.log:1\s+first line of prose$/);
+    assert.ok(!r.stdout.includes('NULL'));
   });
 
   it('prints one JSON document with --json, honouring --since/--until and --limit', async () => {

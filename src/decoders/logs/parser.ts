@@ -276,7 +276,8 @@ class Parser implements LogParser {
       );
       if (inner !== null) r = mergeEmbedded(r, inner);
     }
-    if (r.requestId === null || r.traceId === null) idsFromMessage(r);
+    // (not access lines: their message is their request line, made from their fields)
+    if ((r.requestId === null || r.traceId === null) && r.httpMethod === null) idsFromMessage(r);
     if (pName !== null) {
       r.attributes['process'] = pName;
       if (pPid !== null) r.attributes['pid'] = pPid;

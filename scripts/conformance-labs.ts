@@ -1,7 +1,7 @@
 // Conformance: `mlscope investigate` against the answer keys of incident bundles.
 // usage: node --import tsx scripts/conformance-labs.ts <DATA_DIR | LAB_DIR…> [--min-accuracy R]
 //          [--min-logs-only R] [--min-capture-only R] [--min-logs-no-app-ids R] [--min-front-hop R]
-//          [--verbose]
+//          [--min-no-ids R] [--verbose]
 // For every <lab>/bundle with <lab>/truth/truth.jsonl (read whole, logs only and capture only): the cause of each slow or failed request
 // (truth `slow` or status ≥ 500) must match; every injected fault (truth cause other than none)
 // must appear among the findings. Prints per lab accuracy and a confusion table; exits 1 below
@@ -50,8 +50,19 @@ interface Truth {
 // line (apps that do not log ids), so app lines can only be joined by time.
 // A fifth: the logs and only the client-facing hop of the capture (tcpdump on the proxy's front
 // interface, or on a client): the hops behind the proxy are known from its log only.
-type View = 'full' | 'logs-only' | 'capture-only' | 'logs-no-app-ids' | 'front-hop+logs';
-const VIEWS: View[] = ['full', 'logs-only', 'capture-only', 'logs-no-app-ids', 'front-hop+logs'];
+// A sixth: the whole bundle with every request id and trace id taken out — of the capture's
+// exchanges (headers included) and of every log line — as when nobody set up request ids: hops
+// join by time, bodies and paths, log lines by time. Requests are scored by their start on the
+// client-facing hop, mapped back to the ids the answer key uses.
+type View = 'full' | 'logs-only' | 'capture-only' | 'logs-no-app-ids' | 'front-hop+logs' | 'no-ids';
+const VIEWS: View[] = [
+  'full',
+  'logs-only',
+  'capture-only',
+  'logs-no-app-ids',
+  'front-hop+logs',
+  'no-ids',
+];
 function viewOf(data: BundleData, v: View): InvestigateInput {
   if (v === 'logs-only')
     return {
@@ -75,6 +86,18 @@ function viewOf(data: BundleData, v: View): InvestigateInput {
       spans: data.spans,
     };
   }
+  if (v === 'no-ids')
+    return {
+      ...data,
+      exchanges: data.exchanges.map((x) => ({
+        ...x,
+        requestId: null,
+        traceparent: null,
+        requestHeaders: {},
+        responseHeaders: {},
+      })),
+      logs: data.logs.map((r) => ({ ...r, requestId: null, traceId: null, spanId: null })),
+    };
   if (v === 'logs-no-app-ids')
     return {
       exchanges: [],
@@ -99,6 +122,7 @@ const minFor: Record<View, number | null> = {
   'front-hop+logs': args.includes('--min-front-hop')
     ? Number(args[args.indexOf('--min-front-hop') + 1])
     : null,
+  'no-ids': args.includes('--min-no-ids') ? Number(args[args.indexOf('--min-no-ids') + 1]) : null,
 };
 const score = new Map<View, { total: number; correct: number; missingFaults: number }>();
 for (const v of VIEWS) score.set(v, { total: 0, correct: 0, missingFaults: 0 });
@@ -117,6 +141,12 @@ for (const lab of roots.flatMap(labsUnder)) {
   };
   const data = await readBundle([join(lab, 'bundle')]);
   const hasCapture = data.exchanges.length > 0;
+  // the id of each client-facing exchange by its start (its client is no exchange's server)
+  const servers = new Set(data.exchanges.map((x) => x.server.ip));
+  const idAtStart = new Map<number, string>();
+  for (const x of data.exchanges)
+    if (!servers.has(x.client.ip) && x.requestId !== null && x.reqFirstUs !== null)
+      idAtStart.set(x.reqFirstUs, x.requestId);
   const hasLogs = data.logs.length > 0;
   for (const v of VIEWS) {
     // a view that removes everything the lab has says nothing
@@ -125,7 +155,12 @@ for (const lab of roots.flatMap(labsUnder)) {
       viewOf(data, v),
       summary.slow_ms !== undefined ? { slowMs: summary.slow_ms } : {},
     );
-    const ours = new Map(inv.slowRequests.map((r) => [r.requestId, r]));
+    const ours = new Map(
+      inv.slowRequests.map((r) => [
+        v === 'no-ids' ? (idAtStart.get(r.facts.startUs) ?? r.requestId) : r.requestId,
+        r,
+      ]),
+    );
     let n = 0;
     let ok = 0;
     for (const t of truth) {

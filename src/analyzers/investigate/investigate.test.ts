@@ -7,7 +7,7 @@ import { allRecognisers } from '../../decoders/proto/registry.js';
 import { Conversation, pcapFile, type FrameRec } from '../../decoders/capture/frames.test-util.js';
 import { deriveSlowMs, inferenceMsOf, investigate } from './investigate.js';
 import { estimateSkew } from './skew.js';
-import { traceIdOf } from './join.js';
+import { joinExchanges, traceIdOf } from './join.js';
 import { parseLogText } from '../../decoders/logs/index.js';
 
 const T0 = 1_700_000_000_000_000;
@@ -613,4 +613,50 @@ test("the app's inference time is read from the names apps give it, in their uni
   // a class label, a device index, a model version are not times
   for (const k of ['prediction', 'gpu', 'model', 'compute', 'generation'])
     assert.equal(ms(k, 1), null, k);
+});
+
+test('without any ids, hops nest by time, path and body sizes — through a relay that rewrites the path and reorders', () => {
+  const ep = (ip: string, port: number) => ({ ip, port });
+  const RELAY = '10.0.3.30';
+  // two concurrent requests A (100 B in, 7000 B out) and B (900 B in, 300 B out); the relay's
+  // jitter makes B's inner hops start before A's and end after
+  const hop = (
+    id: number,
+    c: string,
+    s: string,
+    port: number,
+    path: string,
+    t0: number,
+    t1: number,
+    inB: number,
+    outB: number,
+  ): Exchange =>
+    blankExchange({
+      id,
+      client: ep(c, 40000 + id),
+      server: ep(s, port),
+      method: 'POST',
+      path,
+      status: 200,
+      reqFirstUs: T0 + t0,
+      reqLastUs: T0 + t0 + 10,
+      respFirstUs: T0 + t1 - 10,
+      respLastUs: T0 + t1,
+      reqBodyBytes: inB,
+      respBodyBytes: outB,
+    });
+  const xs = [
+    hop(1, CLIENT, PROXY, 8080, '/slow/predict', 0, 900_000, 100, 7000), // A front
+    hop(2, CLIENT, PROXY, 8080, '/slow/predict', 1_000, 950_000, 900, 300), // B front
+    hop(3, PROXY, RELAY, 8002, '/slow/predict', 2_000, 890_000, 100, 7000), // A → relay
+    hop(4, PROXY, RELAY, 8002, '/slow/predict', 3_000, 940_000, 900, 300), // B → relay
+    hop(5, RELAY, APP, 8000, '/predict', 150_000, 600_000, 900, 300), // B relay → app (first)
+    hop(6, RELAY, APP, 8000, '/predict', 160_000, 500_000, 100, 7000), // A relay → app
+  ];
+  const chains = joinExchanges(xs);
+  const ids = chains.map((ch) => ch.map((x) => x.id));
+  assert.deepEqual(ids, [
+    [1, 3, 6],
+    [2, 4, 5],
+  ]);
 });

@@ -79,6 +79,24 @@ function upperBoundBy(l: readonly { t: number }[], v: number): number {
   return lo;
 }
 
+/**
+ * How unlikely `inner` is to be the exchange whose handling sent `x` (lower is likelier; µs-like
+ * units): the time between their starts and between their ends, plus a penalty for each thing a
+ * forwarder normally keeps and they do not share — the path (a relay or a rewrite may change it),
+ * the request body's size, the response body's size. Sizes tell apart concurrent requests that
+ * timing alone would swap when a relay adds jitter.
+ */
+function nestScore(x: Exchange, inner: Exchange): number {
+  let score = start(x) - start(inner);
+  if (x.respLastUs !== null && inner.respLastUs !== null)
+    score += Math.max(0, inner.respLastUs - x.respLastUs);
+  if (inner.path !== x.path) score += 2e8;
+  if (inner.reqBodyBytes !== x.reqBodyBytes) score += 4e8;
+  if (x.respLastUs !== null && inner.respLastUs !== null && inner.respBodyBytes !== x.respBodyBytes)
+    score += 4e8;
+  return score;
+}
+
 /** Group exchanges into per-request hop chains. */
 export function joinExchanges(exchanges: readonly Exchange[]): Exchange[][] {
   const byId = new Map<string, Exchange[]>();
@@ -135,6 +153,12 @@ export function joinExchanges(exchanges: readonly Exchange[]): Exchange[][] {
     if (!l) byInnerIp.set(inner.server.ip, (l = []));
     l.push({ t: start(inner), ch });
   };
+  const insertCandidate = (ch: Exchange[]): void => {
+    const inner = ch[ch.length - 1]!;
+    let l = byInnerIp.get(inner.server.ip);
+    if (!l) byInnerIp.set(inner.server.ip, (l = []));
+    l.splice(upperBoundBy(l, start(inner)), 0, { t: start(inner), ch });
+  };
   for (const ch of parents) addCandidate(ch);
   for (const ch of standalone) addCandidate(ch);
   for (const l of byInnerIp.values()) l.sort((a, b) => a.t - b.t);
@@ -149,15 +173,19 @@ export function joinExchanges(exchanges: readonly Exchange[]): Exchange[][] {
         const inner = ch[ch.length - 1]!;
         if (inner.server.ip !== x.client.ip) continue;
         if (start(x) < start(inner) || !within(x, inner)) continue;
-        const score = start(x) - start(inner) + (inner.path === x.path ? 0 : 1e9);
+        const score = nestScore(x, inner);
         if (score < bestScore) {
           bestScore = score;
           best = ch;
         }
       }
     }
-    if (best) best.push(x);
-    else standalone.push([x]);
+    if (best) {
+      best.push(x);
+      // the chain now ends at x's server: a hop that server sent on (a relay's, a second proxy's)
+      // nests under it (orphans come in start order, so parents are placed before their hops)
+      insertCandidate(best);
+    } else standalone.push([x]);
   }
   // A client-facing exchange without an id (its response, which would echo the id, is missing)
   // is the outer hop of the chain its proxy started right after it.

@@ -1,7 +1,7 @@
 // Conformance: `mlscope investigate` against the answer keys of incident bundles.
 // usage: node --import tsx scripts/conformance-labs.ts <DATA_DIR | LAB_DIR…> [--min-accuracy R]
 //          [--min-logs-only R] [--min-capture-only R] [--min-logs-no-app-ids R] [--min-front-hop R]
-//          [--min-no-ids R] [--verbose]
+//          [--min-no-ids R] [--min-backend R] [--verbose]
 // For every <lab>/bundle with <lab>/truth/truth.jsonl (read whole, logs only and capture only): the cause of each slow or failed request
 // (truth `slow` or status ≥ 500) must match; every injected fault (truth cause other than none)
 // must appear among the findings. Prints per lab accuracy and a confusion table; exits 1 below
@@ -50,17 +50,27 @@ interface Truth {
 // line (apps that do not log ids), so app lines can only be joined by time.
 // A fifth: the logs and only the client-facing hop of the capture (tcpdump on the proxy's front
 // interface, or on a client): the hops behind the proxy are known from its log only.
+// A seventh (listed before it): the logs and only the hops behind the front proxy (tcpdump on a
+// backend host): the proxy's log gives the request's whole time.
 // A sixth: the whole bundle with every request id and trace id taken out — of the capture's
 // exchanges (headers included) and of every log line — as when nobody set up request ids: hops
 // join by time, bodies and paths, log lines by time. Requests are scored by their start on the
 // client-facing hop, mapped back to the ids the answer key uses.
-type View = 'full' | 'logs-only' | 'capture-only' | 'logs-no-app-ids' | 'front-hop+logs' | 'no-ids';
+type View =
+  | 'full'
+  | 'logs-only'
+  | 'capture-only'
+  | 'logs-no-app-ids'
+  | 'front-hop+logs'
+  | 'backend+logs'
+  | 'no-ids';
 const VIEWS: View[] = [
   'full',
   'logs-only',
   'capture-only',
   'logs-no-app-ids',
   'front-hop+logs',
+  'backend+logs',
   'no-ids',
 ];
 function viewOf(data: BundleData, v: View): InvestigateInput {
@@ -77,6 +87,19 @@ function viewOf(data: BundleData, v: View): InvestigateInput {
     // exchanges a proxy sent (their client is some exchange's server) are behind the front hop
     const servers = new Set(data.exchanges.map((x) => x.server.ip));
     const exchanges = data.exchanges.filter((x) => !servers.has(x.client.ip));
+    const conns = new Set(exchanges.map((x) => x.connId));
+    return {
+      exchanges,
+      connections: new Map([...data.connections].filter(([id]) => conns.has(id))),
+      retransmissions: data.retransmissions.filter((e) => conns.has(e.connId)),
+      logs: data.logs,
+      spans: data.spans,
+    };
+  }
+  if (v === 'backend+logs') {
+    // the hops a proxy sent (their client is some exchange's server)
+    const servers = new Set(data.exchanges.map((x) => x.server.ip));
+    const exchanges = data.exchanges.filter((x) => servers.has(x.client.ip));
     const conns = new Set(exchanges.map((x) => x.connId));
     return {
       exchanges,
@@ -121,6 +144,9 @@ const minFor: Record<View, number | null> = {
     : null,
   'front-hop+logs': args.includes('--min-front-hop')
     ? Number(args[args.indexOf('--min-front-hop') + 1])
+    : null,
+  'backend+logs': args.includes('--min-backend')
+    ? Number(args[args.indexOf('--min-backend') + 1])
     : null,
   'no-ids': args.includes('--min-no-ids') ? Number(args[args.indexOf('--min-no-ids') + 1]) : null,
 };

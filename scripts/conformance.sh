@@ -27,7 +27,8 @@ if [ -f scripts/conformance-labs.ts ]; then
   run "lab diagnosis (investigate vs answer keys)" node --import tsx scripts/conformance-labs.ts "$data" examples \
     --min-accuracy "$(get b.labs.minAccuracy)" --min-logs-only "$(get b.labs.minLogsOnly)" \
     --min-capture-only "$(get b.labs.minCaptureOnly)" --min-logs-no-app-ids "$(get b.labs.minLogsNoAppIds)" \
-    --min-front-hop "$(get b.labs.minFrontHop)" --min-no-ids "$(get b.labs.minNoIds)"
+    --min-front-hop "$(get b.labs.minFrontHop)" --min-no-ids "$(get b.labs.minNoIds)" \
+    --min-backend "$(get b.labs.minBackend)"
 fi
 if [ -f scripts/conformance-otlp.ts ]; then
   run "OTLP/Jaeger/Zipkin samples import" node --import tsx scripts/conformance-otlp.ts "$data/otlp"

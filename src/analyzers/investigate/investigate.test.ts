@@ -660,3 +660,34 @@ test('without any ids, hops nest by time, path and body sizes — through a rela
     [2, 4, 5],
   ]);
 });
+
+test("a capture of the hops behind the proxy only: the proxy's log gives the whole time, the rest was outside", () => {
+  // tcpdump on the model server's host: only proxy → app is captured; the proxy's line says the
+  // client waited 1.2 s (it took the proxy 1.15 s to reach the app: SYN retries on its side)
+  const inner = new Conversation(PROXY, APP, 45000, 8000, T0 + 1_150_000);
+  const req =
+    'POST /predict HTTP/1.1\r\nHost: m\r\nX-Request-ID: r1\r\nContent-Length: 2\r\n\r\n{}';
+  const resp = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Request-ID: r1\r\n\r\n{}';
+  inner.handshake(200).at(100).c('PA', req).at(40_000).s('PA', resp).at(50).c('A');
+  const cap = capture(inner.frames);
+  const end = new Date((T0 + 1_200_500) / 1000).toISOString();
+  const nginx = parseLogText(
+    `{"time":"${end}","remote_addr":"${CLIENT}","request_id":"r1","request_method":"POST","request_uri":"/predict","status":200,"request_time":1.200,"upstream_response_time":"1.190","upstream_addr":"${APP}:8000"}\n`,
+    'nginx.json',
+  ).records;
+  const inv = investigate(
+    { ...cap, logs: [...nginx, appLog('r1', T0 + 1_190_000, 30)] },
+    { slowMs: 300 },
+  );
+  assert.equal(inv.requests.total, 1);
+  const r = inv.slowRequests[0]!;
+  assert.equal(r.requestId, 'r1');
+  assert.ok(Math.abs(r.totalMs - 1200) < 1, `total ${r.totalMs}`);
+  assert.equal(r.cause, 'network');
+  assert.ok(Math.abs(r.breakdownMs.inference - 30) < 1);
+  assert.ok(r.breakdownMs.network > 1100, `network ${r.breakdownMs.network}`);
+  assert.ok(
+    r.evidence.some((e) => /outside the captured hops/.test(e)),
+    r.evidence.join('\n'),
+  );
+});

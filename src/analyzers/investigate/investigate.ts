@@ -20,6 +20,7 @@ import { busyTimelines, busyWithin, serverKeyOf, type BusyTimeline } from './bus
 import {
   isAccessRecord,
   isProxyFormatAccess,
+  isProxyLine,
   joinRequests,
   traceIdOf,
   type JoinedRequest,
@@ -565,7 +566,21 @@ function attributeFromCapture(
   let endUs = outer.respLastUs ?? lastSeenUs(hops, ctx);
   if (fromLog && j.access!.durationMs !== null)
     endUs = Math.max(endUs, startUs + j.access!.durationMs * 1000);
-  const totalMs = Math.max(0, (endUs - startUs) / 1000);
+  let totalMs = Math.max(0, (endUs - startUs) / 1000);
+  // Did the capture see the client-facing hop the proxy's access line describes? Not when its
+  // first hop was sent by someone else than that line's client (tcpdump on a backend host).
+  const backendOnly =
+    j.access !== null &&
+    !fromLog &&
+    j.access.clientIp !== null &&
+    j.access.clientIp !== outer.client.ip &&
+    isProxyLine(j.access);
+  /** The proxy's time for the request beyond the captured hops (backendOnly), ms. */
+  let outsideMs = 0;
+  if (backendOnly && j.access!.durationMs !== null && j.access!.durationMs - totalMs >= 1) {
+    outsideMs = j.access!.durationMs - totalMs;
+    totalMs = j.access!.durationMs;
+  }
   if (fromLog)
     evidence?.push(
       `the capture has no response for it; status ${status} and ${fmt(totalMs)} are from the access log`,
@@ -576,9 +591,14 @@ function attributeFromCapture(
   for (let i = 0; i < hops.length; i++) {
     const h = hops[i]!;
     const c = ctx.conns.get(h.connId);
+    // (a connection the proxy opened for this request before the captured hop: its handshake,
+    // SYN retries included, is part of the time outside the captured hops)
+    const opened = i === 0 && c && c.firstUs < startUs && c.firstUs >= startUs - outsideMs * 1000;
     const from =
       i === 0
-        ? startUs
+        ? opened
+          ? c.firstUs
+          : startUs
         : Math.max(startUs, c && c.firstUs >= startUs ? c.firstUs : (h.reqFirstUs ?? startUs));
     const to = h.respLastUs ?? endUs;
     const rs = (ctx.retransByConn.get(h.connId) ?? []).filter(
@@ -661,7 +681,7 @@ function attributeFromCapture(
       bd.inference = Math.min(s, inf);
       bd.queueing = s - bd.inference;
       split = ` (inference ${fmt(inf)} per ${infSource}, queueing ${fmt(bd.queueing)})`;
-      if (hops.length === 1 && j.access !== null) {
+      if (hops.length === 1 && j.access !== null && !backendOnly) {
         // The capture saw only the client's side of the proxy: the hop behind it is known from
         // the proxy's own log — its upstream time beyond inference was transit or the app's
         // queue, told apart by the app server's saturation (busy.ts), the rest the proxy's own.
@@ -702,6 +722,10 @@ function attributeFromCapture(
     bd.network = Math.min(totalMs, Math.max(transit, facts.maxStallMs));
     bd.other = totalMs - bd.network;
   }
+  if (outsideMs > 0)
+    evidence?.push(
+      `${fmt(outsideMs)} of the proxy's ${fmt(totalMs)} for it (${where(j.access!)}) was spent outside the captured hops (connecting upstream, the client's transfers)`,
+    );
   facts.inFlight = inFlightAt(ctx, inner);
   if (bd.queueing >= 20 && facts.inFlight > 1)
     evidence?.push(`${facts.inFlight} requests in flight at ${ep(inner.server)} when it arrived`);

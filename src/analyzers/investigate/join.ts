@@ -48,7 +48,7 @@ function accessRank(r: LogRecord): number {
 }
 
 /** A proxy's line: a proxy format, or upstream timings only a proxy logs. */
-function isProxyLine(r: LogRecord): boolean {
+export function isProxyLine(r: LogRecord): boolean {
   if (PROXY_FORMAT.test(r.format)) return true;
   for (const k of PROXY_ATTRS) if (r.attributes[k] !== undefined) return true;
   return false;

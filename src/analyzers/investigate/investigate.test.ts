@@ -691,3 +691,25 @@ test("a capture of the hops behind the proxy only: the proxy's log gives the who
     r.evidence.join('\n'),
   );
 });
+
+test("the application's own logs alone: one request per id, its time the server's, inference named", () => {
+  const lines = [
+    appLog('a', T0 + 100_000, 20),
+    appLog('b', T0 + 200_000, 25),
+    appLog('c', T0 + 300_000, 22),
+    appLog('d', T0 + 1_400_000, 900),
+    { ...appLog('e', T0 + 1_500_000, 30), httpStatus: 500, severity: 'ERROR' as const },
+  ];
+  // uvicorn's default access lines (no time, no id) do not stand for requests
+  const uvicorn = parseLogText(
+    '10.0.1.10:59040 - "POST /predict HTTP/1.1" 200\n10.0.1.10:59041 - "POST /predict HTTP/1.1" 200\n',
+    'uvicorn.log',
+  ).records;
+  const inv = logsOnly([...uvicorn, ...lines], 300);
+  assert.equal(inv.requests.total, 5);
+  assert.deepEqual(inv.slowRequests.map((r) => [r.requestId, r.cause]).sort(), [
+    ['d', 'inference'],
+    ['e', 'upstream-error'],
+  ]);
+  assert.ok(inv.notes.some((n) => /application's own log lines only/.test(n)));
+});

@@ -22,6 +22,7 @@ import {
   isProxyFormatAccess,
   isProxyLine,
   joinRequests,
+  logsById,
   traceIdOf,
   type JoinedRequest,
 } from './join.js';
@@ -256,6 +257,18 @@ export function investigate(input: InvestigateInput, opts: InvestigateOptions = 
       });
   }
   const notes: string[] = [];
+  // Only the application's own logs (no capture, trace, or access line with a time — uvicorn's
+  // and gunicorn's default access lines have none): each request id an app line gives a time or
+  // an outcome for is a request as its server saw it.
+  if (joined.every((j) => j.hops.length === 0 && !j.trace && (j.access?.tsUs ?? null) === null)) {
+    const app: JoinedRequest[] = [];
+    const n = appRequests(input.logs, app);
+    if (n > 0) joined.splice(0, joined.length, ...app);
+    if (n > 0)
+      notes.push(
+        `${n} requests are known from the application's own log lines only: their times are the server's (inference, its own handling); what happened before a request reached it — network, proxies, queues in front — is not in these logs`,
+      );
+  }
   // Logs only, app lines without request ids: join them to the access lines by time.
   if (input.exchanges.length === 0 && joined.some((j) => j.access !== null)) {
     const tj = joinByTime(
@@ -827,6 +840,27 @@ function partialNotes(
   return out;
 }
 
+/**
+ * Requests from an application's own lines: per request id, the first timed line that gives a
+ * duration, an inference time or a status stands in front (as an access line would). Returns how
+ * many were added to `out`, in time order.
+ */
+function appRequests(logs: readonly LogRecord[], out: JoinedRequest[]): number {
+  const added: JoinedRequest[] = [];
+  for (const [id, g] of logsById(logs)) {
+    const front = g.find(
+      (r) =>
+        r.tsUs !== null &&
+        (r.durationMs !== null || r.httpStatus !== null || inferenceMsOf([r], false) !== null),
+    );
+    if (!front) continue;
+    added.push({ requestId: id, hops: [], access: front, logs: g.filter((r) => r !== front) });
+  }
+  added.sort((a, b) => a.access!.tsUs! - b.access!.tsUs!);
+  for (const j of added) out.push(j);
+  return added.length;
+}
+
 /** A request known from its trace alone: the critical path split by what each span did. */
 function attributeFromTrace(
   j: JoinedRequest,
@@ -1074,7 +1108,8 @@ function addFailureEvidence(
 function attributeFromLogs(j: JoinedRequest, ctx: Ctx): RequestResult | null {
   const a = j.access;
   if (!a || a.tsUs === null) return null;
-  const total = a.durationMs ?? 0;
+  // (an app's own line may give only its inference time)
+  const total = a.durationMs ?? inferenceMsOf([a], false) ?? 0;
   const facts = newFacts(a.tsUs - total * 1000);
   // The upstream the proxy used, when its log says (nginx $upstream_addr and kin).
   const upstream = ['ua', 'upstream_addr', 'upstream', 'upstream.addr']
@@ -1098,7 +1133,9 @@ function attributeFromLogs(j: JoinedRequest, ctx: Ctx): RequestResult | null {
   facts.inferenceMs = inf;
   const bd: Breakdown = { network: 0, queueing: proxyQueue, inference: 0, other: 0 };
   const evidence = [
-    `access log ${where(a)}: ${a.httpMethod ?? ''} ${a.httpPath} → ${a.httpStatus} in ${a.durationMs === null ? 'a time it does not log' : fmt(total)}`,
+    a.httpPath === null
+      ? `app log ${where(a)}: ${a.httpStatus ?? 'no status'} in ${a.durationMs === null ? 'a time it does not log' : fmt(total)} at the server`
+      : `access log ${where(a)}: ${a.httpMethod ?? ''} ${a.httpPath} → ${a.httpStatus} in ${a.durationMs === null ? 'a time it does not log' : fmt(total)}`,
   ];
   if (proxyQueue > 0)
     evidence.push(`queued ${fmt(proxyQueue)} in the proxy before a server took it`);
@@ -1318,7 +1355,7 @@ function buildFindings(
     const infs = rs.map((r) => r.breakdownMs.inference);
     out.push({
       title:
-        `${path}: ${rs.length} slow requests spent most of their time in inference (${fmt(Math.min(...infs))}–${fmt(Math.max(...infs))}` +
+        `${path ? `${path}: ` : ''}${rs.length} slow requests spent most of their time in inference (${fmt(Math.min(...infs))}–${fmt(Math.max(...infs))}` +
         (rs.every((r) => r.facts.splitFromWire)
           ? ": the model server's processing, from the capture alone — no app log or span timed inference)"
           : ')') +

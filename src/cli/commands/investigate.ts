@@ -154,7 +154,7 @@ export function renderSummary(inv: Investigation, doc: InvestigationDoc, limit: 
   );
   if (r.total === 0) {
     out.push(
-      'No requests found: give a capture with HTTP traffic or an access log (with request ids).',
+      'No requests found: give a capture with HTTP traffic, an access log, traces, or app logs with request ids.',
     );
   }
   const tls = doc.inputs.tls;

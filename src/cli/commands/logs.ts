@@ -161,7 +161,7 @@ export const logsCommand: Command = {
             rows.map((r) => [
               r[0] === null ? null : isoFromUs(Number(r[0])),
               r[1] ?? null,
-              r[2] ?? `${basename(String(r[13] ?? ''))}:${String(r[14] ?? '')}`,
+              r[2] ?? `${basename(typeof r[13] === 'string' ? r[13] : '')}:${Number(r[14] ?? 0)}`,
               ...(withIds ? [r[5] ?? null] : []),
               r[4] ?? null,
             ]),

@@ -104,6 +104,7 @@ export class CaptureEngine implements FrameSink {
   private httpRequests = 0;
   private httpResponses = 0;
   private httpFramedExchanges = 0;
+  private http1Exchanges = 0;
   private readonly sni = new Set<string>();
   private readonly quicFlows = new Map<string, QuicInitialObserver | null>();
   private readonly rtts: number[] = [];
@@ -141,6 +142,8 @@ export class CaptureEngine implements FrameSink {
         // requests timed inside TLS without keys are not HTTP exchanges the capture showed
         // (they count as tls.timedExchanges)
         if (x.path !== null || !x.protocol.startsWith('TLS')) this.s.exchanges++;
+        // the summary's http.exchanges are HTTP/1.x ones, as framing-only parsing counts them
+        if (x.protocol.startsWith('HTTP/') && x.protocol !== 'HTTP/2') this.http1Exchanges++;
         this.sink.exchange?.(x);
       },
       count: (key, n) => {
@@ -308,7 +311,7 @@ export class CaptureEngine implements FrameSink {
       http: {
         requests: this.httpRequests,
         responses: this.httpResponses,
-        exchanges: s.exchanges + this.httpFramedExchanges,
+        exchanges: this.http1Exchanges + this.httpFramedExchanges,
       },
       http2: { streams: this.counts.get('http2.streams') ?? 0 },
       tls: {

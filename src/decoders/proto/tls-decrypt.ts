@@ -20,6 +20,11 @@
 
 import { createDecipheriv, createHmac } from 'node:crypto';
 
+/**
+ * Largest key log read (≈ 300k TLS 1.3 sessions): from a --tls-keylog file, and in all from a
+ * capture's Decryption Secrets Blocks.
+ */
+export const MAX_KEYLOG_BYTES = 128 << 20;
 /** Sessions kept from one key log (a hostile file cannot grow memory without bound). */
 const MAX_SESSIONS = 1_000_000;
 /** Longest key log line considered. */

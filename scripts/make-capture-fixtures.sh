@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates the small capture fixtures under test/fixtures/capture/ with real tools on loopback:
 # Python's http.server as the server, curl as a keep-alive client, tcpdump (pcap, µs and ns) and
-# dumpcap (pcapng). Run as root: apt-get install -y tcpdump tshark curl
+# dumpcap (pcapng); editcap adds TLS secrets to a pcapng. Run as root: apt-get install -y tcpdump
+# tshark curl
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=test/fixtures/capture
@@ -33,6 +34,11 @@ capture http-lo-snap.pcap tcpdump -q -i lo -s 96 -w "$out/http-lo-snap.pcap" "tc
 capture http-lo.pcapng dumpcap -q -i lo -f "tcp port $port" -w "$out/http-lo.pcapng"
 gzip -9 -c "$out/http-lo.pcap" > "$out/http-lo.pcap.gz"
 zstd -q -19 -f "$out/http-lo.pcapng" -o "$out/http-lo.pcapng.zst"
+# The HTTPS capture with its key log injected as a pcapng Decryption Secrets Block, as Wireshark
+# users make them (https-keylog.{pcap,keys} come from scripts/make-tls-fixture.sh); tshark then
+# decrypts the same 7 requests with no key log given.
+editcap --inject-secrets "tls,$out/https-keylog.keys" "$out/https-keylog.pcap" "$out/https-keylog-dsb.pcapng"
+tshark -r "$out/https-keylog-dsb.pcapng" -Y 'http.request or http2.headers.method' 2>/dev/null | wc -l
 # Reference values from tshark, recorded once so tests do not need tshark.
 for f in http-lo.pcap http-lo-ns.pcap http-lo-snap.pcap http-lo.pcapng; do
   n=$(tshark -r "$out/$f" 2>/dev/null | wc -l)

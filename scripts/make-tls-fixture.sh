@@ -60,3 +60,5 @@ kill -INT $cap; wait $cap || true
 # What Wireshark decrypts with the same key log (recorded in the test).
 tshark -r "$out/https-keylog.pcap" -o "tls.keylog_file:$out/https-keylog.keys" \
   -Y 'http.request or http2.headers.method' 2>/dev/null | wc -l
+# The same with the key log inside the capture (also in scripts/make-capture-fixtures.sh).
+editcap --inject-secrets "tls,$out/https-keylog.keys" "$out/https-keylog.pcap" "$out/https-keylog-dsb.pcapng"

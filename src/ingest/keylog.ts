@@ -4,10 +4,14 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { readChunks, type InputRef } from '../sources/files.js';
 import { ErrorCode, InputError } from '../util/errors.js';
-import { addKeyLogText, parseKeyLog, type TlsKeyLog } from '../decoders/proto/tls-decrypt.js';
+import {
+  addKeyLogText,
+  MAX_KEYLOG_BYTES,
+  parseKeyLog,
+  type TlsKeyLog,
+} from '../decoders/proto/tls-decrypt.js';
 
-/** Largest key log read (≈ 300k TLS 1.3 sessions). */
-export const MAX_KEYLOG_BYTES = 128 << 20;
+export { MAX_KEYLOG_BYTES };
 
 export async function readKeyLog(ref: InputRef): Promise<TlsKeyLog> {
   const parts: Buffer[] = [];

@@ -29,6 +29,10 @@ const TLS_KEYS = readFileSync(
   fileURLToPath(new URL('../../test/fixtures/capture/https-keylog.keys', import.meta.url)),
   'utf8',
 );
+/** The same with its key log injected into the capture (editcap --inject-secrets: a pcapng DSB). */
+const TLS_DSB = readFileSync(
+  fileURLToPath(new URL('../../test/fixtures/capture/https-keylog-dsb.pcapng', import.meta.url)),
+);
 /** The same exchanges, recorded again later (ns timestamps, other ports). */
 const PCAP_NS = readFileSync(
   fileURLToPath(new URL('../../test/fixtures/capture/http-lo-ns.pcap', import.meta.url)),
@@ -338,4 +342,31 @@ test('live HTTPS with a key log the services are still writing: sessions decrypt
     close();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a pcapng stream carrying its TLS secrets (DSB): sessions decrypted without --tls-keylog', async () => {
+  const child = new FakeChild();
+  const src = new LiveCaptureSource({
+    iface: 'lo',
+    registry: new Registry(100),
+    spawn: fakeSpawn(child),
+    statsMs: 0,
+  });
+  const sink = new Sink();
+  await src.start(sink);
+  await feed(child, TLS_DSB, 1500);
+  await src.stop();
+  assert.equal(src.errors, 0);
+  assert.deepEqual(
+    sink.xs.map((e) => `${e.x.requestId} ${e.x.path} ${e.x.status}`).sort(),
+    [
+      'tls12-aes256-h2',
+      'tls12-chacha',
+      'tls12-gcm',
+      'tls13-aes256',
+      'tls13-chacha',
+      'tls13-h1',
+      'tls13-h2',
+    ].map((id) => `${id} /v1/chat/completions 200`),
+  );
 });

@@ -124,3 +124,54 @@ test('investigate on HTTPS: says the sessions stayed encrypted, and decrypts the
   assert.equal(doc.requests.total, 7);
   assert.deepEqual(doc.inputs.tls, { sessions: 7, decrypted: 7, notInKeyLog: 0 });
 });
+
+test('every capture command decrypts HTTPS with the secrets the pcapng carries (DSB), as with --tls-keylog', async () => {
+  // https-keylog-dsb.pcapng: https-keylog.pcap with its key log injected by editcap
+  const dsb = join(FIX, 'https-keylog-dsb.pcapng');
+  const pcap = join(FIX, 'https-keylog.pcap');
+  const keys = join(FIX, 'https-keylog.keys');
+  const json = async (cmd: Command, args: string[]): Promise<Record<string, unknown>> => {
+    const out = sink();
+    const err = sink();
+    const code = await cmd.run([...args, '--json'], { stdout: out.w, stderr: err.w, isTty: false });
+    assert.equal(code, 0, err.text());
+    return JSON.parse(out.text()) as Record<string, unknown>;
+  };
+  // pcap: the same summary, with the embedded secrets counted
+  const s = (await json(pcapCommand, [dsb])) as { tls: Record<string, unknown> };
+  const k = (await json(pcapCommand, [pcap, '--tls-keylog', keys])) as typeof s;
+  assert.deepEqual(s.tls, { ...k.tls, embeddedSecrets: 7 });
+  assert.deepEqual(s.tls, {
+    clientHellos: 7,
+    sni: [],
+    decrypted: 7,
+    notInKeyLog: 0,
+    embeddedSecrets: 7,
+  });
+  const text = sink();
+  await pcapCommand.run([dsb], { stdout: text.w, stderr: sink().w, isTty: false });
+  assert.match(
+    text.text(),
+    /7 decrypted, 0 not in the key log, secrets for 7 sessions in the capture/,
+  );
+  // http: the same exchanges (method, path, status, request id)
+  type Row = { method: string; path: string; status: number; requestId: string };
+  const rows = (d: Record<string, unknown>): string[] =>
+    (d.exchanges as Row[]).map((x) => `${x.method} ${x.path} ${x.status} ${x.requestId}`);
+  const viaDsb = rows(await json(httpCommand, [dsb]));
+  assert.deepEqual(viaDsb, rows(await json(httpCommand, [pcap, '--tls-keylog', keys])));
+  assert.equal(viaDsb.length, 7);
+  assert.ok(viaDsb.every((r) => r.startsWith('GET /v1/chat/completions 200 ')));
+  // both sources at once (the same secrets twice): still each session once
+  assert.deepEqual(rows(await json(httpCommand, [dsb, '--tls-keylog', keys])), viaDsb);
+  // investigate, llm, forensics
+  const inv = (await json(investigateCommand, [dsb])) as {
+    requests: { total: number };
+    inputs: { tls: unknown };
+  };
+  assert.equal(inv.requests.total, 7);
+  assert.deepEqual(inv.inputs.tls, { sessions: 7, decrypted: 7, notInKeyLog: 0 });
+  assert.equal((await json(llmCommand, [dsb])).exchanges, 7);
+  const fz = (await json(forensicsCommand, [dsb])) as { requests: { total: number } };
+  assert.equal(fz.requests.total, 7, 'requests are known only when decrypted');
+});

@@ -59,3 +59,23 @@ test('ingest of a cut capture keeps the packets before the cut and exits 1', asy
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('ingest decrypts HTTPS with the TLS secrets a pcapng carries (DSB)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mlscope-ingest-cap-'));
+  try {
+    const db = join(dir, 'x.duckdb');
+    const r = await run(['ingest', join(FIX, 'https-keylog-dsb.pcapng'), '--db', db, '--json']);
+    assert.equal(r.code, 0, r.err);
+    const q = await run([
+      'sql',
+      "SELECT count(*) AS x, count(*) FILTER (WHERE path = '/v1/chat/completions' AND status = 200) AS ok FROM exchanges",
+      '--db',
+      db,
+      '--json',
+    ]);
+    assert.equal(q.code, 0, q.err);
+    assert.deepEqual((JSON.parse(q.out) as { rows: unknown[] }).rows, [{ x: 7, ok: 7 }]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

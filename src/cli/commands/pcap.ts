@@ -208,6 +208,9 @@ function renderPcap(r: FileResult): string {
       (s.tls.decrypted || s.tls.notInKeyLog
         ? `, ${s.tls.decrypted} decrypted, ${s.tls.notInKeyLog} not in the key log`
         : '') +
+      (s.tls.embeddedSecrets
+        ? `, secrets for ${s.tls.embeddedSecrets} sessions in the capture`
+        : '') +
       (s.tls.sni.length
         ? ` (SNI: ${s.tls.sni
             .slice(0, 5)

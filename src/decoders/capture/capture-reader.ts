@@ -20,9 +20,13 @@
 //   SPB 0x00000003: 8 u32 original length, 12 data (captured = min(orig, snaplen, block room))
 //   PB  0x00000002 (obsolete): 8 u16 interface id, 10 u16 drops, 12 ts high, 16 ts low,
 //                   20 caplen, 24 origlen, 28 data
+//   DSB 0x0000000a: 8 u32 secrets type, 12 u32 secrets length, 16 secrets data (padded to 4),
+//                   options. Type 544c534b 'TLSK' is an NSS key log (what `editcap
+//                   --inject-secrets tls,keys.txt` writes); the data goes to the sink's secrets().
 //   Every other block type is skipped by its length.
 
 import type { Quality } from '../../model/quality.js';
+import { MAX_KEYLOG_BYTES } from '../proto/tls-decrypt.js';
 
 export const PCAP_MAGIC_US = 0xa1b2c3d4;
 export const PCAP_MAGIC_NS = 0xa1b23c4d;
@@ -31,6 +35,7 @@ export const PCAPNG_IDB = 0x00000001;
 export const PCAPNG_PB = 0x00000002;
 export const PCAPNG_SPB = 0x00000003;
 export const PCAPNG_EPB = 0x00000006;
+export const PCAPNG_DSB = 0x0000000a;
 export const PCAPNG_BYTE_ORDER_MAGIC = 0x1a2b3c4d;
 
 /** Largest frame accepted (Wireshark's WTAP_MAX_PACKET_SIZE_STANDARD). */
@@ -39,6 +44,11 @@ export const MAX_FRAME_BYTES = 262144;
 export const MAX_BLOCK_BYTES = 16 * 1024 * 1024;
 /** Interfaces per section (hostile files declare thousands). */
 export const MAX_INTERFACES = 65536;
+/**
+ * Largest Decryption Secrets Block accepted: one can carry a whole key log (as large as
+ * MAX_KEYLOG_BYTES, the most read from a --tls-keylog file) plus its header and options.
+ */
+export const MAX_SECRETS_BLOCK_BYTES = MAX_KEYLOG_BYTES + 65536;
 
 export interface FrameSink {
   /**
@@ -55,6 +65,12 @@ export interface FrameSink {
     origLen: number,
     ifIndex: number,
   ): void;
+  /**
+   * The secrets of a pcapng Decryption Secrets Block (`type`: the spec's secrets type, e.g.
+   * 0x544c534b TLS key log). `buf[off, off+len)` is only valid during the call; `at` is the
+   * block's byte offset in the file. Called in file order, before the frames that follow it.
+   */
+  secrets?(type: number, buf: Buffer, off: number, len: number, at: number): void;
 }
 
 export type CaptureFormat = 'pcap' | 'pcapng';
@@ -100,6 +116,10 @@ export class CaptureReader {
   /** Set by end(): the input ended in the middle of a record. */
   cutShort = false;
   private tail: Buffer | null = null;
+  /** A record spanning several chunks: its parts so far (`tail` is then null), and its length. */
+  private gathered: Buffer[] | null = null;
+  private gatheredBytes = 0;
+  private gatherNeed = 0;
   /** File offset of the first byte of `tail` / of the next unparsed byte. */
   private pos = 0;
   // pcap state
@@ -138,10 +158,27 @@ export class CaptureReader {
 
   private pushUnsafe(chunk: Buffer): void {
     let buf = chunk;
-    if (this.tail && this.tail.length > 0) {
+    if (this.gathered !== null) {
+      // A record larger than a chunk (a secrets block carrying a whole key log): its parts are
+      // kept until it is complete, then joined once (joining at every chunk would be quadratic).
+      this.gathered.push(Buffer.from(chunk));
+      this.gatheredBytes += chunk.length;
+      if (this.gatheredBytes < this.gatherNeed) return;
+      buf = Buffer.concat(this.gathered);
+      this.gathered = null;
+      this.gatheredBytes = 0;
+      this.tail = null;
+    } else if (this.tail && this.tail.length > 0) {
       // A record straddles the chunks: copy only that record, then go on in the new chunk
       // (concatenating whole 1 MiB chunks cost ~5 % of a run).
       const need = this.straddleLength(this.tail, chunk);
+      if (this.format === 'pcapng' && need > this.tail.length + chunk.length) {
+        this.gathered = [this.tail, Buffer.from(chunk)];
+        this.gatheredBytes = this.tail.length + chunk.length;
+        this.gatherNeed = need;
+        this.tail = null;
+        return;
+      }
       if (need > 0 && need <= this.tail.length + chunk.length) {
         const take = need - this.tail.length;
         const rec = Buffer.concat([this.tail, chunk.subarray(0, take)]);
@@ -191,7 +228,7 @@ export class CaptureReader {
       // The first block of a section decides its own byte order: leave that to the slow path.
       if (u32(0, true) === PCAPNG_SHB) return -1;
       const len = u32(4, this.ngLe);
-      return len < 12 || len > MAX_BLOCK_BYTES ? -1 : len;
+      return len < 12 || len % 4 !== 0 || len > blockLimit(u32(0, this.ngLe)) ? -1 : len;
     }
     return -1;
   }
@@ -199,7 +236,7 @@ export class CaptureReader {
   /** The input ended. Returns the number of leftover bytes (a record cut short), 0 if clean. */
   end(): number {
     if (this.failure) return 0;
-    const left = this.tail ? this.tail.length : 0;
+    const left = this.tail ? this.tail.length : this.gatheredBytes;
     if (this.format === null) {
       this.failure = {
         message: left > 0 ? 'too short to be a capture' : 'empty file, not a capture',
@@ -214,6 +251,8 @@ export class CaptureReader {
       );
     }
     this.tail = null;
+    this.gathered = null;
+    this.gatheredBytes = 0;
     return left;
   }
 
@@ -308,7 +347,7 @@ export class CaptureReader {
       const le = this.ngLe;
       const type = dv.getUint32(off, le);
       const len = dv.getUint32(off + 4, le);
-      if (len < 12 || len % 4 !== 0 || len > MAX_BLOCK_BYTES) {
+      if (len < 12 || len % 4 !== 0 || len > blockLimit(type)) {
         throw new CaptureFormatError(
           `pcapng block of type 0x${type.toString(16)} has an invalid length ${len}; the file is damaged`,
           this.pos + off,
@@ -330,8 +369,11 @@ export class CaptureReader {
         case PCAPNG_SPB:
           this.readSpb(buf, dv, off, end, le);
           break;
+        case PCAPNG_DSB:
+          this.readDsb(buf, dv, off, end, le);
+          break;
         default:
-          break; // NRB, ISB, DSB, custom and unknown blocks: skipped by length
+          break; // NRB, ISB, custom and unknown blocks: skipped by length
       }
       off += len;
     }
@@ -426,6 +468,30 @@ export class CaptureReader {
     );
   }
 
+  /**
+   * A Decryption Secrets Block: its secrets to the sink. A secrets length the block cannot hold
+   * skips the block (counted with its offset); reading goes on with the next block.
+   */
+  private readDsb(buf: Buffer, dv: DataView, off: number, end: number, le: boolean): void {
+    const at = `byte ${this.pos + off}`;
+    if (end - off < 16) {
+      this.quality.skip('bad-secrets-block', at, 'block too short for a secrets header');
+      return;
+    }
+    const type = dv.getUint32(off + 8, le);
+    const len = dv.getUint32(off + 12, le);
+    const room = end - (off + 16);
+    if (len > room) {
+      this.quality.skip(
+        'bad-secrets-block',
+        at,
+        `secrets length ${len} exceeds the block's ${room} bytes`,
+      );
+      return;
+    }
+    this.sink.secrets?.(type, buf, off + 16, len, this.pos + off);
+  }
+
   private readSpb(buf: Buffer, dv: DataView, off: number, end: number, le: boolean): void {
     const iface = this.ifaces[0];
     if (!iface || end - off < 12) {
@@ -439,4 +505,9 @@ export class CaptureReader {
     // Simple packet blocks carry no timestamp.
     this.sink.frame(this.frames, 0, iface.linktype, buf, off + 12, capLen, origLen, 0);
   }
+}
+
+/** Largest pcapng block of this type accepted. */
+function blockLimit(type: number): number {
+  return type === PCAPNG_DSB ? MAX_SECRETS_BLOCK_BYTES : MAX_BLOCK_BYTES;
 }

@@ -1,11 +1,22 @@
 // The capture engine: capture bytes in (pcap/pcapng chunks), packets → TCP conversations →
 // application exchanges out, with a Wireshark-comparable summary and a data-quality block.
 // Pure: no I/O; the caller feeds chunks (see ingest/capture.ts).
+//
+// TLS secrets embedded in a pcapng capture (Decryption Secrets Blocks, as `editcap
+// --inject-secrets tls,keys.txt` writes) join the key log (`protoLimits.tlsKeys`, the
+// --tls-keylog file beneath them) from the moment their block is read, so the sessions whose
+// ServerHello follows decrypt as with a key log file. Once a capture has shown such a block it
+// may bring more, so a session missing at its ServerHello is held (bounded) until a later block
+// has it, as with a live key log; a session whose ServerHello came while there was no key log
+// at all is looked up at its first protected record. A session looked up against the
+// --tls-keylog file alone before the first block and not found there stays encrypted (counted
+// as not in the key log; its requests are timed from TLS records).
 
 import type { Connection, Exchange, RetransmissionEvent } from '../../model/records.js';
 import { Quality } from '../../model/quality.js';
 import { DEFAULT_PROTO_LIMITS, type ProtoLimits, type ProtoRecogniser } from '../proto/stream.js';
 import { http1Recogniser } from '../proto/http1.js';
+import { addKeyLogText, MAX_KEYLOG_BYTES, type TlsKeyLog } from '../proto/tls-decrypt.js';
 import { looksLikeQuicInitial, QuicInitialObserver } from '../proto/tls-quic.js';
 import { CaptureReader, type FrameSink } from './capture-reader.js';
 import {
@@ -58,6 +69,8 @@ export interface CaptureSummary {
     /** With a key log: sessions decrypted, and sessions the key log had no secrets for. */
     decrypted: number;
     notInKeyLog: number;
+    /** Sessions the capture's own Decryption Secrets Blocks (pcapng) carry secrets for. */
+    embeddedSecrets: number;
   };
   skipped: Record<string, number>;
 }
@@ -78,6 +91,8 @@ export interface CaptureEngineOptions {
   recognisers?: ProtoRecogniser[];
   protoLimits?: Partial<ProtoLimits>;
   tcpLimits?: TcpLimits;
+  /** Bytes of TLS secrets taken from the capture's Decryption Secrets Blocks (MAX_KEYLOG_BYTES). */
+  maxSecretsBytes?: number;
 }
 
 /** Skip reasons that mean "not for us", not "damaged": counted as decoded. */
@@ -86,6 +101,16 @@ const BENIGN: ReadonlySet<PacketSkip> = new Set([
   'other-ip-protocol',
   'fragment-pending',
 ]);
+
+/** pcapng Decryption Secrets Block secrets types (pcapng spec, "Decryption Secrets Block"). */
+export const SECRETS_TYPE_TLS = 0x544c534b;
+const SECRETS_TYPE_NAMES: Readonly<Record<number, string>> = {
+  0x544c534b: 'TLS key log',
+  0x57474b4c: 'WireGuard key log',
+  0x5a4e574b: 'ZigBee NWK key',
+  0x5a415053: 'ZigBee APS key',
+  0x55414b4c: 'OPC UA key log',
+};
 
 const MAX_SNI = 1000;
 const MAX_QUIC_FLOWS = 10000;
@@ -104,10 +129,16 @@ export class CaptureEngine implements FrameSink {
   private httpRequests = 0;
   private httpResponses = 0;
   private httpFramedExchanges = 0;
+  private http1Exchanges = 0;
   private readonly sni = new Set<string>();
   private readonly quicFlows = new Map<string, QuicInitialObserver | null>();
   private readonly rtts: number[] = [];
   private readonly linktypes = new Set<number>();
+  private readonly protoLimits: ProtoLimits;
+  /** TLS secrets from the capture's Decryption Secrets Blocks; null until one is read. */
+  private embeddedKeys: TlsKeyLog | null = null;
+  private embeddedBytes = 0;
+  private readonly maxSecretsBytes: number;
   readonly s = {
     packets: 0,
     bytes: 0,
@@ -141,6 +172,8 @@ export class CaptureEngine implements FrameSink {
         // requests timed inside TLS without keys are not HTTP exchanges the capture showed
         // (they count as tls.timedExchanges)
         if (x.path !== null || !x.protocol.startsWith('TLS')) this.s.exchanges++;
+        // the summary's http.exchanges are HTTP/1.x ones, as framing-only parsing counts them
+        if (x.protocol.startsWith('HTTP/') && x.protocol !== 'HTTP/2') this.http1Exchanges++;
         this.sink.exchange?.(x);
       },
       count: (key, n) => {
@@ -165,15 +198,58 @@ export class CaptureEngine implements FrameSink {
         : {}),
       ...(this.sink.handshake ? { handshake: (c: Connection) => this.sink.handshake?.(c) } : {}),
     };
+    this.maxSecretsBytes = opts.maxSecretsBytes ?? MAX_KEYLOG_BYTES;
+    // one object shared with every parser: a secrets block later in the capture sets tlsKeys
+    this.protoLimits = {
+      ...DEFAULT_PROTO_LIMITS,
+      exchanges: this.sink.exchange !== undefined,
+      ...opts.protoLimits,
+    };
     this.tcp = new TcpEngine(tcpSink, {
       recognisers: opts.recognisers ?? [http1Recogniser],
-      protoLimits: {
-        ...DEFAULT_PROTO_LIMITS,
-        exchanges: this.sink.exchange !== undefined,
-        ...opts.protoLimits,
-      },
+      protoLimits: this.protoLimits,
       ...(opts.tcpLimits ? { tcpLimits: opts.tcpLimits } : {}),
     });
+  }
+
+  /**
+   * A pcapng Decryption Secrets Block (the reader checked its length against the block). TLS key
+   * log text joins the key log, up to maxSecretsBytes per capture; other secrets are counted.
+   */
+  secrets(type: number, buf: Buffer, off: number, len: number, at: number): void {
+    this.counts.set('pcapng.secretsBlocks', (this.counts.get('pcapng.secretsBlocks') ?? 0) + 1);
+    if (type !== SECRETS_TYPE_TLS) {
+      const name = SECRETS_TYPE_NAMES[type] ?? `type 0x${type.toString(16).padStart(8, '0')}`;
+      this.quality.note('secrets-not-used', `byte ${at}`, `${name}, ${len} bytes`);
+      return;
+    }
+    if (this.embeddedBytes + len > this.maxSecretsBytes) {
+      this.quality.skip(
+        'secrets-over-limit',
+        `byte ${at}`,
+        `${len} bytes of TLS secrets past the ${this.maxSecretsBytes} bytes read from a capture`,
+      );
+      return;
+    }
+    this.embeddedBytes += len;
+    let log = this.embeddedKeys;
+    if (log === null) {
+      const under = this.protoLimits.tlsKeys ?? null;
+      log = { sessions: new Map(), lines: 0, used: 0, rejected: 0 };
+      if (under !== null) log.under = under;
+      // present: the capture may carry more secrets further on (a session missing now is held)
+      log.refresh = under?.refresh !== undefined ? () => under.refresh?.() : noRefresh;
+      this.embeddedKeys = log;
+      this.protoLimits.tlsKeys = log;
+    }
+    const rejected = log.rejected;
+    addKeyLogText(log, buf.toString('latin1', off, off + len));
+    if (log.rejected > rejected)
+      this.quality.note(
+        'secrets-not-key-log-lines',
+        `byte ${at}`,
+        `${log.rejected - rejected} lines of a TLS secrets block are not key log lines`,
+      );
   }
 
   get format(): string | null {
@@ -308,7 +384,7 @@ export class CaptureEngine implements FrameSink {
       http: {
         requests: this.httpRequests,
         responses: this.httpResponses,
-        exchanges: s.exchanges + this.httpFramedExchanges,
+        exchanges: this.http1Exchanges + this.httpFramedExchanges,
       },
       http2: { streams: this.counts.get('http2.streams') ?? 0 },
       tls: {
@@ -316,6 +392,7 @@ export class CaptureEngine implements FrameSink {
         sni: [...this.sni].sort(),
         decrypted: this.counts.get('tls.decryptedSessions') ?? 0,
         notInKeyLog: this.counts.get('tls.notInKeyLog') ?? 0,
+        embeddedSecrets: this.embeddedKeys?.sessions.size ?? 0,
       },
       skipped: this.quality.report().skippedByReason,
     };
@@ -355,3 +432,6 @@ export class CaptureEngine implements FrameSink {
     return out;
   }
 }
+
+/** The refresh hook of a capture's embedded key log: its blocks are added as they are read. */
+function noRefresh(): void {}

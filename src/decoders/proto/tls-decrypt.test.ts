@@ -70,6 +70,8 @@ test('TLS 1.2 and 1.3 (AES-GCM, ChaCha20-Poly1305), HTTP/1.1 and HTTP/2: every r
   assert.equal(s.http2.streams, 2);
   assert.equal(s.tls.decrypted, 7);
   assert.equal(s.tls.notInKeyLog, 0);
+  // full parsing (HTTP/2 exchanges built too) summarises the same: http.exchanges are HTTP/1.x
+  assert.deepEqual(run(parseKeyLog(KEYS)).summary, s);
 });
 
 test('without a key log, or for sessions it lacks, requests are timed from TLS records', () => {

@@ -20,6 +20,11 @@
 
 import { createDecipheriv, createHmac } from 'node:crypto';
 
+/**
+ * Largest key log read (≈ 300k TLS 1.3 sessions): from a --tls-keylog file, and in all from a
+ * capture's Decryption Secrets Blocks.
+ */
+export const MAX_KEYLOG_BYTES = 128 << 20;
 /** Sessions kept from one key log (a hostile file cannot grow memory without bound). */
 const MAX_SESSIONS = 1_000_000;
 /** Longest key log line considered. */
@@ -46,6 +51,19 @@ export interface TlsKeyLog {
    * session is not found, since the client may have written its line a moment ago.
    */
   refresh?: () => void;
+  /**
+   * A key log beneath this one, for sessions (or secrets) this one lacks: a capture's embedded
+   * secrets (pcapng Decryption Secrets Blocks) lie over the --tls-keylog file.
+   */
+  under?: TlsKeyLog;
+}
+
+/** A session's secrets (client random in lower-case hex) in `log` and the logs beneath it. */
+export function sessionSecrets(log: TlsKeyLog, random: string): TlsSessionKeys | undefined {
+  const own = log.sessions.get(random);
+  const under = log.under !== undefined ? sessionSecrets(log.under, random) : undefined;
+  if (under === undefined) return own;
+  return own === undefined ? under : { ...under, ...own };
 }
 
 const LABELS: Record<string, keyof TlsSessionKeys> = {

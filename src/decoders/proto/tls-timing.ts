@@ -64,8 +64,18 @@ export class TlsRecordTimer {
     this.cur = null;
   }
 
-  /** A whole application-data record: first byte at `startUs` (frame), last at `endUs`. */
-  record(dir: Dir, startUs: number, startFrame: number, endUs: number, bytes: number): void {
+  /**
+   * A whole application-data record: first byte at `startUs` (frame), last at `endUs` (frame
+   * `endFrame`, the current one unless given: records held for keys are timed later).
+   */
+  record(
+    dir: Dir,
+    startUs: number,
+    startFrame: number,
+    endUs: number,
+    bytes: number,
+    endFrame = this.ctx.frame(),
+  ): void {
     if (this.off) return;
     if (dir === 0) {
       this.clientRecords++;
@@ -109,7 +119,7 @@ export class TlsRecordTimer {
     }
     if (c.secondBurstUs === null) c.firstBurstBytes += bytes;
     c.respLastUs = endUs;
-    c.respLastFrame = this.ctx.frame();
+    c.respLastFrame = endFrame;
     c.respBytes += bytes;
     c.lastRespEndUs = endUs;
   }

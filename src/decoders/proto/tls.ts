@@ -22,6 +22,7 @@ import type { ProtoContext, ProtoRecogniser, StreamParser } from './stream.js';
 import {
   appKeys,
   sessionKeys,
+  sessionSecrets,
   type KeysFor,
   type RecordKeys,
   type TlsSessionKeys,
@@ -442,6 +443,17 @@ const MAX_HELD_PLAINTEXT = 256 * 1024;
 /** Protected records held while a live key log is awaited (a handshake is a few records). */
 const MAX_WAITING_RECORDS = 64;
 
+/** A protected record held while its session's keys are awaited, with its timing. */
+interface HeldRecord {
+  dir: Dir;
+  hdr: Uint8Array;
+  rec: Buffer;
+  tsUs: number;
+  startUs: number;
+  startFrame: number;
+  endFrame: number;
+}
+
 export class TlsParser implements StreamParser {
   private readonly ctx: ProtoContext;
   private readonly onSession: ((s: TlsSessionInfo) => void) | null;
@@ -476,7 +488,9 @@ export class TlsParser implements StreamParser {
    * A live key log (one that can still grow) lacked this session at its ServerHello: protected
    * records are held (bounded) and the lookup is tried again as each one completes; when the
    * keys arrive the held records are decrypted in order. The client writes its secrets during
-   * the handshake, so the capture can see the ServerHello before the key log has the line.
+   * the handshake, so the capture can see the ServerHello before the key log has the line. A
+   * capture with secrets blocks (pcapng DSB) can grow its key log the same way. When the keys
+   * never come, the held records are timed (TlsRecordTimer) as if they had not been held.
    */
   private waitingFor: ServerHelloInfo | null = null;
   /** TLS 1.3, live key log: a side past its Finished whose traffic secret is not written yet. */
@@ -485,8 +499,13 @@ export class TlsParser implements StreamParser {
     { hdr: Uint8Array; rec: Buffer; tsUs: number }[],
     { hdr: Uint8Array; rec: Buffer; tsUs: number }[],
   ] = [[], []];
-  private waiting: { dir: Dir; hdr: Uint8Array; rec: Buffer; tsUs: number }[] = [];
+  private waiting: HeldRecord[] = [];
   private waitingBytes = 0;
+  /**
+   * There was no key log at all at the ServerHello: the lookup is made at the session's first
+   * protected record instead, for a capture whose secrets block (pcapng DSB) comes in between.
+   */
+  private lateHello: ServerHelloInfo | null = null;
   private appSecret: [Buffer | null, Buffer | null] = [null, null];
   /** The protocol inside (HTTP/1.x or HTTP/2), once decrypted bytes show it. */
   private app: StreamParser | null = null;
@@ -596,10 +615,12 @@ export class TlsParser implements StreamParser {
 
   /** A whole application-data record: to the timer unless the session is being decrypted. */
   private timed(dir: Dir, d: TlsDir, tsUs: number): void {
-    if (this.app !== null || d.keys !== null || this.waitingFor !== null || this.appWait[dir]) {
+    if (this.app !== null || d.keys !== null || this.appWait[dir]) {
       this.timer.disable();
       return;
     }
+    // held while the keys are awaited: its timing goes with it, to the timer if they never come
+    if (this.waitingFor !== null && d.rec !== null) return;
     this.timer.record(dir, d.recordStartUs, d.recordStartFrame, tsUs, u16(d.hdr, 3));
   }
 
@@ -629,18 +650,17 @@ export class TlsParser implements StreamParser {
     this.lastLook();
     this.app?.close(dir, tsUs, reset);
     // the connection is going: what was asked and not answered is reported now
-    if (dir === null || reset) this.timer.end(reset);
+    if (dir === null || reset) {
+      this.giveUpWaiting();
+      this.timer.end(reset);
+    }
   }
 
   end(tsUs: number): void {
     this.lastLook();
+    this.giveUpWaiting();
     if (this.app !== null) this.timer.disable();
     this.timer.end(false);
-    if (this.waitingFor !== null) {
-      this.waitingFor = null;
-      this.waiting = [];
-      this.ctx.count('tls.notInKeyLog');
-    }
     for (const dir of [0, 1] as const) {
       if (this.appWait[dir] === null) continue;
       this.appWait[dir] = null;
@@ -684,6 +704,12 @@ export class TlsParser implements StreamParser {
         this.pending12[dir] = null;
       }
       return;
+    }
+    if (this.lateHello !== null && (d.ctype === CT_APPLICATION_DATA || d.encrypted)) {
+      // the first protected record: a key log that appeared since the ServerHello is used now
+      const sh = this.lateHello;
+      this.lateHello = null;
+      if (this.ctx.limits.tlsKeys) this.setUpDecryption(sh);
     }
     // A protected record, and this side's keys are known (or awaited): collect it whole.
     d.rec =
@@ -763,11 +789,16 @@ export class TlsParser implements StreamParser {
    * A key log has this session: keys for both sides (TLS 1.3 now, TLS 1.2 at each CCS). A live
    * key log is read again when the session is missing (its line may have just been written); a
    * TLS 1.2 session missing at the ServerHello is looked up again at the first ChangeCipherSpec.
+   * With no key log at all yet, the lookup waits for the session's first protected record.
    */
   private setUpDecryption(sh: ServerHelloInfo): void {
     const log = this.ctx.limits.tlsKeys;
     const ch = this.session.clientHellos[this.session.clientHellos.length - 1];
-    if (!log || !ch) return;
+    if (!ch) return;
+    if (!log) {
+      this.lateHello = sh;
+      return;
+    }
     const version = this.tls13 ? 0x0304 : sh.version;
     // missing, or only some of its secrets written yet: a live key log is read again
     const k = this.keyLogLookup(
@@ -823,26 +854,63 @@ export class TlsParser implements StreamParser {
       this.decryptRecord(dir, d, d.hdr, rec, tsUs);
       return;
     }
-    this.waiting.push({ dir, hdr: Uint8Array.from(d.hdr), rec, tsUs });
+    this.waiting.push({
+      dir,
+      hdr: Uint8Array.from(d.hdr),
+      rec,
+      tsUs,
+      startUs: d.recordStartUs,
+      startFrame: d.recordStartFrame,
+      endFrame: this.ctx.frame(),
+    });
     this.waitingBytes += rec.length;
+    this.retryWaiting();
+  }
+
+  /** The session's keys are looked up again for its held records (decrypted once they are in). */
+  private retryWaiting(): void {
     const sh = this.waitingFor;
+    if (sh === null) return;
     this.waitingFor = null;
     this.setUpDecryption(sh); // sets waitingFor again when still missing
     if (this.waitingFor === null) {
       const held = this.waiting;
       this.waiting = [];
       this.waitingBytes = 0;
-      for (const h of held) this.decryptRecord(h.dir, this.dirs[h.dir], h.hdr, h.rec, h.tsUs);
+      const d0 = this.dirs[0];
+      const d1 = this.dirs[1];
+      if (d0.keys || d1.keys || this.pending12[0] || this.pending12[1])
+        for (const h of held) this.decryptRecord(h.dir, this.dirs[h.dir], h.hdr, h.rec, h.tsUs);
+      else this.replayTimings(held); // found, but not decryptable (e.g. a CBC suite)
     } else if (
       this.waiting.length > MAX_WAITING_RECORDS ||
       this.waitingBytes > MAX_HELD_PLAINTEXT
     ) {
-      this.waitingFor = null;
-      this.waiting = [];
-      this.waitingBytes = 0;
       this.dirs[0].rec = null;
       this.dirs[1].rec = null;
-      this.ctx.count('tls.notInKeyLog');
+      this.giveUpWaiting();
+    }
+  }
+
+  /**
+   * The keys awaited for this session did not come (too many records held, or the connection
+   * ended): counted as not in the key log, and the held records are timed as if never held.
+   */
+  private giveUpWaiting(): void {
+    if (this.waitingFor === null) return;
+    const held = this.waiting;
+    this.waitingFor = null;
+    this.waiting = [];
+    this.waitingBytes = 0;
+    this.ctx.count('tls.notInKeyLog');
+    this.replayTimings(held);
+  }
+
+  /** Held application-data records to the request timer, in the order they came. */
+  private replayTimings(held: readonly HeldRecord[]): void {
+    for (const h of held) {
+      if (h.hdr[0] !== CT_APPLICATION_DATA) continue;
+      this.timer.record(h.dir, h.startUs, h.startFrame, h.tsUs, u16(h.hdr, 3), h.endFrame);
     }
   }
 
@@ -872,13 +940,7 @@ export class TlsParser implements StreamParser {
    * written by now if they ever will be), the client's side first so requests precede responses.
    */
   private lastLook(): void {
-    if (this.waitingFor !== null && this.waiting.length > 0) {
-      const last = this.waiting.pop()!;
-      this.dirs[last.dir].rec = last.rec;
-      this.dirs[last.dir].hdr.set(last.hdr);
-      this.waitingBytes -= last.rec.length;
-      this.recordDone(last.dir, this.dirs[last.dir], last.tsUs);
-    }
+    if (this.waiting.length > 0) this.retryWaiting();
     for (const dir of [0, 1] as const) {
       if (this.appWait[dir] === null) continue;
       const secret = this.trafficSecret(dir);
@@ -897,7 +959,7 @@ export class TlsParser implements StreamParser {
     if (!log || !ch) return null;
     const random = Buffer.from(ch.random).toString('hex');
     const look = (): T | null => {
-      const keys = log.sessions.get(random);
+      const keys = sessionSecrets(log, random);
       return keys === undefined ? null : get(keys);
     };
     const first = look();

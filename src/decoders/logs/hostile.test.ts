@@ -178,3 +178,27 @@ test('multi-line joins are bounded', () => {
   assert.equal(records[0]!.body.split('\n').length, 10);
   assert.equal(quality.report().skippedByReason['multiline-cut'], 41);
 });
+
+test('wrapped lines and ids in prose stay bounded on hostile messages', () => {
+  const ids = 'request_id=' + 'x'.repeat(200) + ' trace_id: '.repeat(300);
+  const nested = JSON.stringify({
+    message: JSON.stringify({ message: JSON.stringify({ msg: 'deep' }) }),
+  });
+  const lines = [
+    JSON.stringify({ ts: 1, message: '{' + '"a":'.repeat(4000) }),
+    JSON.stringify({ ts: 2, message: ids }),
+    JSON.stringify({ ts: 3, log: 'INFO '.repeat(3000) }),
+    JSON.stringify({ ts: 4, message: '1'.repeat(15000) }),
+    nested,
+    `Mar 15 20:17:01 h app[1]: ${'k=v '.repeat(4000)}`,
+    `Mar 15 20:17:01 h app[1]: {"message": ${JSON.stringify(ids)}}`,
+  ];
+  const t0 = performance.now();
+  const { records, quality } = parseLogText(lines.join('\n') + '\n', 'h.log');
+  assert.ok(performance.now() - t0 < 2000, 'bounded time');
+  assert.equal(records.length, lines.length);
+  assert.equal(quality.decoded + quality.skipped, quality.seen);
+  // an over-long id is not taken whole; one level of wrapping is unwrapped, no more
+  for (const r of records) assert.ok((r.requestId ?? '').length <= 128);
+  assert.match(records[4]!.body, /"msg"/);
+});

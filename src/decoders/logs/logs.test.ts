@@ -782,3 +782,198 @@ test('pino: req.remoteAddress is the client address', () => {
   assert.equal(r.durationMs, 812.3);
   assert.equal(r.requestId, 'req-1');
 });
+
+test('W3C (IIS): directives are notes, fields by the last #Fields, UTC times, ms time-taken', () => {
+  const f = FIXTURES.find((x) => x.name.startsWith('W3C extended log (IIS)'))!;
+  // the zone option does not apply: W3C times are UTC
+  const { records, quality, format } = parse(f.lines, { tzOffsetMinutes: 120 });
+  assert.equal(format, 'w3c');
+  const [a, b, c, d] = records as [LogRecord, LogRecord, LogRecord, LogRecord];
+  assert.equal(a.format, 'w3c');
+  assert.equal(a.lineNo, 5);
+  assert.equal(a.tsUs, us('2026-11-20T10:15:30Z'));
+  assert.equal(a.httpMethod, 'POST');
+  assert.equal(a.httpPath, '/api/predict', 'cs-uri-query `-`: no query');
+  assert.equal(a.httpStatus, 200);
+  assert.equal(a.durationMs, 812, 'IIS time-taken is ms');
+  assert.equal(a.clientIp, '192.0.2.10');
+  assert.equal(a.body, 'POST /api/predict 200');
+  assert.equal(
+    a.attributes['user_agent'],
+    'Mozilla/5.0 (Windows NT 10.0; Win64; x64)',
+    '+ → space',
+  );
+  assert.equal(a.attributes['server_ip'], '10.0.0.5');
+  assert.equal(a.attributes['server_port'], 443);
+  assert.equal(a.attributes['sc-substatus'], 0, 'unknown fields under their own names, typed');
+  assert.equal(a.attributes['sc-win32-status'], 0);
+  assert.equal(a.attributes['user'], undefined, '`-` is empty');
+  assert.equal(a.attributes['referer'], undefined);
+  assert.equal(b.tsUs, us('2026-11-20T10:15:31Z'));
+  assert.equal(b.httpMethod, 'GET');
+  assert.equal(b.httpPath, '/health?full=1');
+  assert.equal(b.httpStatus, 503);
+  assert.equal(b.durationMs, 3);
+  assert.equal(b.clientIp, '192.0.2.11');
+  assert.equal(b.attributes['user'], 'alice');
+  assert.equal(b.attributes['referer'], 'https://ref.example/');
+  assert.equal(b.attributes['sc-win32-status'], 64);
+  assert.equal(b.body, 'GET /health?full=1 503');
+  // the second header block's layout
+  assert.equal(c.lineNo, 11);
+  assert.equal(c.tsUs, us('2026-11-20T11:00:01Z'));
+  assert.equal(c.httpPath, '/api/predict?model=m1');
+  assert.equal(c.httpStatus, 200);
+  assert.equal(c.durationMs, 1250);
+  assert.equal(c.clientIp, '10.0.0.2');
+  assert.equal(c.attributes['http.host'], 'api.example.com');
+  assert.equal(c.attributes['http.protocol'], 'HTTP/1.1');
+  assert.equal(c.attributes['bytes_sent'], 366);
+  assert.equal(c.attributes['bytes_received'], 512);
+  assert.equal(c.attributes['x_forwarded_for'], '203.0.113.9,10.0.0.2');
+  assert.equal(c.attributes['user_agent'], 'python-requests/2.31');
+  assert.equal(d.httpStatus, 500);
+  assert.equal(d.durationMs, 30001);
+  assert.equal(d.attributes['bytes_sent'], 0);
+  assert.equal(d.attributes['user_agent'], undefined);
+  assert.equal(d.attributes['x_forwarded_for'], undefined);
+  // accounting: 8 directives are notes, not records and not skips
+  const rep = quality.report();
+  assert.equal(rep.skippedByReason['w3c-directive'], 8);
+  assert.equal(rep.samples['w3c-directive']?.[0]?.at, 'line 1');
+  assert.equal(quality.seen, 4);
+  assert.equal(quality.skipped, 0);
+  assert.equal(quality.decoded + quality.skipped, quality.seen);
+  assert.equal(rep.skippedByReason['unrecognised-line'], undefined);
+});
+
+test('W3C (CloudFront): tab-separated, seconds, request id, viewer host, %-decoded agent', () => {
+  const [a, b, c] = byName('W3C extended log (CloudFront') as [LogRecord, LogRecord, LogRecord];
+  assert.equal(a.tsUs, us('2026-11-20T10:15:30Z'));
+  assert.equal(a.httpMethod, 'POST');
+  assert.equal(a.httpPath, '/v1/chat/completions');
+  assert.equal(a.httpStatus, 200);
+  assert.equal(a.durationMs, 842, 'CloudFront time-taken is seconds');
+  assert.equal(a.attributes['duration_ms'], 842);
+  assert.equal(a.attributes['time_to_first_byte_ms'], 120);
+  assert.equal(a.clientIp, '192.0.2.100');
+  assert.equal(a.requestId, 'SOX4xwn4XV6Q4rgb7XiVGOHms_BGlTAC4KyHmureZmBNrjGdRLiNIQ==');
+  assert.equal(a.attributes['http.host'], 'llm.example.com', 'x-host-header over cs(Host)');
+  assert.equal(a.attributes['user_agent'], 'OpenAI/Python 1.30.0 (linux; x86_64)');
+  assert.equal(a.attributes['bytes_sent'], 5320);
+  assert.equal(a.attributes['bytes_received'], 512);
+  assert.equal(a.attributes['client_port'], 51234);
+  assert.equal(a.attributes['http.protocol'], 'HTTP/2.0');
+  assert.equal(a.attributes['x-edge-location'], 'LAX50-P1');
+  assert.equal(a.attributes['x-edge-result-type'], 'Miss');
+  assert.equal(a.attributes['sc-content-type'], 'text/event-stream');
+  assert.equal(a.attributes['x_forwarded_for'], undefined);
+  assert.equal(a.body, 'POST /v1/chat/completions 200');
+  assert.equal(b.httpPath, '/v1/chat/completions?stream=true');
+  assert.equal(b.httpStatus, 504);
+  assert.equal(b.durationMs, 30001);
+  assert.equal(b.attributes['time_to_first_byte_ms'], undefined);
+  assert.equal(b.attributes['x_forwarded_for'], '203.0.113.7');
+  assert.equal(b.attributes['x-edge-detailed-result-type'], 'OriginReadTimeout');
+  assert.equal(b.attributes['sc-content-len'], 412);
+  assert.equal(b.requestId, 'k6tFEPnRX2KzVRPBKKNxvC5IS3VDFWjHsqZlnyoHh0p6SNvJsNiL_Q==');
+  assert.equal(b.body, 'POST /v1/chat/completions?stream=true 504');
+  assert.equal(c.httpStatus, null, '000: the viewer left before a response');
+  assert.equal(c.attributes['sc-status'], '000');
+  assert.equal(c.durationMs, 1500);
+  assert.equal(c.httpMethod, 'GET');
+  assert.equal(c.body, 'GET /v1/models');
+});
+
+test('W3C: lines before any #Fields are not claimed; #Date for time-only layouts', () => {
+  // a W3C-looking line with no #Fields above it is not W3C
+  const early = parse([
+    '2026-11-20 10:15:30 10.0.0.5 GET /a - 443 - 192.0.2.1 curl - 200 0 0 5',
+    '#Fields: date time cs-method cs-uri-stem sc-status time-taken',
+    '2026-11-20 10:15:31 GET /b 200 7',
+  ]);
+  assert.deepEqual(
+    early.records.map((r) => [r.lineNo, r.format, r.httpPath, r.httpStatus, r.durationMs]),
+    [
+      [1, 'plain', null, null, null],
+      [3, 'w3c', '/b', 200, 7],
+    ],
+  );
+  assert.equal(early.quality.report().skippedByReason['w3c-directive'], 1);
+  // `time` without `date`: the day of the #Date directive; fractions of a second kept
+  const timeOnly = parse([
+    '#Version: 1.0',
+    '#Date: 2026-11-20 00:00:00',
+    '#Fields: time c-ip cs-method cs-uri sc-status',
+    '10:15:30.250 192.0.2.1 GET /v1/models 200',
+  ]);
+  assert.equal(timeOnly.format, 'w3c');
+  const t = timeOnly.records[0]!;
+  assert.equal(t.tsUs, us('2026-11-20T10:15:30.250Z'));
+  assert.equal(t.httpPath, '/v1/models', 'cs-uri');
+  assert.equal(t.httpStatus, 200);
+  assert.equal(t.clientIp, '192.0.2.1');
+  assert.equal(t.body, 'GET /v1/models 200');
+  // a header column that names a request id fills requestId
+  const hdr = parse([
+    '#Fields: date time cs-method cs-uri-stem sc-status cs(X-Request-ID) cs(Cookie)',
+    '2026-11-20 10:15:30 POST /p 201 req-42 a=b',
+  ]).records[0]!;
+  assert.equal(hdr.requestId, 'req-42');
+  assert.equal(hdr.httpStatus, 201);
+  assert.equal(hdr.attributes['cs(Cookie)'], 'a=b');
+  // a comment that is not a field list is no directive
+  const notFields = parse(['#Fields: this is: not a list!', 'hello']);
+  assert.equal(notFields.records.length, 2);
+  assert.equal(notFields.records[0]!.body, '#Fields: this is: not a list!');
+  assert.equal(notFields.quality.report().skippedByReason['w3c-directive'], undefined);
+});
+
+test('W3C: a line with more or fewer values than #Fields is parsed by position and noted', () => {
+  const { records, quality } = parse([
+    '#Version: 1.0',
+    '#Fields: date time c-ip cs-method cs-uri-stem sc-status time-taken cs(User-Agent)',
+    // cut after the status
+    '2026-11-20 10:15:30 192.0.2.1 POST /p 200',
+    // an unencoded space in the user agent: the surplus is kept
+    '2026-11-20 10:15:31 192.0.2.2 GET /q 404 12 my agent/1.0',
+    // the date column does not hold a date: not this layout's line
+    'not-a-date 10:15:32 192.0.2.3 GET /r 200 1 ua',
+  ]);
+  const [short, long, bad] = records as [LogRecord, LogRecord, LogRecord];
+  assert.equal(short.format, 'w3c');
+  assert.equal(short.tsUs, us('2026-11-20T10:15:30Z'));
+  assert.equal(short.httpMethod, 'POST');
+  assert.equal(short.httpPath, '/p');
+  assert.equal(short.httpStatus, 200);
+  assert.equal(short.durationMs, null);
+  assert.equal(long.httpStatus, 404);
+  assert.equal(long.durationMs, 12);
+  assert.equal(long.attributes['user_agent'], 'my');
+  assert.equal(long.attributes['w3c.extra'], 'agent/1.0');
+  assert.equal(bad.format, 'plain');
+  const rep = quality.report();
+  assert.equal(rep.skippedByReason['w3c-short-line'], 1);
+  assert.equal(rep.samples['w3c-short-line']?.[0]?.at, 'line 3');
+  assert.equal(rep.samples['w3c-short-line']?.[0]?.detail, '6 values for 8 fields');
+  assert.equal(rep.skippedByReason['w3c-long-line'], 1);
+  assert.equal(rep.skippedByReason['unrecognised-line'], 1);
+  assert.equal(quality.skipped, 0);
+  assert.equal(quality.decoded + quality.skipped, quality.seen);
+});
+
+test('W3C: detection needs the directives; other formats are unaffected by # lines', () => {
+  const iis = FIXTURES.find((x) => x.name.startsWith('W3C extended log (IIS)'))!;
+  assert.equal(detectLogFormat(iis.lines).format, 'w3c');
+  assert.equal(detectLogFormat(iis.lines.slice(0, 3)).format, 'w3c', 'a header alone');
+  // the data lines without their header are no W3C
+  assert.notEqual(detectLogFormat(iis.lines.slice(4, 6)).format, 'w3c');
+  // a `#Version:` comment in another format's file is an ordinary line there
+  const py = parse([
+    '2025-03-04 12:00:00,123 - trainer - INFO - epoch 1 done',
+    '#Version: 1.0',
+    '2025-03-04 12:00:05,456 - trainer - INFO - epoch 2 done',
+  ]);
+  assert.equal(py.format, 'python-logging');
+  assert.equal(py.quality.report().skippedByReason['w3c-directive'], undefined);
+});

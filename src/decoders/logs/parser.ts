@@ -12,6 +12,9 @@
 // vLLM, log4j…) any line that no known format accepts joins it too; otherwise the line is parsed
 // by per-line auto-detection (sticky: the last format that matched is tried first), falling back
 // to 'plain'.
+//
+// W3C extended log directives (`#Fields:`, `#Version:`…, w3c.ts) set the file's column layout and
+// yield no record: each is a `w3c-directive` note.
 
 import type { LogRecord } from '../../model/records.js';
 import { Quality } from '../../model/quality.js';
@@ -21,6 +24,7 @@ import { newCtx, type Ctx } from './fields.js';
 import { compileNginxFormat, type NginxLineParser } from './nginx-format.js';
 import { lastAuto, parseAuto, parsePlain, parsersFor } from './registry.js';
 import { procName, procPid, skipProcPrefix, type TextParser } from './text.js';
+import { readW3cDirective } from './w3c.js';
 import type { LogFormat, LogLine, LogParseOptions, LogParser } from './types.js';
 
 const DEFAULT_MAX_JOIN_LINES = 500;
@@ -207,6 +211,11 @@ class Parser implements LogParser {
         return;
       }
       this.q.note('blank-line', `line ${ctx.lineNo}`);
+      return;
+    }
+    if (s.charCodeAt(0) === 35 && readW3cDirective(s, ctx, this.format === 'w3c')) {
+      this.flush(emit);
+      this.q.note('w3c-directive', `line ${ctx.lineNo}`, s);
       return;
     }
     const p = s.charCodeAt(0) === 40 ? skipProcPrefix(s) : 0;

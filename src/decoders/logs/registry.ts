@@ -24,6 +24,7 @@ import {
 } from './ml.js';
 import type { TextParser } from './text.js';
 import { parseAlb, parseEnvoyAccess, parseHaproxyHttp } from './proxy.js';
+import { parseW3c } from './w3c.js';
 import {
   parseBentoml,
   parseGin,
@@ -47,9 +48,11 @@ const parseGunicornAccess: TextParser = (s, p, ctx) =>
  * application-server ones sit after the formats they could shadow and before the generic ones
  * that would take their lines (BentoML's `ts [LEVEL] [component]` before TorchServe's `ts [LEVEL]
  * thread logger - `, Spring Boot and Rust tracing `ts LEVEL …` before Ray core's `ts LEVEL src --`,
- * rsyslog's ISO form and python logging).
+ * rsyslog's ISO form and python logging). W3C data lines come first: only a file's `#Fields:`
+ * directive lets them parse (parseW3c returns null before any), and then they are that file's.
  */
 export const AUTO_PARSERS: readonly TextParser[] = [
+  parseW3c,
   parseJson,
   parseEnvoyAccess,
   parseSyslog5424,
@@ -119,6 +122,8 @@ export function parsersFor(f: LogFormat): readonly TextParser[] {
       return [parseHaproxyHttp, parseSyslog3164, parseSyslog5424];
     case 'aws-alb':
       return [parseAlb];
+    case 'w3c':
+      return [parseW3c];
     case 'spring-boot':
       return [parseSpringBoot];
     case 'gin':

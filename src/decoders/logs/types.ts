@@ -28,6 +28,7 @@ export const LOG_FORMATS = [
   'envoy',
   'haproxy',
   'aws-alb',
+  'w3c',
   'spring-boot',
   'gin',
   'uwsgi',

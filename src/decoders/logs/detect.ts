@@ -19,6 +19,7 @@ const PRIORITY: readonly LogFormat[] = [
   'tgi',
   'vllm',
   'sglang',
+  'llama-cpp',
   'triton',
   'torchserve',
   'ray-serve',

@@ -977,3 +977,257 @@ test('W3C: detection needs the directives; other formats are unaffected by # lin
   assert.equal(py.format, 'python-logging');
   assert.equal(py.quality.report().skippedByReason['w3c-directive'], undefined);
 });
+
+test('llama.cpp server: request lines, slot/task ids, one record per timing block', () => {
+  const rs = byName('llama.cpp server (llama-server)');
+  const [build, meta, kv, listening, idle, launch, progress, release, timing, request] = rs as [
+    LogRecord,
+    LogRecord,
+    LogRecord,
+    LogRecord,
+    LogRecord,
+    LogRecord,
+    LogRecord,
+    LogRecord,
+    LogRecord,
+    LogRecord,
+  ];
+  for (const r of rs) {
+    assert.equal(r.format, 'llama-cpp');
+    assert.equal(r.tsUs, null, 'the server writes no timestamps');
+    assert.equal(r.severity, null, 'no level without --log-prefix');
+  }
+  assert.equal(build.attributes['llama.func'], 'build');
+  assert.equal(
+    build.body,
+    '4524 (6171c9d2) with cc (Ubuntu 13.3.0-6ubuntu2~24.04) 13.3.0 for x86_64-linux-gnu',
+  );
+  assert.equal(meta.attributes['llama.func'], 'llama_model_loader');
+  assert.equal(meta.attributes['model'], 'Llama-3.1-8B-Instruct-Q4_K_M.gguf');
+  assert.equal(kv.attributes['llama.func'], 'llama_model_loader');
+  assert.match(kv.body, /^- kv {3}0: +general\.architecture str += llama$/);
+  assert.equal(listening.attributes['llama.func'], 'main');
+  assert.equal(
+    listening.body,
+    'server is listening on http://127.0.0.1:8080 - starting the main loop',
+  );
+  assert.equal(idle.attributes['llama.component'], 'srv');
+  assert.equal(idle.attributes['llama.func'], 'update_slots');
+  assert.equal(idle.body, 'all slots are idle');
+  assert.equal(launch.attributes['llama.component'], 'slot');
+  assert.equal(launch.attributes['llama.func'], 'launch_slot_');
+  assert.equal(launch.attributes['llama.slot'], 0);
+  assert.equal(launch.attributes['llama.task'], 12);
+  assert.equal(launch.body, 'processing task');
+  assert.equal(progress.attributes['llama.n_past'], 512);
+  assert.equal(progress.attributes['llama.n_tokens'], 512);
+  assert.equal(progress.attributes['llama.progress'], 1);
+  assert.equal(release.attributes['llama.func'], 'release', 'right-aligned name trimmed');
+  assert.equal(release.attributes['llama.n_past'], 640);
+  assert.equal(release.attributes['llama.truncated'], 0);
+  // the header line and the three timing lines: one record
+  const t = timing.attributes;
+  assert.equal(timing.lineNo, 9);
+  assert.equal(t['log.lines'], 4);
+  assert.equal(t['llama.func'], 'print_timing');
+  assert.equal(t['llama.slot'], 0);
+  assert.equal(t['llama.task'], 12);
+  assert.equal(t['llama.prompt_ms'], 120.5);
+  assert.equal(t['llama.prompt_tokens'], 512);
+  assert.equal(t['llama.prompt_ms_per_token'], 0.24);
+  assert.equal(t['llama.prompt_throughput_tps'], 4249);
+  assert.equal(t['llama.generation_ms'], 1500.2);
+  assert.equal(t['llama.completion_tokens'], 128);
+  assert.equal(t['llama.generation_ms_per_token'], 11.72);
+  assert.equal(t['llama.generation_throughput_tps'], 85.32);
+  assert.equal(t['llama.total_ms'], 1620.7);
+  assert.equal(t['llama.total_tokens'], 640);
+  assert.equal(timing.durationMs, 1620.7, 'total time');
+  assert.equal(timing.body.split('\n').length, 3);
+  assert.match(
+    timing.body,
+    /^prompt eval time = +120\.50 ms .*\neval time = .*\ntotal time = +1620\.70 ms \/ +640 tokens$/,
+  );
+  assert.equal(request.httpMethod, 'POST');
+  assert.equal(request.httpPath, '/v1/chat/completions');
+  assert.equal(request.httpStatus, 200);
+  assert.equal(request.clientIp, '127.0.0.1');
+  assert.equal(request.attributes['llama.func'], 'log_server_r');
+  assert.equal(request.body, 'POST /v1/chat/completions 200');
+});
+
+test('llama.cpp --log-prefix --log-timestamps: level letters, elapsed time, per-line timings', () => {
+  const [build, health, timing, exc, err] = byName('llama.cpp server with --log-prefix') as [
+    LogRecord,
+    LogRecord,
+    LogRecord,
+    LogRecord,
+    LogRecord,
+  ];
+  assert.equal(build.severity, 'INFO');
+  assert.equal(build.tsUs, null, 'time since start is no timestamp');
+  assert.equal(build.attributes['llama.elapsed_ms'], 12.345);
+  assert.equal(build.attributes['llama.func'], 'build');
+  assert.equal(health.severity, 'INFO');
+  assert.equal(health.attributes['llama.elapsed_ms'], 1234.567);
+  assert.equal(health.httpMethod, 'GET');
+  assert.equal(health.httpPath, '/health');
+  assert.equal(health.httpStatus, 200);
+  assert.equal(health.clientIp, '127.0.0.1');
+  // newer servers: a header on every timing line; still one record
+  assert.equal(timing.attributes['log.lines'], 4);
+  assert.equal(timing.attributes['llama.elapsed_ms'], 62003.004, 'of the first line');
+  assert.equal(timing.attributes['llama.slot'], 1);
+  assert.equal(timing.attributes['llama.task'], 13);
+  assert.equal(timing.attributes['llama.prompt_tokens'], 10);
+  assert.equal(timing.attributes['llama.prompt_throughput_tps'], 1000);
+  assert.equal(timing.attributes['llama.completion_tokens'], 2);
+  assert.equal(timing.attributes['llama.generation_ms'], 20);
+  assert.equal(timing.attributes['llama.generation_throughput_tps'], 100);
+  assert.equal(timing.attributes['llama.total_tokens'], 12);
+  assert.equal(timing.attributes['llama.graphs_reused'], 1);
+  assert.equal(timing.durationMs, 30);
+  assert.equal(timing.severity, 'INFO');
+  assert.equal(exc.severity, 'WARN');
+  assert.equal(exc.attributes['llama.func'], 'operator()', 'a lambda');
+  assert.equal(exc.body, 'got exception: {"code":500,"message":"boom"}');
+  assert.equal(err.severity, 'ERROR');
+  assert.equal(err.attributes['llama.func'], 'send_error');
+  assert.equal(err.attributes['llama.task'], 14, '`task id = 14`');
+  assert.equal(err.attributes['llama.elapsed_ms'], 62004.2);
+});
+
+test('llama.cpp 2024 formats: text lines with epoch timestamps; JSON lines typed as JSON', () => {
+  const [build, listening, timing, request, err] = byName('llama.cpp server, 2024 text') as [
+    LogRecord,
+    LogRecord,
+    LogRecord,
+    LogRecord,
+    LogRecord,
+  ];
+  assert.equal(build.tsUs, 1710000000 * 1e6);
+  assert.equal(build.severity, 'INFO');
+  assert.equal(build.body, 'build info');
+  assert.equal(build.attributes['llama.func'], 'main');
+  assert.equal(build.attributes['build'], 2440);
+  assert.equal(build.attributes['commit'], 'abcdef1');
+  assert.equal(listening.body, 'HTTP server listening');
+  assert.equal(listening.attributes['port'], 8080);
+  assert.equal(listening.attributes['hostname'], '127.0.0.1');
+  assert.equal(listening.host, null, 'the listen address is not the logging host');
+  assert.equal(timing.tsUs, 1710000001 * 1e6);
+  assert.equal(timing.attributes['log.lines'], 3);
+  assert.equal(timing.attributes['llama.slot'], 0);
+  assert.equal(timing.attributes['llama.task'], 12);
+  assert.equal(timing.attributes['llama.prompt_tokens'], 512);
+  assert.equal(timing.attributes['llama.prompt_ms'], 120.5);
+  assert.equal(timing.attributes['llama.completion_tokens'], 128, '`runs` in old servers');
+  assert.equal(timing.attributes['llama.generation_throughput_tps'], 85.32);
+  assert.equal(timing.attributes['llama.total_ms'], 1620.7);
+  assert.equal(timing.durationMs, 1620.7);
+  assert.equal(request.tsUs, 1710000002 * 1e6);
+  assert.equal(request.httpMethod, 'POST');
+  assert.equal(request.httpPath, '/completion');
+  assert.equal(request.httpStatus, 200);
+  assert.equal(request.clientIp, '127.0.0.1');
+  assert.equal(request.attributes['remote_port'], 51234);
+  assert.equal(request.body, 'POST /completion 200');
+  assert.equal(err.severity, 'ERROR', '` ERR` (%4s)');
+  assert.equal(err.attributes['llama.task'], 13);
+  assert.equal(err.attributes['error'], 'context size exceeded');
+  // Ollama's build: no padding, keys sorted; a ` | ` inside the message
+  const ollama = parse([
+    'INFO [main] build info | build=3440 commit="d94c6e0c" tid="139" timestamp=1716000000',
+    'WARN [main] a | b | tid="139" timestamp=1716000001 n=2',
+  ]).records;
+  assert.deepEqual(
+    ollama.map((r) => [r.format, r.severity, r.tsUs, r.body, r.attributes['build'] ?? null]),
+    [
+      ['llama-cpp', 'INFO', 1716000000 * 1e6, 'build info', 3440],
+      ['llama-cpp', 'WARN', 1716000001 * 1e6, 'a | b', null],
+    ],
+  );
+  assert.equal(ollama[0]!.attributes['commit'], 'd94c6e0c');
+  assert.equal(ollama[1]!.attributes['n'], 2);
+  // the default (JSON) format of the same servers: JSON lines with the same typed fields
+  const js = parse([
+    '{"tid":"140234","timestamp":1710000000,"level":"INFO","function":"log_server_request","line":2741,"msg":"request","remote_addr":"127.0.0.1","remote_port":51234,"status":200,"method":"POST","path":"/completion","params":{}}',
+    '{"tid":"140234","timestamp":1710000001,"level":"ERR","function":"send_error","line":1,"msg":"task error","id_task":13}',
+  ]);
+  assert.equal(js.format, 'json');
+  const [j, e] = js.records as [LogRecord, LogRecord];
+  assert.equal(j.tsUs, 1710000000 * 1e6);
+  assert.equal(j.severity, 'INFO');
+  assert.equal(j.httpMethod, 'POST');
+  assert.equal(j.httpPath, '/completion');
+  assert.equal(j.httpStatus, 200);
+  assert.equal(j.clientIp, '127.0.0.1', 'remote_addr');
+  assert.equal(j.attributes['remote_port'], 51234);
+  assert.equal(j.body, 'request');
+  assert.equal(e.severity, 'ERROR');
+  assert.equal(e.tsUs, 1710000001 * 1e6);
+  assert.equal(e.body, 'task error');
+});
+
+test('llama.cpp lines inside another format’s file (Ollama): the timing block still joins', () => {
+  const { records, format, quality } = parse([
+    'time=2026-11-20T10:15:29.000Z level=INFO source=server.go:400 msg="starting llama server" cmd="/usr/bin/ollama runner"',
+    'time=2026-11-20T10:15:29.100Z level=INFO source=sched.go:450 msg="loaded runners" count=1',
+    'time=2026-11-20T10:15:29.200Z level=INFO source=server.go:600 msg="waiting for server"',
+    'time=2026-11-20T10:15:30.000Z level=INFO source=server.go:620 msg="llama runner started in 0.80 seconds"',
+    'llama_model_loader: loaded meta data with 29 key-value pairs and 291 tensors from /root/.ollama/models/blobs/sha256-8eeb52df (version GGUF V3 (latest))',
+    'slot print_timing: id  0 | task 7 | ',
+    'prompt eval time =      50.00 ms /    20 tokens (    2.50 ms per token,   400.00 tokens per second)',
+    '       eval time =     500.00 ms /    50 tokens (   10.00 ms per token,   100.00 tokens per second)',
+    '      total time =     550.00 ms /    70 tokens',
+    '[GIN] 2026/11/20 - 10:15:31 | 200 |  560.123ms |       127.0.0.1 | POST     "/api/chat"',
+  ]);
+  assert.equal(format, 'logfmt');
+  assert.deepEqual(
+    records.map((r) => r.format),
+    ['logfmt', 'logfmt', 'logfmt', 'logfmt', 'llama-cpp', 'llama-cpp', 'gin'],
+  );
+  const meta = records[4]!;
+  assert.equal(meta.attributes['model'], 'sha256-8eeb52df');
+  const t = records[5]!;
+  assert.equal(t.attributes['log.lines'], 4);
+  assert.equal(t.attributes['llama.task'], 7);
+  assert.equal(t.attributes['llama.prompt_tokens'], 20);
+  assert.equal(
+    t.attributes['llama.completion_tokens'],
+    50,
+    'an indented line joined with its fields',
+  );
+  assert.equal(t.attributes['llama.generation_throughput_tps'], 100);
+  assert.equal(t.attributes['llama.total_tokens'], 70);
+  assert.equal(t.durationMs, 550);
+  assert.equal(records[6]!.durationMs, 560.123);
+  assert.equal(quality.decoded + quality.skipped, quality.seen);
+  assert.equal(quality.skipped, 0);
+});
+
+test('llama.cpp: timing blocks of different tasks stay apart; a stray timing line stands alone', () => {
+  const { records } = parse([
+    'slot print_timing: id  0 | task 1 | prompt eval time =       1.00 ms /     1 tokens (    1.00 ms per token,  1000.00 tokens per second)',
+    'slot print_timing: id  1 | task 2 | prompt eval time =       2.00 ms /     2 tokens (    1.00 ms per token,  1000.00 tokens per second)',
+    'slot print_timing: id  1 | task 2 |       total time =       4.00 ms /     2 tokens',
+    'srv  update_slots: all slots are idle',
+    '      total time =       9.00 ms /     9 tokens',
+  ]);
+  assert.deepEqual(
+    records.map((r) => [
+      r.attributes['llama.task'] ?? null,
+      r.attributes['llama.prompt_ms'] ?? null,
+      r.attributes['llama.total_ms'] ?? null,
+      r.attributes['log.lines'] ?? 1,
+    ]),
+    [
+      [1, 1, null, 1],
+      [2, 2, 4, 2],
+      [null, null, null, 1],
+      [null, null, 9, 1],
+    ],
+  );
+  assert.equal(records[3]!.durationMs, 9);
+  assert.equal(records[3]!.format, 'llama-cpp');
+});

@@ -36,6 +36,7 @@ export const LOG_FORMATS = [
   'tornado',
   'rust-tracing',
   'sglang',
+  'llama-cpp',
   'plain',
 ] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];

@@ -18,7 +18,7 @@ export interface JoinedRequest {
   trace?: Trace;
 }
 
-const ACCESS_FORMAT = /nginx|apache|combined|common|access|envoy|haproxy|alb/;
+const ACCESS_FORMAT = /nginx|apache|combined|common|access|envoy|haproxy|alb|w3c/;
 const PROXY_FORMAT = /nginx|apache|combined|common|envoy|haproxy|alb/;
 /** Attributes only a proxy's access log has (nginx $upstream_*, HAProxy, Envoy, ALB). */
 const PROXY_ATTRS = ['upstream_response_ms', 'upstream_connect_ms', 'upstream_addr', 'upstream'];

@@ -1,13 +1,15 @@
 // Format detection from a file's first lines: every sampled line is given to the per-line auto
 // parsers and the formats of the records they produce are tallied. The winner is the best share
 // (a format's own lines plus its companions', e.g. uvicorn lines in a vLLM log); near-ties go to
-// the more specific format. Continuation lines (tracebacks, indented) are not sampled.
+// the more specific format. Continuation lines (tracebacks, indented) are not sampled. W3C
+// directives count for 'w3c' (and `#Fields:` lets the data lines after it parse as W3C).
 
 import { Quality } from '../../model/quality.js';
 import { isCriLine, isDockerLine } from './container.js';
 import { newCtx } from './fields.js';
 import { COMPANIONS, parseAuto } from './registry.js';
 import { skipProcPrefix } from './text.js';
+import { readW3cDirective } from './w3c.js';
 import type { FormatDetection, LogFormat, LogParseOptions } from './types.js';
 
 /** Most specific first: near-ties are resolved in this order. */
@@ -17,6 +19,7 @@ const PRIORITY: readonly LogFormat[] = [
   'tgi',
   'vllm',
   'sglang',
+  'llama-cpp',
   'triton',
   'torchserve',
   'ray-serve',
@@ -27,6 +30,7 @@ const PRIORITY: readonly LogFormat[] = [
   'envoy',
   'haproxy',
   'aws-alb',
+  'w3c',
   'bentoml',
   'spring-boot',
   'tornado',
@@ -71,7 +75,9 @@ export function detectLogFormat(
     if (line.trim() === '' || isContinuationLike(line)) continue;
     n++;
     let f: LogFormat | null = null;
-    if (isDockerLine(line)) f = 'docker-json';
+    // a W3C directive (`#Fields:` sets the columns the data lines after it are parsed by)
+    if (line.charCodeAt(0) === 35 && readW3cDirective(line, ctx, true)) f = 'w3c';
+    else if (isDockerLine(line)) f = 'docker-json';
     else if (isCriLine(line)) f = 'cri';
     else {
       const p = skipProcPrefix(line);

@@ -7,6 +7,7 @@ import type { AttrValue, LogRecord } from '../../model/records.js';
 import type { Quality } from '../../model/quality.js';
 import { normalizeSeverity, severityFromNumber } from './severity.js';
 import { epochToUs, parseTimestampValue, type TimeOpts } from './time.js';
+import type { W3cState } from './w3c.js';
 
 /** Per-file decoding context. `lineNo` is updated by the parser for every line. */
 export interface Ctx extends TimeOpts {
@@ -27,6 +28,8 @@ export interface Ctx extends TimeOpts {
   lastTsUs: number;
   /** Unit-less duration keys (`duration`, `latency`…): ms per unit, decided on the first value. */
   autoDurUnit: Map<string, number>;
+  /** W3C extended log: the columns of the last `#Fields:` directive (null before any). */
+  w3c: W3cState | null;
 }
 
 export function newCtx(
@@ -55,6 +58,7 @@ export function newCtx(
     lastTsText: '',
     lastTsUs: NaN,
     autoDurUnit: new Map(),
+    w3c: null,
   };
 }
 

@@ -202,3 +202,116 @@ test('wrapped lines and ids in prose stay bounded on hostile messages', () => {
   for (const r of records) assert.ok((r.requestId ?? '').length <= 128);
   assert.match(records[4]!.body, /"msg"/);
 });
+
+/** 64 KiB lines in the shapes of the W3C and llama.cpp parsers (regex and scan bounds). */
+const K64 = 65536;
+const W3C_HEAD = [
+  '#Version: 1.0',
+  '#Fields: date time x-edge-location c-ip cs-method cs-uri-stem sc-status cs(User-Agent) time-taken time-to-first-byte',
+];
+const HUGE_LINES: string[] = [
+  '#Fields: ' + 'a '.repeat(K64 / 2),
+  '#Fields: ' + 'x'.repeat(K64),
+  '#Fields: date time ' + 'cs('.repeat(K64 / 3),
+  '#Remark: ' + '%'.repeat(K64),
+  '#' + ':'.repeat(K64),
+  '2026-11-20 10:15:30 ' + ' '.repeat(K64),
+  '2026-11-20\t10:15:30\t' + '\t'.repeat(K64),
+  '2026-11-20\t10:15:30\tLAX\t1.2.3.4\tGET\t/\t200\t' + '%41%e2%82'.repeat(K64 / 9) + '\t0.1\t0.1',
+  '2026-11-20 10:15:30 ' + '9'.repeat(K64),
+  'slot ' + ' '.repeat(K64),
+  'srv  ' + 'a'.repeat(K64) + ':',
+  'slot f: id ' + '9'.repeat(K64),
+  'slot f: id 0 | task ' + '-'.repeat(K64),
+  'prompt eval time = ' + '9'.repeat(K64),
+  'prompt eval time =' + ' '.repeat(K64) + '1 ms',
+  '       eval time = 1.' + '0'.repeat(K64) + ' ms / 1 tokens',
+  '0.00.000.000 I ' + 'a'.repeat(K64),
+  '0.00.000.000 I srv  f: ' + 'n = 1, '.repeat(K64 / 7),
+  '9'.repeat(K64),
+  '9.'.repeat(K64 / 2),
+  'INFO [' + ' '.repeat(K64),
+  'INFO [main] x | tid=' + '"'.repeat(K64),
+  'INFO [main] x | ' + 'k=v '.repeat(K64 / 4),
+  'INFO [main] x | tid="' + '\\'.repeat(K64),
+  'srv  log_server_r: request: GET ' + '/ '.repeat(K64 / 2) + '1.2.3.4 200',
+  'srv  log_server_r: request: ' + 'A'.repeat(K64),
+  'llama_model_loader: loaded meta data from ' + '/'.repeat(K64) + ' (version',
+  '\x1b[' + '1;'.repeat(K64 / 2) + 'm',
+  '\x1b[0m'.repeat(K64 / 4) + 'srv  f: x',
+  'slot print_timing: id  0 | task 1 | ' + 'prompt eval time = 1 ms ('.repeat(K64 / 25),
+  'draft acceptance rate = ' + '1'.repeat(K64),
+];
+
+test('64 KiB lines in W3C and llama.cpp shapes never throw and keep the accounting', () => {
+  for (const opts of [{}, { format: 'w3c' as const }, { format: 'llama-cpp' as const }]) {
+    for (const head of [[], W3C_HEAD]) {
+      const lines = [...head, ...HUGE_LINES];
+      const { records, quality } = parseLogText(lines.join('\n') + '\n', 'huge', opts);
+      checkInvariants(quality, records);
+      // only the lines of escape codes are skipped (as binary); every other line is a record
+      assert.equal(quality.skipped, quality.report().skippedByReason['binary'] ?? 0);
+      for (const r of records) assert.ok(r.body.length <= 2 * K64);
+    }
+  }
+});
+
+test('random W3C data lines and llama.cpp-shaped lines never throw (fast-check, time-boxed)', () => {
+  const pieces = [
+    '2026-11-20',
+    '10:15:30',
+    '10:15:30.5',
+    '-',
+    '\t',
+    ' ',
+    '%2',
+    '%20',
+    '+',
+    'GET',
+    '/p',
+    '200',
+    '0.5',
+    'srv  ',
+    'slot ',
+    'f: ',
+    'id  0 | task 1 | ',
+    'request: ',
+    'prompt eval time = ',
+    '       eval time = ',
+    ' ms / ',
+    ' tokens',
+    ' ms per token, ',
+    ' tokens per second)',
+    '0.01.234.567 ',
+    'I ',
+    'INFO [',
+    '] ',
+    ' | ',
+    'tid=',
+    '"',
+    '=',
+    '#Fields: ',
+    '#Date: ',
+    'cs(Host) ',
+    'time-taken ',
+  ];
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.array(fc.oneof(fc.constantFrom(...pieces), fc.string({ maxLength: 4 })), {
+          maxLength: 24,
+        }),
+        {
+          maxLength: 12,
+        },
+      ),
+      fc.constantFrom<LogParseOptions>({}, { format: 'w3c' }, { format: 'llama-cpp' }),
+      (lines, opts) => {
+        const text = [...W3C_HEAD, ...lines.map((l) => l.join(''))].join('\n');
+        const { records, quality } = parseLogText(text, 'r', opts);
+        checkInvariants(quality, records);
+      },
+    ),
+    { numRuns: 2000, interruptAfterTimeLimit: 8000 },
+  );
+});

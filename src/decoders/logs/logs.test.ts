@@ -882,3 +882,452 @@ test('unit-less timings (`inference_time`, `queue_time`) follow the duration rul
   assert.equal(records[1]!.attributes['inference_time_ms'], 1500);
   assert.equal(records[0]!.attributes['queue_time_ms'], 12);
 });
+
+test('W3C (IIS): directives are notes, fields by the last #Fields, UTC times, ms time-taken', () => {
+  const f = FIXTURES.find((x) => x.name.startsWith('W3C extended log (IIS)'))!;
+  // the zone option does not apply: W3C times are UTC
+  const { records, quality, format } = parse(f.lines, { tzOffsetMinutes: 120 });
+  assert.equal(format, 'w3c');
+  const [a, b, c, d] = records as [LogRecord, LogRecord, LogRecord, LogRecord];
+  assert.equal(a.format, 'w3c');
+  assert.equal(a.lineNo, 5);
+  assert.equal(a.tsUs, us('2026-11-20T10:15:30Z'));
+  assert.equal(a.httpMethod, 'POST');
+  assert.equal(a.httpPath, '/api/predict', 'cs-uri-query `-`: no query');
+  assert.equal(a.httpStatus, 200);
+  assert.equal(a.durationMs, 812, 'IIS time-taken is ms');
+  assert.equal(a.clientIp, '192.0.2.10');
+  assert.equal(a.body, 'POST /api/predict 200');
+  assert.equal(
+    a.attributes['user_agent'],
+    'Mozilla/5.0 (Windows NT 10.0; Win64; x64)',
+    '+ → space',
+  );
+  assert.equal(a.attributes['server_ip'], '10.0.0.5');
+  assert.equal(a.attributes['server_port'], 443);
+  assert.equal(a.attributes['sc-substatus'], 0, 'unknown fields under their own names, typed');
+  assert.equal(a.attributes['sc-win32-status'], 0);
+  assert.equal(a.attributes['user'], undefined, '`-` is empty');
+  assert.equal(a.attributes['referer'], undefined);
+  assert.equal(b.tsUs, us('2026-11-20T10:15:31Z'));
+  assert.equal(b.httpMethod, 'GET');
+  assert.equal(b.httpPath, '/health?full=1');
+  assert.equal(b.httpStatus, 503);
+  assert.equal(b.durationMs, 3);
+  assert.equal(b.clientIp, '192.0.2.11');
+  assert.equal(b.attributes['user'], 'alice');
+  assert.equal(b.attributes['referer'], 'https://ref.example/');
+  assert.equal(b.attributes['sc-win32-status'], 64);
+  assert.equal(b.body, 'GET /health?full=1 503');
+  // the second header block's layout
+  assert.equal(c.lineNo, 11);
+  assert.equal(c.tsUs, us('2026-11-20T11:00:01Z'));
+  assert.equal(c.httpPath, '/api/predict?model=m1');
+  assert.equal(c.httpStatus, 200);
+  assert.equal(c.durationMs, 1250);
+  assert.equal(c.clientIp, '10.0.0.2');
+  assert.equal(c.attributes['http.host'], 'api.example.com');
+  assert.equal(c.attributes['http.protocol'], 'HTTP/1.1');
+  assert.equal(c.attributes['bytes_sent'], 366);
+  assert.equal(c.attributes['bytes_received'], 512);
+  assert.equal(c.attributes['x_forwarded_for'], '203.0.113.9,10.0.0.2');
+  assert.equal(c.attributes['user_agent'], 'python-requests/2.31');
+  assert.equal(d.httpStatus, 500);
+  assert.equal(d.durationMs, 30001);
+  assert.equal(d.attributes['bytes_sent'], 0);
+  assert.equal(d.attributes['user_agent'], undefined);
+  assert.equal(d.attributes['x_forwarded_for'], undefined);
+  // accounting: 8 directives are notes, not records and not skips
+  const rep = quality.report();
+  assert.equal(rep.skippedByReason['w3c-directive'], 8);
+  assert.equal(rep.samples['w3c-directive']?.[0]?.at, 'line 1');
+  assert.equal(quality.seen, 4);
+  assert.equal(quality.skipped, 0);
+  assert.equal(quality.decoded + quality.skipped, quality.seen);
+  assert.equal(rep.skippedByReason['unrecognised-line'], undefined);
+});
+
+test('W3C (CloudFront): tab-separated, seconds, request id, viewer host, %-decoded agent', () => {
+  const [a, b, c] = byName('W3C extended log (CloudFront') as [LogRecord, LogRecord, LogRecord];
+  assert.equal(a.tsUs, us('2026-11-20T10:15:30Z'));
+  assert.equal(a.httpMethod, 'POST');
+  assert.equal(a.httpPath, '/v1/chat/completions');
+  assert.equal(a.httpStatus, 200);
+  assert.equal(a.durationMs, 842, 'CloudFront time-taken is seconds');
+  assert.equal(a.attributes['duration_ms'], 842);
+  assert.equal(a.attributes['time_to_first_byte_ms'], 120);
+  assert.equal(a.clientIp, '192.0.2.100');
+  assert.equal(a.requestId, 'SOX4xwn4XV6Q4rgb7XiVGOHms_BGlTAC4KyHmureZmBNrjGdRLiNIQ==');
+  assert.equal(a.attributes['http.host'], 'llm.example.com', 'x-host-header over cs(Host)');
+  assert.equal(a.attributes['user_agent'], 'OpenAI/Python 1.30.0 (linux; x86_64)');
+  assert.equal(a.attributes['bytes_sent'], 5320);
+  assert.equal(a.attributes['bytes_received'], 512);
+  assert.equal(a.attributes['client_port'], 51234);
+  assert.equal(a.attributes['http.protocol'], 'HTTP/2.0');
+  assert.equal(a.attributes['x-edge-location'], 'LAX50-P1');
+  assert.equal(a.attributes['x-edge-result-type'], 'Miss');
+  assert.equal(a.attributes['sc-content-type'], 'text/event-stream');
+  assert.equal(a.attributes['x_forwarded_for'], undefined);
+  assert.equal(a.body, 'POST /v1/chat/completions 200');
+  assert.equal(b.httpPath, '/v1/chat/completions?stream=true');
+  assert.equal(b.httpStatus, 504);
+  assert.equal(b.durationMs, 30001);
+  assert.equal(b.attributes['time_to_first_byte_ms'], undefined);
+  assert.equal(b.attributes['x_forwarded_for'], '203.0.113.7');
+  assert.equal(b.attributes['x-edge-detailed-result-type'], 'OriginReadTimeout');
+  assert.equal(b.attributes['sc-content-len'], 412);
+  assert.equal(b.requestId, 'k6tFEPnRX2KzVRPBKKNxvC5IS3VDFWjHsqZlnyoHh0p6SNvJsNiL_Q==');
+  assert.equal(b.body, 'POST /v1/chat/completions?stream=true 504');
+  assert.equal(c.httpStatus, null, '000: the viewer left before a response');
+  assert.equal(c.attributes['sc-status'], '000');
+  assert.equal(c.durationMs, 1500);
+  assert.equal(c.httpMethod, 'GET');
+  assert.equal(c.body, 'GET /v1/models');
+});
+
+test('W3C: lines before any #Fields are not claimed; #Date for time-only layouts', () => {
+  // a W3C-looking line with no #Fields above it is not W3C
+  const early = parse([
+    '2026-11-20 10:15:30 10.0.0.5 GET /a - 443 - 192.0.2.1 curl - 200 0 0 5',
+    '#Fields: date time cs-method cs-uri-stem sc-status time-taken',
+    '2026-11-20 10:15:31 GET /b 200 7',
+  ]);
+  assert.deepEqual(
+    early.records.map((r) => [r.lineNo, r.format, r.httpPath, r.httpStatus, r.durationMs]),
+    [
+      [1, 'plain', null, null, null],
+      [3, 'w3c', '/b', 200, 7],
+    ],
+  );
+  assert.equal(early.quality.report().skippedByReason['w3c-directive'], 1);
+  // `time` without `date`: the day of the #Date directive; fractions of a second kept
+  const timeOnly = parse([
+    '#Version: 1.0',
+    '#Date: 2026-11-20 00:00:00',
+    '#Fields: time c-ip cs-method cs-uri sc-status',
+    '10:15:30.250 192.0.2.1 GET /v1/models 200',
+  ]);
+  assert.equal(timeOnly.format, 'w3c');
+  const t = timeOnly.records[0]!;
+  assert.equal(t.tsUs, us('2026-11-20T10:15:30.250Z'));
+  assert.equal(t.httpPath, '/v1/models', 'cs-uri');
+  assert.equal(t.httpStatus, 200);
+  assert.equal(t.clientIp, '192.0.2.1');
+  assert.equal(t.body, 'GET /v1/models 200');
+  // a header column that names a request id fills requestId
+  const hdr = parse([
+    '#Fields: date time cs-method cs-uri-stem sc-status cs(X-Request-ID) cs(Cookie)',
+    '2026-11-20 10:15:30 POST /p 201 req-42 a=b',
+  ]).records[0]!;
+  assert.equal(hdr.requestId, 'req-42');
+  assert.equal(hdr.httpStatus, 201);
+  assert.equal(hdr.attributes['cs(Cookie)'], 'a=b');
+  // a comment that is not a field list is no directive
+  const notFields = parse(['#Fields: this is: not a list!', 'hello']);
+  assert.equal(notFields.records.length, 2);
+  assert.equal(notFields.records[0]!.body, '#Fields: this is: not a list!');
+  assert.equal(notFields.quality.report().skippedByReason['w3c-directive'], undefined);
+});
+
+test('W3C: a line with more or fewer values than #Fields is parsed by position and noted', () => {
+  const { records, quality } = parse([
+    '#Version: 1.0',
+    '#Fields: date time c-ip cs-method cs-uri-stem sc-status time-taken cs(User-Agent)',
+    // cut after the status
+    '2026-11-20 10:15:30 192.0.2.1 POST /p 200',
+    // an unencoded space in the user agent: the surplus is kept
+    '2026-11-20 10:15:31 192.0.2.2 GET /q 404 12 my agent/1.0',
+    // the date column does not hold a date: not this layout's line
+    'not-a-date 10:15:32 192.0.2.3 GET /r 200 1 ua',
+  ]);
+  const [short, long, bad] = records as [LogRecord, LogRecord, LogRecord];
+  assert.equal(short.format, 'w3c');
+  assert.equal(short.tsUs, us('2026-11-20T10:15:30Z'));
+  assert.equal(short.httpMethod, 'POST');
+  assert.equal(short.httpPath, '/p');
+  assert.equal(short.httpStatus, 200);
+  assert.equal(short.durationMs, null);
+  assert.equal(long.httpStatus, 404);
+  assert.equal(long.durationMs, 12);
+  assert.equal(long.attributes['user_agent'], 'my');
+  assert.equal(long.attributes['w3c.extra'], 'agent/1.0');
+  assert.equal(bad.format, 'plain');
+  const rep = quality.report();
+  assert.equal(rep.skippedByReason['w3c-short-line'], 1);
+  assert.equal(rep.samples['w3c-short-line']?.[0]?.at, 'line 3');
+  assert.equal(rep.samples['w3c-short-line']?.[0]?.detail, '6 values for 8 fields');
+  assert.equal(rep.skippedByReason['w3c-long-line'], 1);
+  assert.equal(rep.skippedByReason['unrecognised-line'], 1);
+  assert.equal(quality.skipped, 0);
+  assert.equal(quality.decoded + quality.skipped, quality.seen);
+});
+
+test('W3C: detection needs the directives; other formats are unaffected by # lines', () => {
+  const iis = FIXTURES.find((x) => x.name.startsWith('W3C extended log (IIS)'))!;
+  assert.equal(detectLogFormat(iis.lines).format, 'w3c');
+  assert.equal(detectLogFormat(iis.lines.slice(0, 3)).format, 'w3c', 'a header alone');
+  // the data lines without their header are no W3C
+  assert.notEqual(detectLogFormat(iis.lines.slice(4, 6)).format, 'w3c');
+  // a `#Version:` comment in another format's file is an ordinary line there
+  const py = parse([
+    '2025-03-04 12:00:00,123 - trainer - INFO - epoch 1 done',
+    '#Version: 1.0',
+    '2025-03-04 12:00:05,456 - trainer - INFO - epoch 2 done',
+  ]);
+  assert.equal(py.format, 'python-logging');
+  assert.equal(py.quality.report().skippedByReason['w3c-directive'], undefined);
+});
+
+test('llama.cpp server: request lines, slot/task ids, one record per timing block', () => {
+  const rs = byName('llama.cpp server (llama-server)');
+  const [build, meta, kv, listening, idle, launch, progress, release, timing, request] = rs as [
+    LogRecord,
+    LogRecord,
+    LogRecord,
+    LogRecord,
+    LogRecord,
+    LogRecord,
+    LogRecord,
+    LogRecord,
+    LogRecord,
+    LogRecord,
+  ];
+  for (const r of rs) {
+    assert.equal(r.format, 'llama-cpp');
+    assert.equal(r.tsUs, null, 'the server writes no timestamps');
+    assert.equal(r.severity, null, 'no level without --log-prefix');
+  }
+  assert.equal(build.attributes['llama.func'], 'build');
+  assert.equal(
+    build.body,
+    '4524 (6171c9d2) with cc (Ubuntu 13.3.0-6ubuntu2~24.04) 13.3.0 for x86_64-linux-gnu',
+  );
+  assert.equal(meta.attributes['llama.func'], 'llama_model_loader');
+  assert.equal(meta.attributes['model'], 'Llama-3.1-8B-Instruct-Q4_K_M.gguf');
+  assert.equal(kv.attributes['llama.func'], 'llama_model_loader');
+  assert.match(kv.body, /^- kv {3}0: +general\.architecture str += llama$/);
+  assert.equal(listening.attributes['llama.func'], 'main');
+  assert.equal(
+    listening.body,
+    'server is listening on http://127.0.0.1:8080 - starting the main loop',
+  );
+  assert.equal(idle.attributes['llama.component'], 'srv');
+  assert.equal(idle.attributes['llama.func'], 'update_slots');
+  assert.equal(idle.body, 'all slots are idle');
+  assert.equal(launch.attributes['llama.component'], 'slot');
+  assert.equal(launch.attributes['llama.func'], 'launch_slot_');
+  assert.equal(launch.attributes['llama.slot'], 0);
+  assert.equal(launch.attributes['llama.task'], 12);
+  assert.equal(launch.body, 'processing task');
+  assert.equal(progress.attributes['llama.n_past'], 512);
+  assert.equal(progress.attributes['llama.n_tokens'], 512);
+  assert.equal(progress.attributes['llama.progress'], 1);
+  assert.equal(release.attributes['llama.func'], 'release', 'right-aligned name trimmed');
+  assert.equal(release.attributes['llama.n_past'], 640);
+  assert.equal(release.attributes['llama.truncated'], 0);
+  // the header line and the three timing lines: one record
+  const t = timing.attributes;
+  assert.equal(timing.lineNo, 9);
+  assert.equal(t['log.lines'], 4);
+  assert.equal(t['llama.func'], 'print_timing');
+  assert.equal(t['llama.slot'], 0);
+  assert.equal(t['llama.task'], 12);
+  assert.equal(t['llama.prompt_ms'], 120.5);
+  assert.equal(t['llama.prompt_tokens'], 512);
+  assert.equal(t['llama.prompt_ms_per_token'], 0.24);
+  assert.equal(t['llama.prompt_throughput_tps'], 4249);
+  assert.equal(t['llama.generation_ms'], 1500.2);
+  assert.equal(t['llama.completion_tokens'], 128);
+  assert.equal(t['llama.generation_ms_per_token'], 11.72);
+  assert.equal(t['llama.generation_throughput_tps'], 85.32);
+  assert.equal(t['llama.total_ms'], 1620.7);
+  assert.equal(t['llama.total_tokens'], 640);
+  assert.equal(timing.durationMs, 1620.7, 'total time');
+  assert.equal(timing.body.split('\n').length, 3);
+  assert.match(
+    timing.body,
+    /^prompt eval time = +120\.50 ms .*\neval time = .*\ntotal time = +1620\.70 ms \/ +640 tokens$/,
+  );
+  assert.equal(request.httpMethod, 'POST');
+  assert.equal(request.httpPath, '/v1/chat/completions');
+  assert.equal(request.httpStatus, 200);
+  assert.equal(request.clientIp, '127.0.0.1');
+  assert.equal(request.attributes['llama.func'], 'log_server_r');
+  assert.equal(request.body, 'POST /v1/chat/completions 200');
+});
+
+test('llama.cpp --log-prefix --log-timestamps: level letters, elapsed time, per-line timings', () => {
+  const [build, health, timing, exc, err] = byName('llama.cpp server with --log-prefix') as [
+    LogRecord,
+    LogRecord,
+    LogRecord,
+    LogRecord,
+    LogRecord,
+  ];
+  assert.equal(build.severity, 'INFO');
+  assert.equal(build.tsUs, null, 'time since start is no timestamp');
+  assert.equal(build.attributes['llama.elapsed_ms'], 12.345);
+  assert.equal(build.attributes['llama.func'], 'build');
+  assert.equal(health.severity, 'INFO');
+  assert.equal(health.attributes['llama.elapsed_ms'], 1234.567);
+  assert.equal(health.httpMethod, 'GET');
+  assert.equal(health.httpPath, '/health');
+  assert.equal(health.httpStatus, 200);
+  assert.equal(health.clientIp, '127.0.0.1');
+  // newer servers: a header on every timing line; still one record
+  assert.equal(timing.attributes['log.lines'], 4);
+  assert.equal(timing.attributes['llama.elapsed_ms'], 62003.004, 'of the first line');
+  assert.equal(timing.attributes['llama.slot'], 1);
+  assert.equal(timing.attributes['llama.task'], 13);
+  assert.equal(timing.attributes['llama.prompt_tokens'], 10);
+  assert.equal(timing.attributes['llama.prompt_throughput_tps'], 1000);
+  assert.equal(timing.attributes['llama.completion_tokens'], 2);
+  assert.equal(timing.attributes['llama.generation_ms'], 20);
+  assert.equal(timing.attributes['llama.generation_throughput_tps'], 100);
+  assert.equal(timing.attributes['llama.total_tokens'], 12);
+  assert.equal(timing.attributes['llama.graphs_reused'], 1);
+  assert.equal(timing.durationMs, 30);
+  assert.equal(timing.severity, 'INFO');
+  assert.equal(exc.severity, 'WARN');
+  assert.equal(exc.attributes['llama.func'], 'operator()', 'a lambda');
+  assert.equal(exc.body, 'got exception: {"code":500,"message":"boom"}');
+  assert.equal(err.severity, 'ERROR');
+  assert.equal(err.attributes['llama.func'], 'send_error');
+  assert.equal(err.attributes['llama.task'], 14, '`task id = 14`');
+  assert.equal(err.attributes['llama.elapsed_ms'], 62004.2);
+});
+
+test('llama.cpp 2024 formats: text lines with epoch timestamps; JSON lines typed as JSON', () => {
+  const [build, listening, timing, request, err] = byName('llama.cpp server, 2024 text') as [
+    LogRecord,
+    LogRecord,
+    LogRecord,
+    LogRecord,
+    LogRecord,
+  ];
+  assert.equal(build.tsUs, 1710000000 * 1e6);
+  assert.equal(build.severity, 'INFO');
+  assert.equal(build.body, 'build info');
+  assert.equal(build.attributes['llama.func'], 'main');
+  assert.equal(build.attributes['build'], 2440);
+  assert.equal(build.attributes['commit'], 'abcdef1');
+  assert.equal(listening.body, 'HTTP server listening');
+  assert.equal(listening.attributes['port'], 8080);
+  assert.equal(listening.attributes['hostname'], '127.0.0.1');
+  assert.equal(listening.host, null, 'the listen address is not the logging host');
+  assert.equal(timing.tsUs, 1710000001 * 1e6);
+  assert.equal(timing.attributes['log.lines'], 3);
+  assert.equal(timing.attributes['llama.slot'], 0);
+  assert.equal(timing.attributes['llama.task'], 12);
+  assert.equal(timing.attributes['llama.prompt_tokens'], 512);
+  assert.equal(timing.attributes['llama.prompt_ms'], 120.5);
+  assert.equal(timing.attributes['llama.completion_tokens'], 128, '`runs` in old servers');
+  assert.equal(timing.attributes['llama.generation_throughput_tps'], 85.32);
+  assert.equal(timing.attributes['llama.total_ms'], 1620.7);
+  assert.equal(timing.durationMs, 1620.7);
+  assert.equal(request.tsUs, 1710000002 * 1e6);
+  assert.equal(request.httpMethod, 'POST');
+  assert.equal(request.httpPath, '/completion');
+  assert.equal(request.httpStatus, 200);
+  assert.equal(request.clientIp, '127.0.0.1');
+  assert.equal(request.attributes['remote_port'], 51234);
+  assert.equal(request.body, 'POST /completion 200');
+  assert.equal(err.severity, 'ERROR', '` ERR` (%4s)');
+  assert.equal(err.attributes['llama.task'], 13);
+  assert.equal(err.attributes['error'], 'context size exceeded');
+  // Ollama's build: no padding, keys sorted; a ` | ` inside the message
+  const ollama = parse([
+    'INFO [main] build info | build=3440 commit="d94c6e0c" tid="139" timestamp=1716000000',
+    'WARN [main] a | b | tid="139" timestamp=1716000001 n=2',
+  ]).records;
+  assert.deepEqual(
+    ollama.map((r) => [r.format, r.severity, r.tsUs, r.body, r.attributes['build'] ?? null]),
+    [
+      ['llama-cpp', 'INFO', 1716000000 * 1e6, 'build info', 3440],
+      ['llama-cpp', 'WARN', 1716000001 * 1e6, 'a | b', null],
+    ],
+  );
+  assert.equal(ollama[0]!.attributes['commit'], 'd94c6e0c');
+  assert.equal(ollama[1]!.attributes['n'], 2);
+  // the default (JSON) format of the same servers: JSON lines with the same typed fields
+  const js = parse([
+    '{"tid":"140234","timestamp":1710000000,"level":"INFO","function":"log_server_request","line":2741,"msg":"request","remote_addr":"127.0.0.1","remote_port":51234,"status":200,"method":"POST","path":"/completion","params":{}}',
+    '{"tid":"140234","timestamp":1710000001,"level":"ERR","function":"send_error","line":1,"msg":"task error","id_task":13}',
+  ]);
+  assert.equal(js.format, 'json');
+  const [j, e] = js.records as [LogRecord, LogRecord];
+  assert.equal(j.tsUs, 1710000000 * 1e6);
+  assert.equal(j.severity, 'INFO');
+  assert.equal(j.httpMethod, 'POST');
+  assert.equal(j.httpPath, '/completion');
+  assert.equal(j.httpStatus, 200);
+  assert.equal(j.clientIp, '127.0.0.1', 'remote_addr');
+  assert.equal(j.attributes['remote_port'], 51234);
+  assert.equal(j.body, 'request');
+  assert.equal(e.severity, 'ERROR');
+  assert.equal(e.tsUs, 1710000001 * 1e6);
+  assert.equal(e.body, 'task error');
+});
+
+test('llama.cpp lines inside another format’s file (Ollama): the timing block still joins', () => {
+  const { records, format, quality } = parse([
+    'time=2026-11-20T10:15:29.000Z level=INFO source=server.go:400 msg="starting llama server" cmd="/usr/bin/ollama runner"',
+    'time=2026-11-20T10:15:29.100Z level=INFO source=sched.go:450 msg="loaded runners" count=1',
+    'time=2026-11-20T10:15:29.200Z level=INFO source=server.go:600 msg="waiting for server"',
+    'time=2026-11-20T10:15:30.000Z level=INFO source=server.go:620 msg="llama runner started in 0.80 seconds"',
+    'llama_model_loader: loaded meta data with 29 key-value pairs and 291 tensors from /root/.ollama/models/blobs/sha256-8eeb52df (version GGUF V3 (latest))',
+    'slot print_timing: id  0 | task 7 | ',
+    'prompt eval time =      50.00 ms /    20 tokens (    2.50 ms per token,   400.00 tokens per second)',
+    '       eval time =     500.00 ms /    50 tokens (   10.00 ms per token,   100.00 tokens per second)',
+    '      total time =     550.00 ms /    70 tokens',
+    '[GIN] 2026/11/20 - 10:15:31 | 200 |  560.123ms |       127.0.0.1 | POST     "/api/chat"',
+  ]);
+  assert.equal(format, 'logfmt');
+  assert.deepEqual(
+    records.map((r) => r.format),
+    ['logfmt', 'logfmt', 'logfmt', 'logfmt', 'llama-cpp', 'llama-cpp', 'gin'],
+  );
+  const meta = records[4]!;
+  assert.equal(meta.attributes['model'], 'sha256-8eeb52df');
+  const t = records[5]!;
+  assert.equal(t.attributes['log.lines'], 4);
+  assert.equal(t.attributes['llama.task'], 7);
+  assert.equal(t.attributes['llama.prompt_tokens'], 20);
+  assert.equal(
+    t.attributes['llama.completion_tokens'],
+    50,
+    'an indented line joined with its fields',
+  );
+  assert.equal(t.attributes['llama.generation_throughput_tps'], 100);
+  assert.equal(t.attributes['llama.total_tokens'], 70);
+  assert.equal(t.durationMs, 550);
+  assert.equal(records[6]!.durationMs, 560.123);
+  assert.equal(quality.decoded + quality.skipped, quality.seen);
+  assert.equal(quality.skipped, 0);
+});
+
+test('llama.cpp: timing blocks of different tasks stay apart; a stray timing line stands alone', () => {
+  const { records } = parse([
+    'slot print_timing: id  0 | task 1 | prompt eval time =       1.00 ms /     1 tokens (    1.00 ms per token,  1000.00 tokens per second)',
+    'slot print_timing: id  1 | task 2 | prompt eval time =       2.00 ms /     2 tokens (    1.00 ms per token,  1000.00 tokens per second)',
+    'slot print_timing: id  1 | task 2 |       total time =       4.00 ms /     2 tokens',
+    'srv  update_slots: all slots are idle',
+    '      total time =       9.00 ms /     9 tokens',
+  ]);
+  assert.deepEqual(
+    records.map((r) => [
+      r.attributes['llama.task'] ?? null,
+      r.attributes['llama.prompt_ms'] ?? null,
+      r.attributes['llama.total_ms'] ?? null,
+      r.attributes['log.lines'] ?? 1,
+    ]),
+    [
+      [1, 1, null, 1],
+      [2, 2, 4, 2],
+      [null, null, null, 1],
+      [null, null, 9, 1],
+    ],
+  );
+  assert.equal(records[3]!.durationMs, 9);
+  assert.equal(records[3]!.format, 'llama-cpp');
+});

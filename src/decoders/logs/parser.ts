@@ -11,7 +11,11 @@
 // stack-trace lines) join the pending record; in a text format with a header (python logging,
 // vLLM, log4j…) any line that no known format accepts joins it too; otherwise the line is parsed
 // by per-line auto-detection (sticky: the last format that matched is tried first), falling back
-// to 'plain'.
+// to 'plain'. A format that prints one record over lines that each parse (llama.cpp's timing
+// block, registry.ts CONTINUATIONS) has them merged into the pending record: body line and fields.
+//
+// W3C extended log directives (`#Fields:`, `#Version:`…, w3c.ts) set the file's column layout and
+// yield no record: each is a `w3c-directive` note.
 
 import type { LogRecord } from '../../model/records.js';
 import { Quality } from '../../model/quality.js';
@@ -20,8 +24,9 @@ import { detectLogFormat, isContinuationLike } from './detect.js';
 import { idsFromMessage, mayBeInnerLine, mergeEmbedded } from './embedded.js';
 import { newCtx, type Ctx } from './fields.js';
 import { compileNginxFormat, type NginxLineParser } from './nginx-format.js';
-import { lastAuto, parseAuto, parsePlain, parsersFor } from './registry.js';
+import { CONTINUATIONS, lastAuto, parseAuto, parsePlain, parsersFor } from './registry.js';
 import { procName, procPid, skipProcPrefix, type TextParser } from './text.js';
+import { readW3cDirective } from './w3c.js';
 import type { LogFormat, LogLine, LogParseOptions, LogParser } from './types.js';
 
 const DEFAULT_MAX_JOIN_LINES = 500;
@@ -47,6 +52,7 @@ const HEADERED: ReadonlySet<LogFormat> = new Set<LogFormat>([
   'bentoml',
   'tornado',
   'sglang',
+  'llama-cpp',
   'plain',
 ]);
 
@@ -210,6 +216,11 @@ class Parser implements LogParser {
       this.q.note('blank-line', `line ${ctx.lineNo}`);
       return;
     }
+    if (s.charCodeAt(0) === 35 && readW3cDirective(s, ctx, this.format === 'w3c')) {
+      this.flush(emit);
+      this.q.note('w3c-directive', `line ${ctx.lineNo}`, s);
+      return;
+    }
     const p = s.charCodeAt(0) === 40 ? skipProcPrefix(s) : 0;
     const pName = p > 0 ? procName : null;
     const pPid = p > 0 ? procPid : null;
@@ -290,6 +301,11 @@ class Parser implements LogParser {
         else r.attributes['container.time_us'] = containerTs;
       }
     }
+    const pending = this.pending;
+    if (pending !== null && pending.format === r.format) {
+      const c = CONTINUATIONS[r.format as LogFormat];
+      if (c !== undefined && c.continues(pending, r) && this.merge(r, r.body)) return;
+    }
     this.flush(emit);
     this.pending = r;
     this.pendingLines = 1;
@@ -305,10 +321,41 @@ class Parser implements LogParser {
       this.q.note('multiline-cut', `line ${this.ctx.lineNo}`, s);
       return;
     }
+    // an indented line of a multi-line block (llama.cpp's timings) brings its fields too
+    const c = CONTINUATIONS[r.format as LogFormat];
+    if (c !== undefined) {
+      const x = c.parse(s, 0, this.ctx);
+      if (x !== null && c.continues(r, x) && this.merge(x, s)) return;
+    }
     r.body = r.body + '\n' + s;
     this.pendingLines++;
     this.pendingChars += s.length + 1;
     this.q.note('continuation-lines-joined');
+  }
+
+  /**
+   * The record of a line that continues the pending one: its body line (`line` if it has none)
+   * and the fields the pending record lacks join it. False (nothing done) at the join limits.
+   */
+  private merge(x: LogRecord, line: string): boolean {
+    const r = this.pending!;
+    const text = x.body !== '' ? x.body : line;
+    if (
+      this.pendingLines >= this.maxJoinLines ||
+      this.pendingChars + text.length + 1 > this.maxRecordChars
+    )
+      return false;
+    r.body = r.body === '' ? text : r.body + '\n' + text;
+    for (const k in x.attributes) {
+      if (r.attributes[k] === undefined) r.attributes[k] = x.attributes[k]!;
+    }
+    r.durationMs ??= x.durationMs;
+    r.tsUs ??= x.tsUs;
+    r.severity ??= x.severity;
+    this.pendingLines++;
+    this.pendingChars += text.length + 1;
+    this.q.note('continuation-lines-joined');
+    return true;
   }
 
   private flush(emit: (r: LogRecord) => void): void {

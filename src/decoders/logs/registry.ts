@@ -24,6 +24,8 @@ import {
 } from './ml.js';
 import type { TextParser } from './text.js';
 import { parseAlb, parseEnvoyAccess, parseHaproxyHttp } from './proxy.js';
+import { parseW3c } from './w3c.js';
+import { llamaContinues, parseLlamaCpp, parseLlamaCppAny } from './llama-cpp.js';
 import {
   parseBentoml,
   parseGin,
@@ -47,9 +49,13 @@ const parseGunicornAccess: TextParser = (s, p, ctx) =>
  * application-server ones sit after the formats they could shadow and before the generic ones
  * that would take their lines (BentoML's `ts [LEVEL] [component]` before TorchServe's `ts [LEVEL]
  * thread logger - `, Spring Boot and Rust tracing `ts LEVEL …` before Ray core's `ts LEVEL src --`,
- * rsyslog's ISO form and python logging).
+ * rsyslog's ISO form and python logging). W3C data lines come first: only a file's `#Fields:`
+ * directive lets them parse (parseW3c returns null before any), and then they are that file's;
+ * llama.cpp's lines before the generic text formats that would take its `INFO [func] msg |` and
+ * `name: msg` lines.
  */
 export const AUTO_PARSERS: readonly TextParser[] = [
+  parseW3c,
   parseJson,
   parseEnvoyAccess,
   parseSyslog5424,
@@ -64,6 +70,7 @@ export const AUTO_PARSERS: readonly TextParser[] = [
   parseGlog,
   parseVllm,
   parseSglang,
+  parseLlamaCpp,
   parseSpringBoot,
   parseRustTracing,
   parseRay,
@@ -119,6 +126,8 @@ export function parsersFor(f: LogFormat): readonly TextParser[] {
       return [parseHaproxyHttp, parseSyslog3164, parseSyslog5424];
     case 'aws-alb':
       return [parseAlb];
+    case 'w3c':
+      return [parseW3c];
     case 'spring-boot':
       return [parseSpringBoot];
     case 'gin':
@@ -133,6 +142,8 @@ export function parsersFor(f: LogFormat): readonly TextParser[] {
       return [parseRustTracing];
     case 'sglang':
       return [parseSglangAny, parseUvicornAccess, parseLevelColon];
+    case 'llama-cpp':
+      return [parseLlamaCppAny, parseJson];
     case 'plain':
       return [parsePlain];
     case 'docker-json':
@@ -154,6 +165,22 @@ export const COMPANIONS: Partial<Record<LogFormat, readonly LogFormat[]>> = {
   'nginx-combined': ['common'],
   common: ['nginx-combined'],
   'syslog-5424': ['syslog-3164'],
+  // 2024 servers logged JSON lines between the library's text lines
+  'llama-cpp': ['json'],
+};
+
+/**
+ * Formats that print one record over several lines that each parse (llama.cpp's timing block):
+ * `continues(pending, r)` says the record `r` of a line is part of the pending record, which then
+ * takes its body line and fields. `parse` reads a continuation line joined by indentation (in a
+ * file of another format) for the same fields.
+ */
+export interface Continuation {
+  parse: TextParser;
+  continues(pending: LogRecord, r: LogRecord): boolean;
+}
+export const CONTINUATIONS: Partial<Record<LogFormat, Continuation>> = {
+  'llama-cpp': { parse: parseLlamaCpp, continues: llamaContinues },
 };
 
 /** Run the auto list on a line (after any process prefix at p). */

@@ -28,6 +28,7 @@ export const LOG_FORMATS = [
   'envoy',
   'haproxy',
   'aws-alb',
+  'w3c',
   'spring-boot',
   'gin',
   'uwsgi',
@@ -35,6 +36,7 @@ export const LOG_FORMATS = [
   'tornado',
   'rust-tracing',
   'sglang',
+  'llama-cpp',
   'plain',
 ] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];

@@ -713,3 +713,33 @@ test("the application's own logs alone: one request per id, its time the server'
   ]);
   assert.ok(inv.notes.some((n) => /application's own log lines only/.test(n)));
 });
+
+test('access lines stamped at the request start (Envoy) end at start + duration: app lines join by time', () => {
+  const lines: string[] = [];
+  const app: string[] = [];
+  for (let i = 0; i < 8; i++) {
+    const start = Date.UTC(2025, 2, 4, 8, 0, i) + 137;
+    const dur = 40 + 90 * i; // durations differ: a start stamp taken for the end would smear
+    const ups = dur - 3;
+    lines.push(
+      `[${new Date(start).toISOString()}] "POST /predict HTTP/1.1" 200 - 2 2 ${dur} ${ups} "-" "client" "r${i}" "m" "10.0.2.20:8000"`,
+    );
+    // the app logs when inference ends, just before it answers (2 ms before the upstream answer)
+    const answered = start + 1 + ups;
+    app.push(
+      `{"ts":"${new Date(answered - 2).toISOString()}","msg":"done","inference_ms":${ups - 10}}`,
+    );
+  }
+  const envoy = parseLogText(lines.join('\n') + '\n', 'envoy.log').records;
+  assert.equal(envoy[0]!.format, 'envoy');
+  assert.equal(envoy[0]!.attributes['log.time_is_start'], true);
+  const appRecs = parseLogText(app.join('\n') + '\n', 'app.json').records;
+  const inv = logsOnly([...envoy, ...appRecs], 100);
+  assert.ok(
+    inv.notes.some((n) => /^8 app lines without a request id were joined/.test(n)),
+    inv.notes.join('\n'),
+  );
+  const slow = inv.slowRequests.find((r) => r.requestId === 'r7')!;
+  assert.equal(slow.cause, 'inference');
+  assert.equal(slow.startTime, new Date(Date.UTC(2025, 2, 4, 8, 0, 7) + 137).toISOString());
+});

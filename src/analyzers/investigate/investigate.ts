@@ -18,6 +18,7 @@ import { attributeTrace, httpOfSpan, INFERENCE_NAME, isGenAi } from './trace-att
 import { buildTraces, type Trace } from '../traces/tree.js';
 import { busyTimelines, busyWithin, serverKeyOf, type BusyTimeline } from './busy.js';
 import {
+  accessEndUs,
   isAccessRecord,
   isProxyFormatAccess,
   isProxyLine,
@@ -310,7 +311,7 @@ export function investigate(input: InvestigateInput, opts: InvestigateOptions = 
     if (j.hops.length === 0) continue;
     const outer = j.hops[0]!;
     const inner = innermost(j.hops);
-    if (j.access) addPair(j.access.file, j.access.tsUs, outer.respLastUs);
+    if (j.access) addPair(j.access.file, accessEndUs(j.access), outer.respLastUs);
     for (const r of j.logs)
       addPair(r.file, r.tsUs, inner.respFirstUs ?? inner.respLastUs ?? inner.reqLastUs);
   }
@@ -1110,7 +1111,7 @@ function attributeFromLogs(j: JoinedRequest, ctx: Ctx): RequestResult | null {
   if (!a || a.tsUs === null) return null;
   // (an app's own line may give only its inference time)
   const total = a.durationMs ?? inferenceMsOf([a], false) ?? 0;
-  const facts = newFacts(a.tsUs - total * 1000);
+  const facts = newFacts(accessEndUs(a)! - total * 1000);
   // The upstream the proxy used, when its log says (nginx $upstream_addr and kin).
   const upstream = ['ua', 'upstream_addr', 'upstream', 'upstream.addr']
     .map((k) => a.attributes[k])

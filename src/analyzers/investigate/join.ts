@@ -4,6 +4,7 @@
 
 import type { Exchange, LogRecord } from '../../model/records.js';
 import type { Trace } from '../traces/tree.js';
+import { TIME_IS_START } from '../../decoders/logs/fields.js';
 
 /** One request as the client saw it, with everything joined to it. */
 export interface JoinedRequest {
@@ -31,6 +32,17 @@ const PROXY_ATTRS = ['upstream_response_ms', 'upstream_connect_ms', 'upstream_ad
 export function isAccessRecord(r: LogRecord): boolean {
   if (r.httpStatus === null || r.httpPath === null) return false;
   return ACCESS_FORMAT.test(r.format) || (r.httpMethod !== null && r.durationMs !== null);
+}
+
+/**
+ * When the request ended, per its access line: the line's time, plus its duration when the format
+ * stamps the request's start (Envoy, HAProxy, the Classic ELB, a JSON `start_time`: TIME_IS_START).
+ */
+export function accessEndUs(r: LogRecord): number | null {
+  if (r.tsUs === null) return null;
+  return r.attributes[TIME_IS_START] === true && r.durationMs !== null
+    ? r.tsUs + r.durationMs * 1000
+    : r.tsUs;
 }
 
 /** An access line of a proxy-log format (not an app server's own account of its request). */

@@ -10,7 +10,7 @@
 // Pure.
 
 import type { LogRecord } from '../../model/records.js';
-import type { JoinedRequest } from './join.js';
+import { accessEndUs, type JoinedRequest } from './join.js';
 
 /** Pairs considered for the offset: at most this many app lines per source… */
 const OFFSET_SAMPLE = 2000;
@@ -31,15 +31,16 @@ export interface TimeJoinResult {
 
 /** When the request's upstream answered, in the proxy's clock (µs), or null. */
 function answeredAt(a: LogRecord): number | null {
-  if (a.tsUs === null) return null;
+  const end = accessEndUs(a);
+  if (end === null) return null;
   const total = a.durationMs;
-  if (total === null) return a.tsUs;
+  if (total === null) return end;
   const uht = a.attributes['upstream_header_ms'];
   const urt = a.attributes['upstream_response_ms'];
-  const start = a.tsUs - total * 1000;
+  const start = end - total * 1000;
   if (typeof uht === 'number') return start + uht * 1000;
   if (typeof urt === 'number') return start + urt * 1000;
-  return a.tsUs;
+  return end;
 }
 
 /** Share of a source's lines whose closest access line must name one upstream for it to count. */

@@ -18,6 +18,8 @@ export interface Ctx extends TimeOpts {
   quality: Quality;
   /** Scratch per record: rank of the field that set tsUs / durationMs / body (lower wins). */
   tsRank: number;
+  /** The field the record's timestamp came from (JSON, logfmt), or null. */
+  tsKey: string | null;
   durRank: number;
   msgRank: number;
   /** JSON scanner: the key seen at each field slot of the previous line, with its class. */
@@ -51,6 +53,7 @@ export function newCtx(
     tzOffsetMinutes: o.tzOffsetMinutes ?? 0,
     referenceYear: o.referenceYear ?? 1970,
     tsRank: 99,
+    tsKey: null,
     durRank: 99,
     msgRank: 99,
     shapeKeys: [],
@@ -95,6 +98,7 @@ function autoDurationUnit(ctx: Ctx, key: string, v: AttrValue): number {
 /** A record with every field initialised in one order (one hidden class for all records). */
 export function newRecord(ctx: Ctx, format: string, body: string): LogRecord {
   ctx.tsRank = 99;
+  ctx.tsKey = null;
   ctx.durRank = 99;
   ctx.msgRank = 99;
   return {
@@ -352,6 +356,8 @@ const NAMES: Array<[string[], KeyClass, number, string | null]> = [
   [['durationns', 'durationnanos', 'latencyns', 'elapsedns', 'eventduration'], K.DUR_NS, 1, null],
   // Traefik's time in the backend (ns, see NS_DURATION_KEYS): the upstream's share
   [['originduration'], K.DUR_AUTO, 9, 'upstream_response_ms'],
+  // Envoy's %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%: the upstream's time, ms
+  [['upstreamservicetime'], K.DUR_MS, 9, 'upstream_response_ms'],
   [
     ['duration', 'latency', 'elapsed', 'responsetime', 'elapsedtime', 'dur', 'processingtime'],
     K.DUR_AUTO,
@@ -404,6 +410,10 @@ const NAMES: Array<[string[], KeyClass, number, string | null]> = [
       'clientip4',
       // pino / Node's `req.remoteAddress` (socket.remoteAddress)
       'remoteaddress',
+      // Envoy's JSON access log, Traefik's
+      'downstreamremoteaddress',
+      'downstreamremoteaddresswithoutport',
+      'clienthost',
     ],
     K.CLIENT,
     1,
@@ -774,6 +784,7 @@ export function applyFieldCls(r: LogRecord, key: string, cls: Cls, v: AttrValue,
       if (!Number.isNaN(t)) {
         r.tsUs = t;
         ctx.tsRank = cls.rank;
+        ctx.tsKey = key;
         return;
       }
       if (cls.rank === 1 && ctx.tsRank === 99)
@@ -1000,8 +1011,21 @@ function journaldService(r: LogRecord): void {
     r.service = intern(unit.endsWith('.service') ? unit.slice(0, -8) : unit);
 }
 
+/**
+ * Attribute set on records whose timestamp is when the request started (Envoy's %START_TIME%,
+ * HAProxy's accept date, the Classic ELB's, a JSON `start_time`/`StartUTC`), not when it was
+ * logged at its end: investigate adds the duration for the request's end.
+ */
+export const TIME_IS_START = 'log.time_is_start';
+
 /** After all fields: a body for records that had no message (access logs). */
 export function finishKv(r: LogRecord, ctx: Ctx): void {
+  if (ctx.tsKey !== null && r.durationMs !== null && /start/i.test(ctx.tsKey))
+    r.attributes[TIME_IS_START] = true;
+  // Envoy's JSON access log (Istio's default) names the upstream it used `upstream_host`
+  const uh = r.attributes['upstream_host'];
+  if (typeof uh === 'string' && r.attributes['upstream_addr'] === undefined)
+    r.attributes['upstream_addr'] = uh;
   if (r.attributes['dyno'] !== undefined) herokuRouter(r);
   if (r.service === null && r.attributes['_SYSTEMD_UNIT'] !== undefined) journaldService(r);
   if (ctx.msgRank === 99 && r.body === '' && r.httpMethod !== null) {

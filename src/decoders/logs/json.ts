@@ -240,7 +240,6 @@ export function recordFromObject(o: Record<string, unknown>, ctx: Ctx, format: s
 }
 
 function finishJson(r: LogRecord, ctx: Ctx): void {
-  finishKv(r, ctx);
   if (r.tsUs === null) {
     // No timestamp under a known name: take a value shaped like one under a time-ish key.
     for (const k in r.attributes) {
@@ -255,10 +254,12 @@ function finishJson(r: LogRecord, ctx: Ctx): void {
           const t = parseTimestampValue(v, ctx);
           if (!Number.isNaN(t)) {
             r.tsUs = t;
+            ctx.tsKey = k;
             break;
           }
         }
       }
     }
   }
+  finishKv(r, ctx);
 }

@@ -1331,3 +1331,23 @@ test('llama.cpp: timing blocks of different tasks stay apart; a stray timing lin
   assert.equal(records[3]!.durationMs, 9);
   assert.equal(records[3]!.format, 'llama-cpp');
 });
+
+test("Envoy's JSON access log (Istio) and Traefik's: client, upstream time and address, a start stamp", () => {
+  const { records } = parse([
+    '{"authority":"llm","bytes_received":154,"bytes_sent":2048,"downstream_remote_address":"10.0.35.28:51234","duration":1226,"method":"POST","path":"/v1/chat/completions","protocol":"HTTP/1.1","request_id":"cc21","response_code":200,"response_flags":"-","start_time":"2024-03-15T20:17:00.310Z","upstream_host":"10.0.2.1:8000","upstream_service_time":"1200","x_forwarded_for":"10.0.35.28"}',
+    '{"StartUTC":"2024-03-15T20:17:01.512345Z","Duration":91000000,"OriginDuration":88000000,"RequestMethod":"POST","RequestPath":"/v1/completions","DownstreamStatus":502,"ClientHost":"10.0.0.9","time":"2024-03-15T20:17:01.603Z","level":"info","msg":""}',
+  ]);
+  const [istio, traefik] = records as [LogRecord, LogRecord];
+  assert.equal(istio.tsUs, us('2024-03-15T20:17:00.310Z'));
+  assert.equal(istio.attributes['log.time_is_start'], true);
+  assert.equal(istio.clientIp, '10.0.35.28');
+  assert.equal(istio.durationMs, 1226);
+  assert.equal(istio.attributes['upstream_response_ms'], 1200);
+  assert.equal(istio.attributes['upstream_addr'], '10.0.2.1:8000');
+  assert.equal(istio.httpStatus, 200);
+  // Traefik's `time` is when it logged (the end): not a start stamp
+  assert.equal(traefik.tsUs, us('2024-03-15T20:17:01.603Z'));
+  assert.equal(traefik.attributes['log.time_is_start'], undefined);
+  assert.equal(traefik.clientIp, '10.0.0.9');
+  assert.equal(traefik.attributes['upstream_response_ms'], 88);
+});

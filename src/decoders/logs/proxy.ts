@@ -33,7 +33,15 @@
 // when the stage was not reached (the target never answered); `time` is when the response began.
 
 import type { LogRecord } from '../../model/records.js';
-import { applyRequestLine, intern, newRecord, stripPort, traceIdOf, type Ctx } from './fields.js';
+import {
+  applyRequestLine,
+  intern,
+  newRecord,
+  stripPort,
+  TIME_IS_START,
+  traceIdOf,
+  type Ctx,
+} from './fields.js';
 import { readIso, readTimeLocal, tsEnd } from './time.js';
 
 /** Tokens per line considered (hostile input: a line of a million spaces). */
@@ -123,6 +131,8 @@ export function parseEnvoyAccess(s: string, p: number, ctx: Ctx): LogRecord | nu
   if (quoted.length < 2) return null;
   const r = newRecord(ctx, 'envoy', req.text);
   r.tsUs = ts;
+  // %START_TIME%: when the request arrived (investigate adds the duration for its end)
+  r.attributes[TIME_IS_START] = true;
   const st = Number(status);
   r.httpStatus = st === 0 ? null : st; // 0: no response was sent (downstream reset…)
   applyRequestLine(r, req.text);
@@ -193,7 +203,11 @@ function matchHaproxy(msg: string): RegExpExecArray | null {
 
 function fillHaproxy(r: LogRecord, m: RegExpExecArray, msg: string, ctx: Ctx): void {
   const ts = readTimeLocal(m[3]!, 0, ctx);
-  if (!Number.isNaN(ts)) r.tsUs = ts;
+  // HAProxy's date is when it accepted the request
+  if (!Number.isNaN(ts)) {
+    r.tsUs = ts;
+    r.attributes[TIME_IS_START] = true;
+  }
   const a = r.attributes;
   r.clientIp = intern(m[1]!);
   a['client_port'] = Number(m[2]);
@@ -276,6 +290,8 @@ export function parseAlb(s: string, p: number, ctx: Ctx): LogRecord | null {
   const r = newRecord(ctx, 'aws-alb', t[10]!.text);
   r.tsUs = ts;
   const a = r.attributes;
+  // the Classic ELB stamps when it received the request; the ALB when it answered
+  if (classic) a[TIME_IS_START] = true;
   if (!classic) a['alb.type'] = intern(s.slice(p, sp));
   a['alb.name'] = intern(t[0]!.text);
   const client = t[1]!.text;

@@ -13,7 +13,7 @@
 import type { Connection, Exchange, LogRecord, RetransmissionEvent } from '../../model/records.js';
 import type { Span } from '../../model/span.js';
 import { estimateQueueing, type QueueEstimate } from './queue.js';
-import { joinByTime } from './time-join.js';
+import { joinByTime, joinByValue } from './time-join.js';
 import { attributeTrace, httpOfSpan, INFERENCE_NAME, isGenAi } from './trace-attr.js';
 import { buildTraces, type Trace } from '../traces/tree.js';
 import { busyTimelines, busyWithin, serverKeyOf, type BusyTimeline } from './busy.js';
@@ -287,7 +287,20 @@ export function investigate(input: InvestigateInput, opts: InvestigateOptions = 
           .map(([k, o]) => `${k.split('\u0000')[0]} ${o! >= 0 ? '+' : ''}${o} ms`)
           .join(', ')})`,
       );
-    else if ([...tj.offsets.values()].some((o) => o === null))
+    // what the times alone could not pair: by each request's window and how its upstream time
+    // fits the line's inference time
+    const vj = joinByValue(
+      joined,
+      input.logs,
+      (r) => !isAccessRecord(r) && inferenceMsOf([r], false) !== null,
+      (r) => inferenceMsOf([r], false),
+      serverKeyOf,
+    );
+    if (vj > 0)
+      notes.push(
+        `${vj} app lines without a request id were joined to the access line whose time window holds them and whose upstream time best fits their inference time (an estimate: requests to one server that ended in the same second can be swapped)`,
+      );
+    else if (tj.joined === 0 && [...tj.offsets.values()].some((o) => o === null))
       notes.push(
         'app lines without a request id could not be joined by time (whole-second timestamps, or times that do not line up)',
       );

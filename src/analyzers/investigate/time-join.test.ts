@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LogRecord } from '../../model/records.js';
 import type { JoinedRequest } from './join.js';
-import { joinByTime } from './time-join.js';
+import { joinByTime, joinByValue } from './time-join.js';
 
 const T0 = 1_700_000_000_000_000;
 
@@ -105,4 +105,47 @@ test("one app source is one upstream: a line does not take another server's requ
     for (const l of j.logs)
       assert.equal(l.file, ua === '10.0.2.1:8000' ? 'a.jsonl' : 'b.jsonl', 'joined to its server');
   }
+});
+
+test('whole-second access times: app lines join the request whose window holds them and whose upstream time fits', () => {
+  const S = T0; // a whole second
+  const whole = (id: number, endUs: number, totalMs: number, upMs: number): LogRecord => {
+    const a = access(id, Math.floor(endUs / 1e6) * 1e6, totalMs, 0); // $time_local: whole seconds
+    a.attributes = { upstream_response_ms: upMs, upstream_addr: '10.0.2.20:8000' };
+    return a;
+  };
+  // three requests to one server ending within the same second, and one in the next
+  const reqs = [
+    whole(0, S + 200_000, 61, 60), // inference 55
+    whole(1, S + 500_000, 352, 350), // inference 340
+    whole(2, S + 800_000, 130, 128), // inference 120
+    whole(3, S + 1_300_000, 90, 88), // inference 80
+  ];
+  const lines = [
+    appLine(S + 198_000, 55),
+    appLine(S + 497_000, 340),
+    appLine(S + 797_000, 120),
+    appLine(S + 1_297_000, 80),
+  ];
+  const joined: JoinedRequest[] = reqs.map((a) => ({
+    requestId: a.requestId,
+    hops: [],
+    access: a,
+    logs: [],
+  }));
+  const inf = (r: LogRecord): number | null => r.attributes['inference_ms'] as number;
+  assert.equal(joinByTime(joined, lines, isApp, (r) => r.file).joined, 0, 'no time join');
+  assert.equal(
+    joinByValue(joined, lines, isApp, inf, (r) => r.file),
+    4,
+  );
+  assert.deepEqual(
+    joined.map((j) => [j.requestId, j.logs[0]!.attributes['inference_ms']]),
+    [
+      ['r0', 55],
+      ['r1', 340],
+      ['r2', 120],
+      ['r3', 80],
+    ],
+  );
 });

@@ -10,6 +10,7 @@
 // Pure.
 
 import type { LogRecord } from '../../model/records.js';
+import { TIME_IS_START } from '../../decoders/logs/fields.js';
 import { accessEndUs, type JoinedRequest } from './join.js';
 
 /** Pairs considered for the offset: at most this many app lines per source… */
@@ -175,4 +176,135 @@ export function joinByTime(
     }
   }
   return { joined, offsets };
+}
+
+/** Slack for an app line inside its request's window (µs): clocks and logging delays. */
+const WINDOW_TOLERANCE_US = 50_000;
+/** Candidates looked at per app line (the proxy's concurrency bounds real ones). */
+const MAX_CANDIDATES = 512;
+
+/**
+ * The second pass, for what the time join could not pair (whole-second access times, answers
+ * delayed by a varying amount): an app line can belong to a request whose window contains it —
+ * between the request's start and end per its access line (a whole-second time ends anywhere in
+ * that second) — and whose upstream time can hold its inference. Among those, the pair whose
+ * upstream time exceeds the inference by the usual margin (the median over all lines' closest
+ * fits) is taken first: a request's inference time is nearly its upstream time when it did not
+ * wait, which tells apart requests to one server that ended in the same second. Lines of one
+ * source go only to the upstream address most of their best fits name. Returns lines joined.
+ */
+export function joinByValue(
+  requests: JoinedRequest[],
+  logs: readonly LogRecord[],
+  isApp: (r: LogRecord) => boolean,
+  inferenceOf: (r: LogRecord) => number | null,
+  sourceOf: (r: LogRecord) => string,
+): number {
+  const joinedLines = new Set<LogRecord>();
+  const coarseFile = new Map<string, boolean>();
+  const accessByFile = new Map<string, number[]>();
+  for (const j of requests) {
+    for (const r of j.logs) joinedLines.add(r);
+    const a = j.access;
+    if (a?.tsUs === null || a === null) continue;
+    let l = accessByFile.get(a.file);
+    if (!l) accessByFile.set(a.file, (l = []));
+    l.push(a.tsUs);
+  }
+  for (const [f, ts] of accessByFile) coarseFile.set(f, coarse(ts));
+  const open: { lo: number; hi: number; upMs: number; j: JoinedRequest }[] = [];
+  for (const j of requests) {
+    const a = j.access;
+    if (j.hops.length > 0 || a === null || a.durationMs === null || j.logs.some(isApp)) continue;
+    const end = accessEndUs(a);
+    if (end === null) continue;
+    const attr = a.attributes;
+    const up =
+      typeof attr['upstream_response_ms'] === 'number'
+        ? attr['upstream_response_ms']
+        : a.durationMs;
+    // a whole-second time of the end: the request ended somewhere in that second
+    const hiEnd = coarseFile.get(a.file) === true && attr[TIME_IS_START] !== true ? end + 1e6 : end;
+    open.push({
+      lo: end - a.durationMs * 1000 - WINDOW_TOLERANCE_US,
+      hi: hiEnd + WINDOW_TOLERANCE_US,
+      upMs: up,
+      j,
+    });
+  }
+  if (open.length === 0) return 0;
+  open.sort((x, y) => x.lo - y.lo);
+  let maxSpan = 0;
+  for (const o of open) maxSpan = Math.max(maxSpan, o.hi - o.lo);
+  const los = Float64Array.from(open, (o) => o.lo);
+  const upperBound = (v: number): number => {
+    let lo = 0;
+    let hi = los.length;
+    while (lo < hi) {
+      const m = (lo + hi) >> 1;
+      if (los[m]! <= v) lo = m + 1;
+      else hi = m;
+    }
+    return lo;
+  };
+  interface Cand {
+    k: number;
+    r: LogRecord;
+    slack: number;
+  }
+  const bySource = new Map<string, Cand[][]>();
+  for (const r of logs) {
+    if (r.tsUs === null || r.requestId !== null || joinedLines.has(r) || !isApp(r)) continue;
+    const f = inferenceOf(r);
+    if (f === null) continue;
+    const t = r.tsUs;
+    const cands: Cand[] = [];
+    for (let k = upperBound(t) - 1, n = 0; k >= 0 && n < MAX_CANDIDATES; k--, n++) {
+      const o = open[k]!;
+      if (o.lo < t - maxSpan) break;
+      if (t > o.hi || f > o.upMs + 1) continue;
+      cands.push({ k, r, slack: o.upMs - f });
+    }
+    if (cands.length === 0) continue;
+    const src = sourceOf(r);
+    let l = bySource.get(src);
+    if (!l) bySource.set(src, (l = []));
+    l.push(cands);
+  }
+  // the usual margin between a request's upstream time and its inference
+  const best: number[] = [];
+  for (const l of bySource.values())
+    for (const cands of l) best.push(Math.min(...cands.map((c) => c.slack)));
+  if (best.length === 0) return 0;
+  best.sort((a, b) => a - b);
+  const margin = best[best.length >> 1]!;
+  const pairs: { score: number; c: Cand }[] = [];
+  for (const l of bySource.values()) {
+    // one app source is one upstream: the address most of its lines' best fits name
+    const fits: LogRecord[] = [];
+    for (const cands of l) {
+      let b = cands[0]!;
+      for (const c of cands) if (Math.abs(c.slack - margin) < Math.abs(b.slack - margin)) b = c;
+      fits.push(open[b.k]!.j.access!);
+    }
+    const upstream = dominantUpstream(fits);
+    for (const cands of l)
+      for (const c of cands) {
+        const ua = open[c.k]!.j.access!.attributes['upstream_addr'];
+        if (upstream !== null && typeof ua === 'string' && ua !== upstream) continue;
+        pairs.push({ score: Math.abs(c.slack - margin), c });
+      }
+  }
+  pairs.sort((x, y) => x.score - y.score);
+  const takenReq = new Set<number>();
+  const takenLine = new Set<LogRecord>();
+  let joined = 0;
+  for (const { c } of pairs) {
+    if (takenReq.has(c.k) || takenLine.has(c.r)) continue;
+    takenReq.add(c.k);
+    takenLine.add(c.r);
+    open[c.k]!.j.logs.push(c.r);
+    joined++;
+  }
+  return joined;
 }

@@ -149,7 +149,7 @@ export function renderSummary(inv: Investigation, doc: InvestigationDoc, limit: 
   const r = inv.requests;
   const l = inv.latency;
   out.push(
-    `${r.total} requests — ${r.slow} slow (≥ ${r.slowMs} ms, ${r.slowMsSource === 'derived' ? 'derived from the latency distribution' : 'given'}), ${r.failed} failed` +
+    `${n(r.total, 'request')} — ${r.slow} slow (≥ ${r.slowMs} ms, ${r.slowMsSource === 'derived' ? 'derived from the latency distribution' : 'given'}), ${r.failed} failed` +
       `   p50 ${fmtMs(l.p50Ms)}  p90 ${fmtMs(l.p90Ms)}  p99 ${fmtMs(l.p99Ms)}  max ${fmtMs(l.maxMs)}`,
   );
   if (r.total === 0) {

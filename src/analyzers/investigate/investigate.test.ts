@@ -743,3 +743,16 @@ test('access lines stamped at the request start (Envoy) end at start + duration:
   assert.equal(slow.cause, 'inference');
   assert.equal(slow.startTime, new Date(Date.UTC(2025, 2, 4, 8, 0, 7) + 137).toISOString());
 });
+
+test('failures of one kind group together whatever numbers their messages carry', () => {
+  const lines = [0, 1, 2].map(
+    (i) =>
+      `{"ts":"2025-03-04T08:00:0${i + 1}.000Z","level":"error","msg":"failed","request_id":"f${i}","status":500,"inference_ms":5,"error":"torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 1.${i}5 GiB. GPU ${i} has 23.65 GiB"}`,
+  );
+  const recs = parseLogText(lines.join('\n') + '\n', 'app.jsonl').records;
+  const inv = logsOnly(recs, 300);
+  const failures = inv.findings.filter((f) => f.cause === 'upstream-error');
+  assert.equal(failures.length, 1, failures.map((f) => f.title).join('\n'));
+  assert.equal(failures[0]!.requests, 3);
+  assert.match(failures[0]!.title, /torch\.OutOfMemoryError: CUDA out of memory\./);
+});

@@ -1191,7 +1191,8 @@ function attributeFromLogs(j: JoinedRequest, ctx: Ctx): RequestResult | null {
     facts.failureKind = `http-${status}`;
     // the proxy's account first: it names the failure when the app logged nothing
     if (reason) facts.errorLines.push(`${where(a)}: ${reason}`);
-    for (const r of j.logs) {
+    // (an app's own line in front, with only the app's logs, may be the error line itself)
+    for (const r of isProxyLine(a) ? j.logs : [a, ...j.logs]) {
       if (r.severity === 'ERROR' || r.severity === 'FATAL') {
         const t = `${where(r)}: ${errorText(r)}`;
         facts.errorLines.push(t);
@@ -1462,9 +1463,14 @@ function buildFindings(
   return out.sort((a, b) => b.requests * b.confidence - a.requests * a.confidence);
 }
 
+/**
+ * The kind of failure an error line names: the exception and its message's first sentence (what
+ * follows — sizes, addresses, counts — differs between occurrences of one failure), with numbers
+ * masked so those occurrences group together.
+ */
 function errorKind(line: string): string {
   const m = /([A-Za-z_.]*(?:Error|Exception)[A-Za-z_.]*:[^,;]{0,80})/.exec(line);
-  if (m) return m[1]!.trim();
+  if (m) return m[1]!.trim().split(/(?<=[.!])\s/)[0]!.replace(/\d+(?:\.\d+)?/g, 'N');
   const known =
     /(upstream timed out|upstream prematurely closed connection|connection refused|worker timeout|was sent SIGKILL[^,]*|out of memory|reset by peer|no live upstreams|(?:envoy|haproxy|alb) \S+: [^,;]{1,80})/i.exec(
       line,

@@ -73,6 +73,20 @@ const VIEWS: View[] = [
   'backend+logs',
   'no-ids',
 ];
+/** The logs with only the client-facing hop of the capture, or only the hops behind it. */
+function hopsView(data: BundleData, behind: boolean): InvestigateInput {
+  const servers = new Set(data.exchanges.map((x) => x.server.ip));
+  const exchanges = data.exchanges.filter((x) => servers.has(x.client.ip) === behind);
+  const conns = new Set(exchanges.map((x) => x.connId));
+  return {
+    exchanges,
+    connections: new Map([...data.connections].filter(([id]) => conns.has(id))),
+    retransmissions: data.retransmissions.filter((e) => conns.has(e.connId)),
+    logs: data.logs,
+    spans: data.spans,
+  };
+}
+
 function viewOf(data: BundleData, v: View): InvestigateInput {
   if (v === 'logs-only')
     return {
@@ -83,32 +97,9 @@ function viewOf(data: BundleData, v: View): InvestigateInput {
       spans: data.spans,
     };
   if (v === 'capture-only') return { ...data, logs: [] };
-  if (v === 'front-hop+logs') {
-    // exchanges a proxy sent (their client is some exchange's server) are behind the front hop
-    const servers = new Set(data.exchanges.map((x) => x.server.ip));
-    const exchanges = data.exchanges.filter((x) => !servers.has(x.client.ip));
-    const conns = new Set(exchanges.map((x) => x.connId));
-    return {
-      exchanges,
-      connections: new Map([...data.connections].filter(([id]) => conns.has(id))),
-      retransmissions: data.retransmissions.filter((e) => conns.has(e.connId)),
-      logs: data.logs,
-      spans: data.spans,
-    };
-  }
-  if (v === 'backend+logs') {
-    // the hops a proxy sent (their client is some exchange's server)
-    const servers = new Set(data.exchanges.map((x) => x.server.ip));
-    const exchanges = data.exchanges.filter((x) => servers.has(x.client.ip));
-    const conns = new Set(exchanges.map((x) => x.connId));
-    return {
-      exchanges,
-      connections: new Map([...data.connections].filter(([id]) => conns.has(id))),
-      retransmissions: data.retransmissions.filter((e) => conns.has(e.connId)),
-      logs: data.logs,
-      spans: data.spans,
-    };
-  }
+  // exchanges a proxy sent (their client is some exchange's server) are behind the front hop
+  if (v === 'front-hop+logs') return hopsView(data, false);
+  if (v === 'backend+logs') return hopsView(data, true);
   if (v === 'no-ids')
     return {
       ...data,

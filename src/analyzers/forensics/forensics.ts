@@ -29,6 +29,7 @@ import {
   type RuleSpec,
 } from './remediation.js';
 import { isoMsClamped } from '../../util/iso.js';
+import { lowerBound } from '../../util/search.js';
 
 export const DEFAULT_THRESHOLD = 35;
 
@@ -505,17 +506,6 @@ export function analyzeForensics(
     },
     signatures: { rules: sigs.rules.length, contextTokens: sigs.contextTokens },
   };
-}
-
-function lowerBound(xs: readonly number[], v: number): number {
-  let lo = 0;
-  let hi = xs.length;
-  while (lo < hi) {
-    const m = (lo + hi) >> 1;
-    if (xs[m]! < v) lo = m + 1;
-    else hi = m;
-  }
-  return lo;
 }
 
 function groupCampaigns(flagged: Suspect[], acc: Map<string, SourceAcc>): Campaign[] {

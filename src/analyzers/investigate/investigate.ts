@@ -30,6 +30,7 @@ import {
 import { proxyReason } from '../../decoders/logs/proxy.js';
 import { estimateSkew, type SkewEstimate, type SkewPair } from './skew.js';
 import { isoMs } from '../../util/iso.js';
+import { lowerBound, upperBound } from '../../util/search.js';
 
 export type Cause = 'network' | 'inference' | 'queueing' | 'upstream-error' | 'client' | 'unknown';
 
@@ -1014,28 +1015,6 @@ function inFlightAt(ctx: Ctx, x: Exchange): number {
   return upperBound(idx.started, t) - lowerBound(idx.answered, t);
 }
 
-function lowerBound(a: Float64Array, t: number): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const m = (lo + hi) >> 1;
-    if (a[m]! < t) lo = m + 1;
-    else hi = m;
-  }
-  return lo;
-}
-
-function upperBound(a: Float64Array, t: number): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const m = (lo + hi) >> 1;
-    if (a[m]! <= t) lo = m + 1;
-    else hi = m;
-  }
-  return lo;
-}
-
 function pickCause(bd: Breakdown, clientUpMs: number, f: RequestFacts): Cause {
   const parts: [Cause, number][] = [
     ['network', bd.network],
@@ -1470,7 +1449,11 @@ function buildFindings(
  */
 function errorKind(line: string): string {
   const m = /([A-Za-z_.]*(?:Error|Exception)[A-Za-z_.]*:[^,;]{0,80})/.exec(line);
-  if (m) return m[1]!.trim().split(/(?<=[.!])\s/)[0]!.replace(/\d+(?:\.\d+)?/g, 'N');
+  if (m)
+    return m[1]!
+      .trim()
+      .split(/(?<=[.!])\s/)[0]!
+      .replace(/\d+(?:\.\d+)?/g, 'N');
   const known =
     /(upstream timed out|upstream prematurely closed connection|connection refused|worker timeout|was sent SIGKILL[^,]*|out of memory|reset by peer|no live upstreams|(?:envoy|haproxy|alb) \S+: [^,;]{1,80})/i.exec(
       line,

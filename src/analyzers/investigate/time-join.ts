@@ -12,6 +12,7 @@
 import type { LogRecord } from '../../model/records.js';
 import { TIME_IS_START } from '../../decoders/logs/fields.js';
 import { accessEndUs, type JoinedRequest } from './join.js';
+import { lowerBound, upperBound } from '../../util/search.js';
 
 /** Pairs considered for the offset: at most this many app lines per source… */
 const OFFSET_SAMPLE = 2000;
@@ -96,16 +97,6 @@ export function joinByTime(
   if (open.length === 0 || bySource.size === 0 || coarse(open.map((o) => o.t)))
     return { joined: 0, offsets };
   const times = Float64Array.from(open, (o) => o.t);
-  const lowerBound = (v: number): number => {
-    let lo = 0;
-    let hi = times.length;
-    while (lo < hi) {
-      const m = (lo + hi) >> 1;
-      if (times[m]! < v) lo = m + 1;
-      else hi = m;
-    }
-    return lo;
-  };
   const taken = new Set<number>();
   let joined = 0;
   for (const [src, lines] of bySource) {
@@ -120,7 +111,7 @@ export function joinByTime(
     for (let i = 0; i < lines.length; i += step) {
       const t = lines[i]!.tsUs!;
       sampled++;
-      for (let k = lowerBound(t - OFFSET_WINDOW_US); k < times.length; k++) {
+      for (let k = lowerBound(times, t - OFFSET_WINDOW_US); k < times.length; k++) {
         const d = times[k]! - t;
         if (d > OFFSET_WINDOW_US) break;
         const b = Math.round(d / 1000);
@@ -152,7 +143,7 @@ export function joinByTime(
     const pairs: { d: number; k: number; r: LogRecord }[] = [];
     for (const r of lines) {
       const want = r.tsUs! + offsetUs;
-      for (let k = lowerBound(want - TOLERANCE_US); k < times.length; k++) {
+      for (let k = lowerBound(times, want - TOLERANCE_US); k < times.length; k++) {
         const d = times[k]! - want;
         if (d > TOLERANCE_US) break;
         pairs.push({ d: Math.abs(d), k, r });
@@ -237,16 +228,6 @@ export function joinByValue(
   let maxSpan = 0;
   for (const o of open) maxSpan = Math.max(maxSpan, o.hi - o.lo);
   const los = Float64Array.from(open, (o) => o.lo);
-  const upperBound = (v: number): number => {
-    let lo = 0;
-    let hi = los.length;
-    while (lo < hi) {
-      const m = (lo + hi) >> 1;
-      if (los[m]! <= v) lo = m + 1;
-      else hi = m;
-    }
-    return lo;
-  };
   interface Cand {
     k: number;
     r: LogRecord;
@@ -259,7 +240,7 @@ export function joinByValue(
     if (f === null) continue;
     const t = r.tsUs;
     const cands: Cand[] = [];
-    for (let k = upperBound(t) - 1, n = 0; k >= 0 && n < MAX_CANDIDATES; k--, n++) {
+    for (let k = upperBound(los, t) - 1, n = 0; k >= 0 && n < MAX_CANDIDATES; k--, n++) {
       const o = open[k]!;
       if (o.lo < t - maxSpan) break;
       if (t > o.hi || f > o.upMs + 1) continue;

@@ -10,6 +10,7 @@
 // the rest of the server time is processing. Pure.
 
 import type { Exchange } from '../../model/records.js';
+import { upperBound } from '../../util/search.js';
 
 export interface QueueEstimate {
   /** The capacity the server's requests are consistent with. */
@@ -58,14 +59,7 @@ function simulate(
     if (start > a && start > d - minProcUs + SLACK_US) bad++;
     if (starts) starts[i] = Math.min(start, d);
     // insert d, keeping the order
-    let lo = 0;
-    let hi = pending.length;
-    while (lo < hi) {
-      const m = (lo + hi) >> 1;
-      if (pending[m]! <= d) lo = m + 1;
-      else hi = m;
-    }
-    pending.splice(lo, 0, d);
+    pending.splice(upperBound(pending, d), 0, d);
   }
   return bad;
 }

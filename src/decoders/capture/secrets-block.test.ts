@@ -17,22 +17,13 @@ import { PCAPNG_DSB, PCAPNG_EPB, PCAPNG_IDB, PCAPNG_SHB } from './capture-reader
 import { allRecognisers } from '../proto/registry.js';
 import { parseKeyLog, type TlsKeyLog } from '../proto/tls-decrypt.js';
 import type { Exchange } from '../../model/records.js';
+import { HTTPS_FIXTURE_IDS as IDS } from '../proto/https-fixture.test-util.js';
 
 const FIX = join(import.meta.dirname, '../../../test/fixtures/capture');
 const DSB_FILE = readFileSync(join(FIX, 'https-keylog-dsb.pcapng'));
 const PCAP = readFileSync(join(FIX, 'https-keylog.pcap'));
 const KEYS = readFileSync(join(FIX, 'https-keylog.keys'), 'utf8');
 
-/** The requests of the 7 sessions, in capture (and key log) order. */
-const IDS = [
-  'tls13-h1',
-  'tls13-h2',
-  'tls12-gcm',
-  'tls12-chacha',
-  'tls13-aes256',
-  'tls13-chacha',
-  'tls12-aes256-h2',
-];
 /** Frame of each session's ServerHello (tshark); TLS 1.3's encrypted flight is in that frame. */
 const SERVER_HELLO_FRAME = [6, 24, 42, 57, 72, 89, 106];
 const SECRETS_TYPE_WIREGUARD = 0x57474b4c;

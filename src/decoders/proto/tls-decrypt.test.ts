@@ -10,6 +10,7 @@ import { CaptureEngine } from '../capture/engine.js';
 import { allRecognisers } from './registry.js';
 import { looksLikeKeyLog, parseKeyLog, type TlsKeyLog } from './tls-decrypt.js';
 import type { Exchange } from '../../model/records.js';
+import { HTTPS_FIXTURE_IDS as IDS } from './https-fixture.test-util.js';
 
 const FIX = join(import.meta.dirname, '../../../test/fixtures/capture');
 const PCAP = readFileSync(join(FIX, 'https-keylog.pcap'));
@@ -27,16 +28,6 @@ function run(keys: TlsKeyLog | null, chunk = PCAP.length, exchanges = true) {
   e.end();
   return { xs, counters: e.counters(), summary: e.summary() };
 }
-
-const IDS = [
-  'tls13-h1',
-  'tls13-h2',
-  'tls12-gcm',
-  'tls12-chacha',
-  'tls13-aes256',
-  'tls13-chacha',
-  'tls12-aes256-h2',
-];
 
 test('the key log: sessions by client random; other lines counted, not fatal', () => {
   const log = parseKeyLog(KEYS + '\nnot a key log line\nCLIENT_RANDOM zz 00\n# comment\n');

@@ -203,13 +203,13 @@ function renderPcap(r: FileResult): string {
   );
   out.push('');
   out.push(
-    `HTTP/1.x  ${s.http.requests} requests, ${s.http.responses} responses, ${s.http.exchanges} exchanges   ` +
-      `HTTP/2  ${s.http2.streams} streams   TLS  ${s.tls.clientHellos} ClientHellos` +
+    `HTTP/1.x  ${fmtCount(s.http.requests)} requests, ${fmtCount(s.http.responses)} responses, ${fmtCount(s.http.exchanges)} exchanges   ` +
+      `HTTP/2  ${fmtCount(s.http2.streams)} streams   TLS  ${fmtCount(s.tls.clientHellos)} ClientHellos` +
       (s.tls.decrypted || s.tls.notInKeyLog
-        ? `, ${s.tls.decrypted} decrypted, ${s.tls.notInKeyLog} not in the key log`
+        ? `, ${fmtCount(s.tls.decrypted)} decrypted, ${fmtCount(s.tls.notInKeyLog)} not in the key log`
         : '') +
       (s.tls.embeddedSecrets
-        ? `, secrets for ${s.tls.embeddedSecrets} sessions in the capture`
+        ? `, secrets for ${fmtCount(s.tls.embeddedSecrets)} sessions in the capture`
         : '') +
       (s.tls.sni.length
         ? ` (SNI: ${s.tls.sni

@@ -184,7 +184,9 @@ function parseHead(text: string, ctx: ProtoContext): Head | null {
     h.reason = m[3] ?? '';
   } else {
     const m = /^([A-Z][A-Z_-]*) +(\S+)(?: +HTTP\/(\d\.\d))?$/.exec(first);
-    if (!m) return null;
+    // the methods the recogniser and the framing-only scan know (a head that arrived a byte at a
+    // time was never checked at its start)
+    if (!m || !METHODS.has(m[1]!)) return null;
     h.isRequest = true;
     h.method = m[1]!;
     h.target = m[2]!;

@@ -9,7 +9,15 @@
 //  - apache error log `[Sun Dec 04 04:47:44 2005] [error] [client 1.2.3.4] msg`.
 
 import type { LogRecord } from '../../model/records.js';
-import { applyField, applyRequestLine, intern, newRecord, stripPort, type Ctx } from './fields.js';
+import {
+  applyField,
+  applyRequestLine,
+  intern,
+  newRecord,
+  secondsToMs,
+  stripPort,
+  type Ctx,
+} from './fields.js';
 import { normalizeSeverity } from './severity.js';
 import { readCtime, readSlashDate, readTimeLocal, tsEnd } from './time.js';
 import { readLevel, lvlEnd, skipSpaces } from './text.js';
@@ -156,8 +164,45 @@ function parseExtras(s: string, q: number, r: LogRecord, ctx: Ctx): void {
   }
   if (pos.length === 0) return;
   if (applyIngressNginx(r, pos, quoted) || applyTraefikClf(r, pos, quoted)) return;
-  for (let n = 0; n < pos.length; n++) if (pos[n] !== '-') r.attributes[`extra.${n + 2}`] = pos[n]!;
+  const keep = pos.length - applyTimingTail(r, pos, quoted);
+  for (let n = 0; n < keep; n++) if (pos[n] !== '-') r.attributes[`extra.${n + 2}`] = pos[n]!;
 }
+
+/**
+ * Timings appended to the combined format without keys, the usual ways: nginx's
+ * `$request_time [$upstream_response_time]` (seconds with a decimal point; the upstream value a
+ * number, a `-`, or the last of a list), and Apache's `%D` (a lone integer: µs). Returns how many
+ * trailing extras it took. Nothing when a key=value extra already gave the duration.
+ */
+function applyTimingTail(r: LogRecord, pos: string[], quoted: boolean[]): number {
+  if (r.durationMs !== null) return 0;
+  let i = pos.length;
+  while (i > 0 && !quoted[i - 1] && TIMING_TOKEN.test(pos[i - 1]!)) i--;
+  const n = pos.length - i;
+  if (n === 0 || n > 2) return 0;
+  const first = pos[i]!;
+  const a = r.attributes;
+  if (first.includes('.')) {
+    r.durationMs = secondsToMs(Number(first));
+    a['request_time_ms'] = r.durationMs;
+    const up = pos[i + 1];
+    if (up !== undefined && up !== '-') {
+      if (!up.includes('.')) return 1;
+      a['upstream_response_ms'] = secondsToMs(Number(up));
+    }
+    return n;
+  }
+  if (pos.length === 1 && first !== '-' && first.length <= 12) {
+    // Apache's `LogFormat "… %D"`: the time taken to serve the request, µs
+    r.durationMs = Number(first) / 1000;
+    a['request_time_us'] = Number(first);
+    return 1;
+  }
+  return 0;
+}
+
+/** A bare timing value: an integer, a decimal, or `-`. */
+const TIMING_TOKEN = /^(?:\d{1,12}(?:\.\d{1,9})?|-)$/;
 
 const DECIMAL = /^\d{1,9}(?:\.\d{1,6})?$/;
 /** One value of an nginx upstream variable: a number, `-`, or a list (`0.5, 0.3`, `0.5 : 0.3`). */

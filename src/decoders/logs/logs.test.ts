@@ -1351,3 +1351,21 @@ test("Envoy's JSON access log (Istio) and Traefik's: client, upstream time and a
   assert.equal(traefik.clientIp, '10.0.0.9');
   assert.equal(traefik.attributes['upstream_response_ms'], 88);
 });
+
+test('timings appended to the combined format without keys: nginx $request_time $upstream_response_time, Apache %D', () => {
+  const { records } = parse([
+    '10.0.0.1 - - [15/Mar/2024:20:17:00 +0000] "POST /predict HTTP/1.1" 200 512 "-" "curl/8.0" "-" 0.123 0.120',
+    '10.0.0.1 - - [15/Mar/2024:20:17:01 +0000] "POST /predict HTTP/1.1" 502 0 "-" "curl/8.0" 1.500 -',
+    '10.0.0.1 - - [15/Mar/2024:20:17:02 +0000] "POST /predict HTTP/1.1" 200 512 "-" "curl/8.0" 1234567',
+    '10.0.0.1 - - [15/Mar/2024:20:17:03 +0000] "POST /predict HTTP/1.1" 200 512 "-" "curl/8.0" rt=0.5 7',
+  ]);
+  const [nginx, failed, apache, keyed] = records as [LogRecord, LogRecord, LogRecord, LogRecord];
+  assert.equal(nginx.durationMs, 123);
+  assert.equal(nginx.attributes['upstream_response_ms'], 120);
+  assert.equal(failed.durationMs, 1500);
+  assert.equal(failed.attributes['upstream_response_ms'], undefined);
+  assert.equal(apache.durationMs, 1234.567);
+  // a key=value time wins; the lone integer after it stays an extra
+  assert.equal(keyed.durationMs, 500);
+  assert.equal(keyed.attributes['extra.2'], '7');
+});

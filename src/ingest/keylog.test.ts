@@ -8,16 +8,10 @@ import { parseKeyLog } from '../decoders/proto/tls-decrypt.js';
 import { CaptureEngine } from '../decoders/capture/engine.js';
 import { allRecognisers } from '../decoders/proto/registry.js';
 import type { Exchange } from '../model/records.js';
+import { HTTPS_FIXTURE_IDS } from '../decoders/proto/https-fixture.test-util.js';
 
-const IDS = [
-  'tls12-aes256-h2',
-  'tls12-chacha',
-  'tls12-gcm',
-  'tls13-aes256',
-  'tls13-chacha',
-  'tls13-h1',
-  'tls13-h2',
-];
+/** The fixture's session ids, sorted. */
+const IDS = [...HTTPS_FIXTURE_IDS].sort();
 const KEYS = readFileSync(
   join(import.meta.dirname, '../../test/fixtures/capture/https-keylog.keys'),
   'utf8',

@@ -14,9 +14,10 @@ import { investigate, type InvestigateInput } from '../src/analyzers/investigate
 import { isAccessRecord } from '../src/analyzers/investigate/join.js';
 
 const args = process.argv.slice(2);
-const minAcc = args.includes('--min-accuracy')
-  ? Number(args[args.indexOf('--min-accuracy') + 1])
-  : null;
+/** A `--min-…` ratchet given on the command line, or null. */
+const minFlag = (name: string): number | null =>
+  args.includes(name) ? Number(args[args.indexOf(name) + 1]) : null;
+const minAcc = minFlag('--min-accuracy');
 const verbose = args.includes('--verbose');
 const roots = args.filter(
   (a, i) => !a.startsWith('--') && !(args[i - 1] ?? '').startsWith('--min-'),
@@ -124,22 +125,12 @@ function viewOf(data: BundleData, v: View): InvestigateInput {
 }
 const minFor: Record<View, number | null> = {
   full: minAcc,
-  'logs-only': args.includes('--min-logs-only')
-    ? Number(args[args.indexOf('--min-logs-only') + 1])
-    : null,
-  'capture-only': args.includes('--min-capture-only')
-    ? Number(args[args.indexOf('--min-capture-only') + 1])
-    : null,
-  'logs-no-app-ids': args.includes('--min-logs-no-app-ids')
-    ? Number(args[args.indexOf('--min-logs-no-app-ids') + 1])
-    : null,
-  'front-hop+logs': args.includes('--min-front-hop')
-    ? Number(args[args.indexOf('--min-front-hop') + 1])
-    : null,
-  'backend+logs': args.includes('--min-backend')
-    ? Number(args[args.indexOf('--min-backend') + 1])
-    : null,
-  'no-ids': args.includes('--min-no-ids') ? Number(args[args.indexOf('--min-no-ids') + 1]) : null,
+  'logs-only': minFlag('--min-logs-only'),
+  'capture-only': minFlag('--min-capture-only'),
+  'logs-no-app-ids': minFlag('--min-logs-no-app-ids'),
+  'front-hop+logs': minFlag('--min-front-hop'),
+  'backend+logs': minFlag('--min-backend'),
+  'no-ids': minFlag('--min-no-ids'),
 };
 const score = new Map<View, { total: number; correct: number; missingFaults: number }>();
 for (const v of VIEWS) score.set(v, { total: 0, correct: 0, missingFaults: 0 });

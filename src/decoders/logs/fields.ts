@@ -1018,9 +1018,21 @@ function journaldService(r: LogRecord): void {
  */
 export const TIME_IS_START = 'log.time_is_start';
 
+/** A timestamp field named for the request's start (`start_time`, `StartUTC`); the last key asked
+ * is remembered (a file's lines share theirs). */
+function isStartKey(key: string): boolean {
+  if (key !== lastTsKey) {
+    lastTsKey = key;
+    lastTsKeyIsStart = /start/i.test(key);
+  }
+  return lastTsKeyIsStart;
+}
+let lastTsKey = '';
+let lastTsKeyIsStart = false;
+
 /** After all fields: a body for records that had no message (access logs). */
 export function finishKv(r: LogRecord, ctx: Ctx): void {
-  if (ctx.tsKey !== null && r.durationMs !== null && /start/i.test(ctx.tsKey))
+  if (ctx.tsKey !== null && r.durationMs !== null && isStartKey(ctx.tsKey))
     r.attributes[TIME_IS_START] = true;
   // Envoy's JSON access log (Istio's default) names the upstream it used `upstream_host`
   const uh = r.attributes['upstream_host'];

@@ -28,7 +28,8 @@ export function daysFromCivil(y: number, m: number, d: number): number {
   return era * 146097 + doe - 719468;
 }
 
-function d2(s: string, i: number): number {
+/** Two decimal digits at i, or -1. */
+export function d2(s: string, i: number): number {
   const a = s.charCodeAt(i) - 48;
   const b = s.charCodeAt(i + 1) - 48;
   if (a < 0 || a > 9 || b < 0 || b > 9) return -1;
@@ -213,8 +214,8 @@ export function readTimeLocal(s: string, i: number, o: TimeOpts): number {
   return compose(y, mo, d, h, mi, sec, frac, off);
 }
 
-/** `hh:mm:ss[.frac]` at i → seconds-of-day µs, or NaN. */
-function readClock(s: string, i: number): number {
+/** `hh:mm:ss[.frac]` at i → seconds-of-day µs, or NaN; sets tsEnd. */
+export function readClock(s: string, i: number): number {
   const h = d2(s, i);
   const mi = d2(s, i + 3);
   const sec = d2(s, i + 6);

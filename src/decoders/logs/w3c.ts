@@ -46,7 +46,7 @@ import {
   typedValue,
   type Ctx,
 } from './fields.js';
-import { readIso, tsEnd } from './time.js';
+import { d2, readClock, readIso, tsEnd } from './time.js';
 
 /** What a column holds. */
 const C = {
@@ -204,31 +204,15 @@ const UTC = { tzOffsetMinutes: 0, referenceYear: 1970 };
 function timeOfDayUs(v: string): number {
   const n = v.length;
   if (n < 5 || n > 18 || v.charCodeAt(2) !== 58) return NaN;
-  const h = two(v, 0);
-  const m = two(v, 3);
-  if (h < 0 || h > 23 || m < 0 || m > 59) return NaN;
-  let us = (h * 3600 + m * 60) * 1e6;
-  if (n === 5) return us;
-  if (v.charCodeAt(5) !== 58 || n < 8) return NaN;
-  const sec = two(v, 6);
-  if (sec < 0 || sec > 60) return NaN;
-  us += sec * 1e6;
-  if (n === 8) return us;
-  if (v.charCodeAt(8) !== 46 || n === 9) return NaN;
-  let scale = 100000;
-  for (let i = 9; i < n; i++) {
-    const d = v.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) return NaN;
-    us += d * scale;
-    scale /= 10;
+  if (n === 5) {
+    const h = d2(v, 0);
+    const m = d2(v, 3);
+    return h < 0 || h > 23 || m < 0 || m > 59 ? NaN : (h * 3600 + m * 60) * 1e6;
   }
-  return Math.round(us);
-}
-
-function two(v: string, i: number): number {
-  const a = v.charCodeAt(i) - 48;
-  const b = v.charCodeAt(i + 1) - 48;
-  return a < 0 || a > 9 || b < 0 || b > 9 ? -1 : a * 10 + b;
+  // seconds and a '.' fraction (not the ',' other logs use), nothing after
+  if (v.charCodeAt(8) === 44) return NaN;
+  const us = readClock(v, 0);
+  return tsEnd === n ? Math.round(us) : NaN;
 }
 
 /**

@@ -117,6 +117,27 @@ test('a request is joined across hops by its id; server time splits into queuein
   assert.equal(skew.pairs, 3);
 });
 
+test("a finding's examples are its strongest cases, the longest wait first", () => {
+  const frames = [
+    ...twoHops({ at: 0, serverUs: 500_000, id: 'wait-300', port: 42000 }),
+    ...twoHops({ at: 600_000, serverUs: 1_100_000, id: 'wait-900', port: 42010 }),
+    ...twoHops({ at: 1_800_000, serverUs: 700_000, id: 'wait-500', port: 42020 }),
+  ];
+  const logs = [
+    appLog('wait-300', T0 + 490_000, 200),
+    appLog('wait-900', T0 + 1_690_000, 200),
+    appLog('wait-500', T0 + 2_490_000, 200),
+  ];
+  const inv = investigate({ ...capture(frames), logs }, { slowMs: 300 });
+  const f = inv.findings.find((x) => x.cause === 'queueing')!;
+  assert.equal(f.requests, 3);
+  assert.deepEqual(
+    f.evidence.map((e) => e.split(':')[0]),
+    ['wait-900', 'wait-500', 'wait-300'],
+  );
+  assert.match(f.evidence[0]!, /^wait-900: waited 9\d\d ms \(server time/);
+});
+
 test('without request ids, hops join by trace id and an inference span gives the model time', () => {
   const tp = (n: number) => `00-${String(n).padStart(32, 'a')}-00f067aa0ba902b7-01`;
   const frames = [

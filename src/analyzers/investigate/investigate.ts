@@ -1253,6 +1253,15 @@ function pearson(xs: number[], ys: number[]): number {
   return sxx > 0 && syy > 0 ? sxy / Math.sqrt(sxx * syy) : 0;
 }
 
+/** A finding's examples: its strongest cases first (largest `by`), at most `n`. */
+function strongest<T>(xs: readonly T[], by: (x: T) => number, n = 5): T[] {
+  return xs
+    .map((x, i) => ({ x, v: by(x), i }))
+    .sort((a, b) => b.v - a.v || a.i - b.i)
+    .slice(0, n)
+    .map((e) => e.x);
+}
+
 function groupBy<T>(xs: readonly T[], key: (x: T) => string): Map<string, T[]> {
   const m = new Map<string, T[]>();
   for (const x of xs) {
@@ -1304,11 +1313,9 @@ function buildFindings(
       cause: 'network',
       requests: rs.length,
       confidence: r3(Math.min(0.95, 0.6 + 0.35 * (rs.length / Math.max(1, net.length)))),
-      evidence: rs
-        .slice(0, 5)
-        .map(
-          (r) => `${r.requestId}: ${r.evidence.find((e) => e.includes('retransmission')) ?? ''}`,
-        ),
+      evidence: strongest(rs, (r) => r.facts.maxStallMs).map(
+        (r) => `${r.requestId}: ${r.evidence.find((e) => e.includes('retransmission')) ?? ''}`,
+      ),
     });
   }
   // Network: transit time through an intermediate hop (relay, WAN link, proxy).
@@ -1317,20 +1324,18 @@ function buildFindings(
     transit,
     (r) => [...r.facts.transitVia].sort((a, b) => b.ms - a.ms)[0]?.via ?? 'client link',
   )) {
-    const ms = rs.map(
-      (r) => r.facts.transitVia.find((t) => t.via === via)?.ms ?? r.breakdownMs.network,
-    );
+    const transitMs = (r: RequestResult): number =>
+      r.facts.transitVia.find((t) => t.via === via)?.ms ?? r.breakdownMs.network;
+    const ms = rs.map(transitMs);
     out.push({
       title: `${rs.length} of ${slowCount} slow requests: network transit ${via === 'client link' ? 'on the client link' : `through ${via}`} (median ${fmt(median(ms))}, up to ${fmt(Math.max(...ms))} per request)`,
       cause: 'network',
       requests: rs.length,
       confidence: r3(Math.min(0.9, 0.5 + 0.4 * (rs.length / Math.max(1, net.length)))),
-      evidence: rs
-        .slice(0, 5)
-        .map(
-          (r) =>
-            `${r.requestId}: ${r.evidence.find((e) => e.includes('in transit')) ?? `network ${fmt(r.breakdownMs.network)} of ${fmt(r.totalMs)}`}`,
-        ),
+      evidence: strongest(rs, transitMs).map(
+        (r) =>
+          `${r.requestId}: ${r.evidence.find((e) => e.includes('in transit')) ?? `network ${fmt(r.breakdownMs.network)} of ${fmt(r.totalMs)}`}`,
+      ),
     });
   }
 
@@ -1359,12 +1364,10 @@ function buildFindings(
       cause: 'inference',
       requests: rs.length,
       confidence: r3(rs.every((r) => r.facts.splitFromWire) ? 0.6 : corr >= 0.7 ? 0.9 : 0.75),
-      evidence: rs
-        .slice(0, 5)
-        .map(
-          (r) =>
-            `${r.requestId}: inference ${fmt(r.breakdownMs.inference)} of ${fmt(r.totalMs)}, ${r.facts.reqBytes !== null ? `request body ${r.facts.reqBytes} B` : 'request size unknown'}`,
-        ),
+      evidence: strongest(rs, (r) => r.breakdownMs.inference).map(
+        (r) =>
+          `${r.requestId}: inference ${fmt(r.breakdownMs.inference)} of ${fmt(r.totalMs)}, ${r.facts.reqBytes !== null ? `request body ${r.facts.reqBytes} B` : 'request size unknown'}`,
+      ),
     });
   }
 
@@ -1386,12 +1389,10 @@ function buildFindings(
       cause: 'queueing',
       requests: rs.length,
       confidence: r3(rs.every((r) => r.facts.splitFromWire) ? 0.6 : maxIn > 1 ? 0.85 : 0.65),
-      evidence: rs
-        .slice(0, 5)
-        .map(
-          (r) =>
-            `${r.requestId}: server time ${fmt(r.facts.serverMs ?? 0)}, ${r.facts.splitFromWire ? 'processing' : 'inference'} ${fmt(r.breakdownMs.inference)}${r.facts.inFlight > 0 ? `, ${r.facts.inFlight} in flight` : ''}`,
-        ),
+      evidence: strongest(rs, (r) => r.breakdownMs.queueing).map(
+        (r) =>
+          `${r.requestId}: waited ${fmt(r.breakdownMs.queueing)} (server time ${fmt(r.facts.serverMs ?? 0)}, ${r.facts.splitFromWire ? 'processing' : 'inference'} ${fmt(r.breakdownMs.inference)})${r.facts.inFlight > 0 ? `, ${r.facts.inFlight} in flight` : ''}`,
+      ),
     });
   }
 

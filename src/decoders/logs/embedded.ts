@@ -10,9 +10,14 @@
 // Ids in prose: `… request_id=ab12 …`, `trace_id: 4bf9…` inside a free-text message fill the
 // record's request and trace ids when no field gave them, so application lines written as text
 // join their access lines like structured ones.
+//
+// Fields in prose: `prediction request_id=ab12 inference_ms=43.5 status=200` (Python's logging
+// with key=value messages, structlog's console renderer, Go's log with kv pairs, Rails' lograge
+// in a text line) gives the same typed fields as the JSON or logfmt line it stands for: the pairs
+// go through the field classifier (fields.ts), filling only what the line's own header did not.
 
 import type { LogRecord } from '../../model/records.js';
-import { traceIdOf } from './fields.js';
+import { applyFieldCls, classifyKey, K, traceIdOf, type Ctx } from './fields.js';
 
 /** Longest message tried as an inner line. */
 const MAX_INNER_CHARS = 16 * 1024;
@@ -89,5 +94,80 @@ export function idsFromMessage(r: LogRecord): void {
     } else if (key.startsWith('span')) {
       if (r.spanId === null && v.length >= 8 && v.length <= 32) r.spanId = v;
     } else if (r.requestId === null) r.requestId = v;
+  }
+}
+
+/** Messages longer than this are searched for key=value pairs in their first this many chars. */
+const MAX_KV_SEARCH_CHARS = 4096;
+/** Pairs taken from one message (hostile input: a message of a thousand pairs). */
+const MAX_KV_PAIRS = 32;
+/**
+ * `key=value` after a word boundary: a double-quoted value with \ escapes, or a bare one up to a
+ * space, comma or semicolon (`flags=0x1, tag=…`, `ready=true,policy=3`: pairs in a list).
+ */
+const KV_IN_TEXT =
+  /(?:^|[\s[(,;{|])([A-Za-z_@][\w.@-]{0,63})=("(?:[^"\\]|\\.){0,1024}"|[^\s",;]{1,1024})/g;
+
+/**
+ * The key=value pairs of a free-text message as typed fields (see the top of this file). The
+ * line's own clock, level and message stay; a record field is filled only when empty; an
+ * attribute already present wins.
+ */
+export function fieldsFromMessage(r: LogRecord, ctx: Ctx): void {
+  const body = r.body;
+  if (body.length < 4 || body.indexOf('=') < 0) return;
+  const text = body.length > MAX_KV_SEARCH_CHARS ? body.slice(0, MAX_KV_SEARCH_CHARS) : body;
+  KV_IN_TEXT.lastIndex = 0;
+  let m: RegExpExecArray | null;
+  let n = 0;
+  while ((m = KV_IN_TEXT.exec(text)) !== null && n++ < MAX_KV_PAIRS) {
+    const key = m[1]!;
+    let v = m[2]!;
+    if (v.charCodeAt(0) === 34) v = v.slice(1, -1).replace(/\\(.)/g, '$1');
+    // prose punctuation after a bare value (`took=12ms.`, `status=200,`)
+    else v = v.replace(/[.,;:)\]}]+$/, '');
+    if (v === '' || key in r.attributes) continue;
+    const cls = classifyKey(key);
+    if (!emptyFor(r, cls.k)) continue;
+    applyFieldCls(r, key, cls, v, ctx);
+  }
+}
+
+/** Whether the record field a key class fills is still empty (the line's header wins). */
+function emptyFor(r: LogRecord, k: number): boolean {
+  switch (k) {
+    case K.TS:
+    case K.LEVEL:
+    case K.SEVNUM:
+    case K.MSG:
+    case K.SERVICE:
+    case K.HOST:
+      return false;
+    case K.REQID:
+      return r.requestId === null;
+    case K.TRACEID:
+    case K.TRACEPARENT:
+      return r.traceId === null;
+    case K.SPANID:
+      return r.spanId === null;
+    case K.STATUS:
+      return r.httpStatus === null;
+    case K.METHOD:
+      return r.httpMethod === null;
+    case K.PATH:
+    case K.URL:
+    case K.REQUEST:
+      return r.httpPath === null && r.httpMethod === null;
+    case K.DUR_S:
+    case K.DUR_MS:
+    case K.DUR_US:
+    case K.DUR_NS:
+    case K.DUR_AUTO:
+      return r.durationMs === null;
+    case K.CLIENT:
+    case K.XFF:
+      return r.clientIp === null;
+    default:
+      return true;
   }
 }

@@ -770,7 +770,23 @@ export function applyFieldCls(r: LogRecord, key: string, cls: Cls, v: AttrValue,
   }
   switch (cls.k) {
     case K.TS: {
-      if (cls.rank >= ctx.tsRank) break;
+      if (cls.rank > ctx.tsRank) break;
+      if (cls.rank === ctx.tsRank) {
+        // a second time field of the same rank: taken only when it is the same second, finer
+        // (nginx JSON with both `$time_iso8601` and `$msec`)
+        if (!(r.tsUs !== null && r.tsUs % 1_000_000 === 0)) break;
+        const t =
+          typeof v === 'string'
+            ? parseTimestampValue(v, ctx)
+            : typeof v === 'number'
+              ? epochToUs(v)
+              : NaN;
+        if (t % 1_000_000 !== 0 && Math.floor(t / 1e6) * 1e6 === r.tsUs) {
+          r.tsUs = t;
+          return;
+        }
+        break;
+      }
       let t: number;
       if (typeof v === 'string') {
         // consecutive lines of a busy log share their (second-resolution) timestamp text

@@ -873,6 +873,55 @@ test('ids named inside free-text messages fill the request, trace and span ids',
   assert.equal(d.requestId, 'from-field', 'a field wins over the text');
 });
 
+test('a second time field of the same second but finer wins (nginx JSON with $time_iso8601 and $msec)', () => {
+  const { records } = parse([
+    '{"time_iso8601":"2026-11-28T08:52:47+00:00","msec":"1795855967.432","status":"200","request_uri":"/p","request_time":"0.014"}',
+    '{"msec":"1795855967.432","time_iso8601":"2026-11-28T08:52:47+00:00","status":"200"}',
+    // a finer time of another second is not the same clock: the first field stays
+    '{"time_iso8601":"2026-11-28T08:52:47+00:00","msec":"1795855999.432","status":"200"}',
+  ]);
+  assert.equal(records[0]!.tsUs, 1795855967432000);
+  assert.equal(records[0]!.attributes['msec'], undefined);
+  assert.equal(records[1]!.tsUs, 1795855967432000);
+  assert.equal(records[2]!.tsUs, 1795855967000000);
+});
+
+test("key=value pairs in a free-text message become typed fields; the line's own header wins", () => {
+  const { records } = parse([
+    '2024-03-15 20:17:00,123 INFO model_server: prediction request_id=abc-123 inference_ms=43.49 status=200 peer=10.1.1.10:39228 model="fake linear"',
+    '2024-03-15 20:17:00,124 ERROR model_server: failed time=2020-01-01T00:00:00Z level=debug status=500, latency_ms=12.5; msg=other',
+    '2024-03-15 20:17:00,125 INFO app: acquire lock=233570404, flags=0x1,policy=3 took=12ms.',
+  ]);
+  const [a, b, c] = records as [LogRecord, LogRecord, LogRecord];
+  // as the same line written as JSON would give
+  assert.equal(a.requestId, 'abc-123');
+  assert.equal(a.httpStatus, 200);
+  assert.equal(a.attributes['inference_ms'], 43.49);
+  assert.equal(a.clientIp, '10.1.1.10');
+  assert.equal(a.attributes['model'], 'fake linear');
+  assert.equal(
+    a.body,
+    'prediction request_id=abc-123 inference_ms=43.49 status=200 peer=10.1.1.10:39228 model="fake linear"',
+  );
+  // the header's time, level and message stay; list punctuation ends a bare value
+  assert.equal(b.tsUs, us('2024-03-15T20:17:00.124Z'));
+  assert.equal(b.severity, 'ERROR');
+  assert.match(b.body, /^failed /);
+  assert.equal(b.httpStatus, 500);
+  assert.equal(b.durationMs, 12.5);
+  assert.equal(c.attributes['lock'], 233570404);
+  assert.equal(c.attributes['flags'], '0x1');
+  assert.equal(c.attributes['policy'], 3);
+  assert.equal(c.durationMs, 12);
+});
+
+test('key=value pairs in a message are bounded', () => {
+  const many = Array.from({ length: 200 }, (_, i) => `k${i}=${i}`).join(' ');
+  const { records } = parse([`2024-03-15 20:17:00,123 INFO app: ${many}`]);
+  const keys = Object.keys(records[0]!.attributes).filter((k) => /^k\d+$/.test(k));
+  assert.equal(keys.length, 32);
+});
+
 test('unit-less timings (`inference_time`, `queue_time`) follow the duration rule: float seconds, integer ms', () => {
   const { records } = parse([
     '{"ts":"2024-03-15T20:17:00Z","msg":"done","inference_time":0.842,"queue_time":12}',

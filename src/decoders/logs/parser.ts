@@ -21,7 +21,7 @@ import type { LogRecord } from '../../model/records.js';
 import { Quality } from '../../model/quality.js';
 import { unwrapCri, unwrapDocker, type Unwrapped } from './container.js';
 import { detectLogFormat, isContinuationLike } from './detect.js';
-import { idsFromMessage, mayBeInnerLine, mergeEmbedded } from './embedded.js';
+import { fieldsFromMessage, idsFromMessage, mayBeInnerLine, mergeEmbedded } from './embedded.js';
 import { newCtx, type Ctx } from './fields.js';
 import { compileNginxFormat, type NginxLineParser } from './nginx-format.js';
 import { CONTINUATIONS, lastAuto, parseAuto, parsePlain, parsersFor } from './registry.js';
@@ -29,6 +29,8 @@ import { procName, procPid, skipProcPrefix, type TextParser } from './text.js';
 import { readW3cDirective } from './w3c.js';
 import type { LogFormat, LogLine, LogParseOptions, LogParser } from './types.js';
 
+/** Formats whose key=value pairs are already their fields (fieldsFromMessage is not tried). */
+const KV_FORMATS: ReadonlySet<string> = new Set(['json', 'logfmt', 'rust-tracing', 'torchserve']);
 const DEFAULT_MAX_JOIN_LINES = 500;
 const DEFAULT_MAX_RECORD_CHARS = 64 * 1024;
 /** Lines buffered for detection when the format is not given. */
@@ -287,8 +289,12 @@ class Parser implements LogParser {
       );
       if (inner !== null) r = mergeEmbedded(r, inner);
     }
-    // (not access lines: their message is their request line, made from their fields)
-    if ((r.requestId === null || r.traceId === null) && r.httpMethod === null) idsFromMessage(r);
+    // (not access lines: their message is their request line, made from their fields; not
+    // key=value formats: their pairs are their fields already)
+    if (r.httpMethod === null) {
+      if (!KV_FORMATS.has(r.format)) fieldsFromMessage(r, ctx);
+      if (r.requestId === null || r.traceId === null) idsFromMessage(r);
+    }
     if (pName !== null) {
       r.attributes['process'] = pName;
       if (pPid !== null) r.attributes['pid'] = pPid;

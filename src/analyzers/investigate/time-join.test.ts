@@ -149,3 +149,35 @@ test('whole-second access times: app lines join the request whose window holds t
     ],
   );
 });
+
+test("a relay in front of a server is that server's address too: its lines join the relayed requests", () => {
+  // whole-second access times; nginx sends to A (10.0.2.20:8000) directly, to a relay R
+  // (10.0.3.30:8002) that forwards to A after 200 ms, and to B (10.0.2.21:8001). a.jsonl is A's
+  // log (direct and relayed requests), b.jsonl B's.
+  const S = T0;
+  const reqs: JoinedRequest[] = [];
+  const lines: LogRecord[] = [];
+  const plan: ['A' | 'R' | 'B', number][] = [];
+  for (let i = 0; i < 24; i++)
+    plan.push([i % 4 === 1 ? 'R' : i % 4 === 3 ? 'B' : 'A', 30 + ((i * 37) % 90)]);
+  const addr = { A: '10.0.2.20:8000', R: '10.0.3.30:8002', B: '10.0.2.21:8001' };
+  plan.forEach(([to, inf], i) => {
+    const start = S + i * 450_000;
+    const up = inf + 3 + (to === 'R' ? 200 : 0);
+    const end = start + (up + 2) * 1000;
+    const a = access(i, Math.floor(end / 1e6) * 1e6, up + 2, 0);
+    a.attributes = { upstream_response_ms: up, upstream_addr: addr[to] };
+    reqs.push({ requestId: a.requestId, hops: [], access: a, logs: [] });
+    const l = appLine(start + (up - 1) * 1000, inf);
+    l.file = to === 'B' ? 'b.jsonl' : 'a.jsonl';
+    l.lineNo = i;
+    lines.push(l);
+  });
+  const inf = (r: LogRecord): number | null => r.attributes['inference_ms'] as number;
+  joinByValue(reqs, lines, isApp, inf, (r) => r.file);
+  reqs.forEach((j, i) => {
+    const to = plan[i]![0];
+    assert.equal(j.logs.length, 1, `request ${i} (${to}) joined`);
+    assert.equal(j.logs[0]!.file, to === 'B' ? 'b.jsonl' : 'a.jsonl', `request ${i} (${to})`);
+  });
+});

@@ -47,6 +47,10 @@ function answeredAt(a: LogRecord): number | null {
 
 /** Share of a source's lines whose closest access line must name one upstream for it to count. */
 const DOMINANT_SHARE = 0.7;
+/** A count assignment must explain the app lines this closely (share of them). */
+const COUNT_MISMATCH = 0.1;
+/** Count assignments tried at most: (sources + 1) ^ addresses. */
+const MAX_ASSIGNMENTS = 4096;
 
 /** The upstream address most candidate access lines name, if it is most of them. */
 function dominantUpstream(access: readonly LogRecord[]): string | null {
@@ -60,6 +64,91 @@ function dominantUpstream(access: readonly LogRecord[]): string | null {
   }
   for (const [ua, c] of n) if (named >= MIN_PEAK && c >= DOMINANT_SHARE * named) return ua;
   return null;
+}
+
+/**
+ * Which upstream addresses (the access lines' `upstream_addr`) each app source answers for. A
+ * source writes one line per request it served and the proxy's line names the address each
+ * request went to, so a source serves the addresses whose request counts add up to its line
+ * count: a relay in front of a server is that server's too, and an address whose server left no
+ * log is nobody's. The assignment that fits the counts best — ties broken by how often the
+ * lines' best-fitting access lines (`best`) name its addresses — is taken when it explains the
+ * lines within COUNT_MISMATCH. Else each source keeps the address most of its best fits name
+ * (DOMINANT_SHARE), or is not filtered (null).
+ */
+function upstreamsBySource(
+  lineCount: ReadonlyMap<string, number>,
+  requestsByAddr: ReadonlyMap<string, number>,
+  best: ReadonlyMap<string, readonly LogRecord[]>,
+): Map<string, Set<string> | null> {
+  const out = new Map<string, Set<string> | null>();
+  const fallback = (): Map<string, Set<string> | null> => {
+    for (const [src, access] of best) {
+      const ua = dominantUpstream(access);
+      out.set(src, ua === null ? null : new Set([ua]));
+    }
+    return out;
+  };
+  const sources = [...lineCount.keys()];
+  const addrs = [...requestsByAddr.keys()];
+  const s = sources.length;
+  if (s === 0 || addrs.length === 0 || (s + 1) ** addrs.length > MAX_ASSIGNMENTS) return fallback();
+  // picks[i][a]: how often source i's lines fit best a request to address a
+  const picks = sources.map((src) => {
+    const n = new Map<string, number>();
+    for (const x of best.get(src) ?? []) {
+      const ua = x.attributes['upstream_addr'];
+      if (typeof ua === 'string') n.set(ua, (n.get(ua) ?? 0) + 1);
+    }
+    return addrs.map((a) => n.get(a) ?? 0);
+  });
+  const lines = sources.map((src) => lineCount.get(src)!);
+  const reqs = addrs.map((a) => requestsByAddr.get(a)!);
+  let bestCost = Infinity;
+  let bestAgree = -1;
+  let bestCode: number[] = [];
+  const code = new Array<number>(addrs.length).fill(0);
+  const got = new Array<number>(s).fill(0);
+  for (let n = 0; n < (s + 1) ** addrs.length; n++) {
+    // address a → source code[a], or none (code s)
+    for (let a = 0, v = n; a < addrs.length; a++, v = Math.floor(v / (s + 1)))
+      code[a] = v % (s + 1);
+    got.fill(0);
+    let agree = 0;
+    for (let a = 0; a < addrs.length; a++)
+      if (code[a]! < s) {
+        got[code[a]!]! += reqs[a]!;
+        agree += picks[code[a]!]![a]!;
+      }
+    let cost = 0;
+    for (let i = 0; i < s; i++) cost += Math.abs(lines[i]! - got[i]!);
+    if (cost < bestCost || (cost === bestCost && agree > bestAgree)) {
+      bestCost = cost;
+      bestAgree = agree;
+      bestCode = code.slice();
+    }
+  }
+  const total = lines.reduce((x, y) => x + y, 0);
+  if (bestCost > COUNT_MISMATCH * total) return fallback();
+  sources.forEach((src, i) => out.set(src, new Set(addrs.filter((_a, k) => bestCode[k] === i))));
+  return out;
+}
+
+/** Whether an app line of a source serving `addrs` may join a request through access line `a`. */
+function mayServe(addrs: Set<string> | null | undefined, a: LogRecord): boolean {
+  if (!addrs) return true;
+  const ua = a.attributes['upstream_addr'];
+  return typeof ua !== 'string' || addrs.has(ua);
+}
+
+/** Requests by the upstream address their access line names (those that name one). */
+function countByAddr(access: Iterable<LogRecord>): Map<string, number> {
+  const n = new Map<string, number>();
+  for (const a of access) {
+    const ua = a.attributes['upstream_addr'];
+    if (typeof ua === 'string') n.set(ua, (n.get(ua) ?? 0) + 1);
+  }
+  return n;
 }
 
 /** Whole-second timestamps cannot be paired by time. */
@@ -194,7 +283,7 @@ const MAX_VALUE_LINES = 20_000;
  * upstream time exceeds the inference by the usual margin (the median over all lines' closest
  * fits) is taken first: a request's inference time is nearly its upstream time when it did not
  * wait, which tells apart requests to one server that ended in the same second. Lines of one
- * source go only to the upstream address most of their best fits name. Returns lines joined.
+ * source go only to the upstream addresses it serves (upstreamsBySource). Returns lines joined.
  */
 export function joinByValue(
   requests: JoinedRequest[],
@@ -298,13 +387,17 @@ export function joinByValue(
   const pairScore: number[] = [];
   const pairK: number[] = [];
   const pairLine: LogRecord[] = [];
-  for (const l of bySource.values()) {
-    // one app source is one upstream: the address most of its lines' best fits name
-    const upstream = dominantUpstream(l.map((x) => open[x.ks[0]!]!.j.access!));
+  // the upstream addresses each source answers for
+  const serves = upstreamsBySource(
+    new Map([...bySource].map(([src, l]) => [src, l.length])),
+    countByAddr(open.map((o) => o.j.access!)),
+    new Map([...bySource].map(([src, l]) => [src, l.map((x) => open[x.ks[0]!]!.j.access!)])),
+  );
+  for (const [src, l] of bySource) {
+    const addrs = serves.get(src);
     for (const { r, ks, scores } of l)
       for (let i = 0; i < ks.length; i++) {
-        const ua = open[ks[i]!]!.j.access!.attributes['upstream_addr'];
-        if (upstream !== null && typeof ua === 'string' && ua !== upstream) continue;
+        if (!mayServe(addrs, open[ks[i]!]!.j.access!)) continue;
         pairScore.push(scores[i]!);
         pairK.push(ks[i]!);
         pairLine.push(r);

@@ -1,14 +1,23 @@
 // Conformance: `mlscope investigate` against the answer keys of incident bundles.
 // usage: node --import tsx scripts/conformance-labs.ts <DATA_DIR | LAB_DIR…> [--min-accuracy R]
 //          [--min-logs-only R] [--min-capture-only R] [--min-logs-no-app-ids R] [--min-front-hop R]
-//          [--min-no-ids R] [--min-backend R] [--verbose]
+//          [--min-no-ids R] [--min-backend R] [--min-rewritten-logs R] [--verbose]
 // For every <lab>/bundle with <lab>/truth/truth.jsonl (read whole, logs only and capture only): the cause of each slow or failed request
 // (truth `slow` or status ≥ 500) must match; every injected fault (truth cause other than none)
 // must appear among the findings. Prints per lab accuracy and a confusion table; exits 1 below
 // --min-accuracy (the CI ratchet, over all labs together) or when a fault has no finding.
 
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import {
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { readBundle, type BundleData } from '../src/ingest/bundle.js';
 import { investigate, type InvestigateInput } from '../src/analyzers/investigate/investigate.js';
 import { isAccessRecord } from '../src/analyzers/investigate/join.js';
@@ -57,6 +66,9 @@ interface Truth {
 // exchanges (headers included) and of every log line — as when nobody set up request ids: hops
 // join by time, bodies and paths, log lines by time. Requests are scored by their start on the
 // client-facing hop, mapped back to the ids the answer key uses.
+// An eighth: the logs alone, rewritten as other services write them (`rewriteLogs`): JSON app
+// lines as Python logging text with key=value messages and other field names, the proxy's
+// key=value extras under nginx's own variable names — mlscope must not depend on one spelling.
 type View =
   | 'full'
   | 'logs-only'
@@ -64,7 +76,8 @@ type View =
   | 'logs-no-app-ids'
   | 'front-hop+logs'
   | 'backend+logs'
-  | 'no-ids';
+  | 'no-ids'
+  | 'rewritten-logs';
 const VIEWS: View[] = [
   'full',
   'logs-only',
@@ -73,7 +86,66 @@ const VIEWS: View[] = [
   'front-hop+logs',
   'backend+logs',
   'no-ids',
+  'rewritten-logs',
 ];
+
+/** Other spellings of the lab's field names, as other services and log formats write them. */
+const RENAMES: Record<string, string> = {
+  request_id: 'correlation_id',
+  inference_ms: 'model_latency_ms',
+  rt: 'request_time',
+  uct: 'upstream_connect_time',
+  uht: 'upstream_header_time',
+  urt: 'upstream_response_time',
+  ua: 'upstream_addr',
+  us: 'upstream_status',
+  rid: 'request_id',
+};
+
+/** A JSON app line as Python's logging writes it: `date time,ms LEVEL logger: event k=v …`. */
+function asPythonLogging(o: Record<string, unknown>): string | null {
+  const ts = typeof o['ts'] === 'string' ? new Date(o['ts']) : null;
+  if (!ts || Number.isNaN(ts.getTime())) return null;
+  const iso = ts.toISOString();
+  const head = `${iso.slice(0, 10)} ${iso.slice(11, 19)},${iso.slice(20, 23)} ${String(o['level'] ?? 'INFO')} ${String(o['logger'] ?? 'app')}: ${String(o['event'] ?? o['msg'] ?? '')}`;
+  const kv = Object.entries(o)
+    .filter(([k]) => !['ts', 'level', 'logger', 'event', 'msg'].includes(k))
+    .map(([k, v]) => {
+      const t = typeof v === 'string' ? v : JSON.stringify(v);
+      return `${RENAMES[k] ?? k}=${/[\s"=]/.test(t) ? JSON.stringify(t) : t}`;
+    });
+  return [head, ...kv].join(' ');
+}
+
+/** A copy of a bundle's logs rewritten (see the eighth view); returns its directory. */
+function rewriteLogs(bundle: string): string {
+  const out = mkdtempSync(join(tmpdir(), 'mlscope-rewritten-'));
+  const walk = (dir: string): void => {
+    for (const n of readdirSync(dir)) {
+      const p = join(dir, n);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (/\.(log|jsonl|json|txt)$/.test(n)) {
+        const lines = readFileSync(p, 'utf8').split('\n');
+        const rewritten = lines.map((l) => {
+          if (l.startsWith('{')) {
+            try {
+              return asPythonLogging(JSON.parse(l) as Record<string, unknown>) ?? l;
+            } catch {
+              return l;
+            }
+          }
+          // key=value extras after an access line: renamed
+          return l.replace(/ ([a-z]{1,4})=/g, (m, k: string) =>
+            RENAMES[k] ? ` ${RENAMES[k]}=` : m,
+          );
+        });
+        writeFileSync(join(out, relative(bundle, p).replace(/[/\\]/g, '_')), rewritten.join('\n'));
+      }
+    }
+  };
+  walk(bundle);
+  return out;
+}
 /** The logs with only the client-facing hop of the capture, or only the hops behind it. */
 function hopsView(data: BundleData, behind: boolean): InvestigateInput {
   const servers = new Set(data.exchanges.map((x) => x.server.ip));
@@ -131,6 +203,7 @@ const minFor: Record<View, number | null> = {
   'front-hop+logs': minFlag('--min-front-hop'),
   'backend+logs': minFlag('--min-backend'),
   'no-ids': minFlag('--min-no-ids'),
+  'rewritten-logs': minFlag('--min-rewritten-logs'),
 };
 const score = new Map<View, { total: number; correct: number; missingFaults: number }>();
 for (const v of VIEWS) score.set(v, { total: 0, correct: 0, missingFaults: 0 });
@@ -156,11 +229,17 @@ for (const lab of roots.flatMap(labsUnder)) {
     if (!servers.has(x.client.ip) && x.requestId !== null && x.reqFirstUs !== null)
       idAtStart.set(x.reqFirstUs, x.requestId);
   const hasLogs = data.logs.length > 0;
+  let rewritten: BundleData | null = null;
+  if (hasLogs && hasCapture) {
+    const dir = rewriteLogs(join(lab, 'bundle'));
+    rewritten = await readBundle([dir]);
+    rmSync(dir, { recursive: true, force: true });
+  }
   for (const v of VIEWS) {
     // a view that removes everything the lab has says nothing
     if (v !== 'full' && (!hasCapture || !hasLogs)) continue;
     const inv = investigate(
-      viewOf(data, v),
+      v === 'rewritten-logs' ? viewOf(rewritten!, 'logs-only') : viewOf(data, v),
       summary.slow_ms !== undefined ? { slowMs: summary.slow_ms } : {},
     );
     const ours = new Map(

@@ -28,7 +28,7 @@ if [ -f scripts/conformance-labs.ts ]; then
     --min-accuracy "$(get b.labs.minAccuracy)" --min-logs-only "$(get b.labs.minLogsOnly)" \
     --min-capture-only "$(get b.labs.minCaptureOnly)" --min-logs-no-app-ids "$(get b.labs.minLogsNoAppIds)" \
     --min-front-hop "$(get b.labs.minFrontHop)" --min-no-ids "$(get b.labs.minNoIds)" \
-    --min-backend "$(get b.labs.minBackend)"
+    --min-backend "$(get b.labs.minBackend)" --min-rewritten-logs "$(get b.labs.minRewrittenLogs)"
 fi
 if [ -f scripts/conformance-otlp.ts ]; then
   run "OTLP/Jaeger/Zipkin samples import" node --import tsx scripts/conformance-otlp.ts "$data/otlp"

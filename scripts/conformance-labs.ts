@@ -107,7 +107,8 @@ function asPythonLogging(o: Record<string, unknown>): string | null {
   const ts = typeof o['ts'] === 'string' ? new Date(o['ts']) : null;
   if (!ts || Number.isNaN(ts.getTime())) return null;
   const iso = ts.toISOString();
-  const head = `${iso.slice(0, 10)} ${iso.slice(11, 19)},${iso.slice(20, 23)} ${String(o['level'] ?? 'INFO')} ${String(o['logger'] ?? 'app')}: ${String(o['event'] ?? o['msg'] ?? '')}`;
+  const str = (v: unknown, d: string): string => (typeof v === 'string' ? v : d);
+  const head = `${iso.slice(0, 10)} ${iso.slice(11, 19)},${iso.slice(20, 23)} ${str(o['level'], 'INFO')} ${str(o['logger'], 'app')}: ${str(o['event'] ?? o['msg'], '')}`;
   const kv = Object.entries(o)
     .filter(([k]) => !['ts', 'level', 'logger', 'event', 'msg'].includes(k))
     .map(([k, v]) => {

@@ -60,7 +60,7 @@ test('buildTruth joins by the id the client saw and counts retransmissions on it
     routeFaults: { '/lossy/predict': 'loss' },
     proxyAddr: '10.10.1.10',
     clients: [c],
-    nginx: [parseNginxLine(line)!],
+    proxyLog: [parseNginxLine(line)!],
     app: [{ request_id: 'a9e2', inference_ms: 49.9, status: 200, peer: '10.10.1.10:55984' }],
     ledger: [],
     relay: [],

@@ -1,4 +1,5 @@
-// Ground truth for a slow-endpoint run: joins what the client saw with nginx's access log, the
+// Ground truth for a slow-endpoint run: joins what the client saw with the front proxy's access
+// log (nginx's, or HAProxy's read into the same fields), the
 // apps' JSON logs, the fault ledgers and the capture's retransmissions, then labels each request
 // with the rules of the lab README:
 //   5xx or no response → upstream-error; fast → none; model time ≥ 60% of client time →
@@ -30,7 +31,8 @@ export interface ClientResult {
   error: string | null;
 }
 
-export interface NginxLine {
+/** The front proxy's line for a request, in nginx's terms (ms; null where the stage was not reached). */
+export interface ProxyLine {
   remoteAddr: string;
   method: string;
   path: string;
@@ -62,7 +64,7 @@ function upstreamMs(v: string): number | null {
   return any ? round(sum * 1000) : null;
 }
 
-export function parseNginxLine(line: string): NginxLine | null {
+export function parseNginxLine(line: string): ProxyLine | null {
   const m = NGINX_RE.exec(line);
   if (!m) return null;
   return {
@@ -78,6 +80,55 @@ export function parseNginxLine(line: string): NginxLine | null {
     upstreamStatus: m[10]!,
     rid: m[11]!,
     msec: Number(m[12]),
+  };
+}
+
+const HAPROXY_RE =
+  /^(\S+):\d+ \[(\d\d)\/(\w{3})\/(\d{4}):(\d\d):(\d\d):(\d\d)\.(\d{3})\] \S+ (\S+)\/(\S+) (-?\d+)\/(-?\d+)\/(-?\d+)\/(-?\d+)\/\+?(-?\d+) (\d{3}) \+?\d+ \S+ \S+ \S{4} \S+ \S+ \{([^}|]*)[^}]*\} "(\S+) (\S+)/;
+const MONTHS = 'JanFebMarAprMayJunJulAugSepOctNovDec';
+
+/**
+ * The lab's HAProxy line (`option httplog` with the X-Request-ID captured first) in nginx's terms:
+ * request time = Ta; upstream connect = Tc; upstream header = Tw + Tc + Tr (nginx's header time
+ * runs from when it starts connecting; HAProxy's queue comes before that); upstream response =
+ * Ta − TR (HAProxy streams the body, so the upstream's last byte is the client's). `servers` maps
+ * `backend/server` to the server's address. The date is local time, as HAProxy writes it.
+ */
+export function parseHaproxyLine(line: string, servers: Record<string, string>): ProxyLine | null {
+  const m = HAPROXY_RE.exec(line);
+  if (!m) return null;
+  const [tReq, tw, tc, tr, ta] = [m[11], m[12], m[13], m[14], m[15]].map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const mon = MONTHS.indexOf(m[3]!) / 3;
+  const startMs = new Date(
+    Number(m[4]),
+    mon,
+    Number(m[2]),
+    Number(m[5]),
+    Number(m[6]),
+    Number(m[7]),
+    Number(m[8]),
+  ).getTime();
+  const headerMs = tr >= 0 ? Math.max(0, tw) + Math.max(0, tc) + tr : null;
+  const status = Number(m[16]);
+  return {
+    remoteAddr: m[1]!,
+    method: m[18]!,
+    path: m[19]!,
+    status,
+    requestTimeMs: Math.max(0, ta),
+    connectMs: tc >= 0 ? tc : null,
+    headerMs,
+    responseMs: headerMs !== null && ta >= 0 ? Math.max(headerMs, ta - Math.max(0, tReq)) : null,
+    upstreamAddr: servers[`${m[9]!}/${m[10]!}`] ?? '-',
+    upstreamStatus: tr >= 0 ? String(status) : '-',
+    rid: m[17]!,
+    msec: (startMs + Math.max(0, ta)) / 1000,
   };
 }
 
@@ -146,7 +197,8 @@ export interface TruthInputs {
   routeFaults: Record<string, string>;
   proxyAddr: string;
   clients: ClientResult[];
-  nginx: NginxLine[];
+  /** The front proxy's access lines. */
+  proxyLog: ProxyLine[];
   app: AppRecord[];
   ledger: LedgerRecord[];
   relay: RelayRecord[];
@@ -215,8 +267,8 @@ export function label(r: {
 }
 
 export function buildTruth(inp: TruthInputs): TruthRecord[] {
-  const nginxByRid = new Map<string, NginxLine>();
-  for (const l of inp.nginx) nginxByRid.set(l.rid, l);
+  const nginxByRid = new Map<string, ProxyLine>();
+  for (const l of inp.proxyLog) nginxByRid.set(l.rid, l);
   const appByRid = new Map<string, AppRecord>();
   for (const a of inp.app)
     if (a.request_id && !appByRid.has(a.request_id)) appByRid.set(a.request_id, a);

@@ -145,6 +145,7 @@ export interface AppRecord {
 export interface LedgerRecord {
   request_id: string;
   fault: string;
+  ts?: string;
 }
 
 export interface RelayRecord {
@@ -278,8 +279,9 @@ export function buildTruth(inp: TruthInputs): TruthRecord[] {
   for (const r of inp.relay) relayByRid.set(r.request_id, r);
 
   const sorted = [...inp.clients].sort((a, b) => a.t_send - b.t_send || a.i - b.i);
+  const unanswered = unansweredIds(sorted, inp.ledger);
   return sorted.map((c) => {
-    const rid = c.request_id;
+    const rid = c.request_id ?? unanswered.get(c) ?? null;
     const ngx = rid ? nginxByRid.get(rid) : undefined;
     const app = rid ? appByRid.get(rid) : undefined;
     const relay = rid ? relayByRid.get(rid) : undefined;
@@ -371,6 +373,33 @@ export function buildTruth(inp: TruthInputs): TruthRecord[] {
       error: c.error,
     };
   });
+}
+
+/**
+ * The id of each request the client got no answer to (so saw no X-Request-ID): the one it sent,
+ * else the proxy's own, found in the fault ledger — an injected fault written during the request
+ * under an id no answered request has (HAProxy closes the client's connection without an answer
+ * or a log line when a server dies on a reused connection, so the client can retry).
+ */
+function unansweredIds(clients: ClientResult[], ledger: LedgerRecord[]): Map<ClientResult, string> {
+  const out = new Map<ClientResult, string>();
+  const seen = new Set<string>();
+  for (const c of clients) if (c.request_id) seen.add(c.request_id);
+  for (const c of clients) {
+    if (c.request_id) continue;
+    if (c.sent_request_id) {
+      out.set(c, c.sent_request_id);
+      continue;
+    }
+    for (const l of ledger) {
+      const t = l.ts ? Date.parse(l.ts) / 1000 : NaN;
+      if (seen.has(l.request_id) || !(t >= c.t_send - 0.005 && t <= c.t_end + 0.005)) continue;
+      out.set(c, l.request_id);
+      seen.add(l.request_id);
+      break;
+    }
+  }
+  return out;
 }
 
 function quantile(xs: number[], q: number): number | null {

@@ -36,17 +36,21 @@ const pyModule = (mod: string, pkg: string): Need => ({
     (await run(PYTHON, ['-c', `import ${mod}`], { allowFail: true })).code === 0,
 });
 
+/** slow-endpoint's needs with the given front proxy. */
+const slowEndpoint = (proxy: Need): Need[] => [
+  bin('/usr/sbin/ip', 'iproute2'),
+  bin('/usr/sbin/nft', 'nftables'),
+  proxy,
+  bin('/usr/bin/tcpdump', 'tcpdump'),
+  bin('/usr/bin/tshark', 'tshark'),
+  bin('/usr/bin/gunicorn', 'gunicorn'),
+  pyModule('fastapi', 'python3-fastapi'),
+  pyModule('uvicorn', 'python3-uvicorn'),
+];
+
 const NEEDS: Record<string, Need[]> = {
-  'slow-endpoint': [
-    bin('/usr/sbin/ip', 'iproute2'),
-    bin('/usr/sbin/nft', 'nftables'),
-    bin('/usr/sbin/nginx', 'nginx'),
-    bin('/usr/bin/tcpdump', 'tcpdump'),
-    bin('/usr/bin/tshark', 'tshark'),
-    bin('/usr/bin/gunicorn', 'gunicorn'),
-    pyModule('fastapi', 'python3-fastapi'),
-    pyModule('uvicorn', 'python3-uvicorn'),
-  ],
+  'slow-endpoint': slowEndpoint(bin('/usr/sbin/nginx', 'nginx')),
+  'slow-endpoint:haproxy': slowEndpoint(bin('/usr/sbin/haproxy', 'haproxy')),
   'bench-traffic': [
     bin('/usr/sbin/ip', 'iproute2'),
     bin('/usr/sbin/nft', 'nftables'),
@@ -71,5 +75,8 @@ export async function preflight(scenario: string): Promise<void> {
   if (!existsSync(LAB_ASSETS)) problems.push(`scenario assets not found at ${LAB_ASSETS}`);
   if (problems.length === 0) return;
   const fix = pkgs.size ? `\n  install: apt-get install -y ${[...pkgs].join(' ')}` : '';
-  throw new LabError('E_LAB_ENV', `lab ${scenario} cannot run:\n  ${problems.join('\n  ')}${fix}`);
+  throw new LabError(
+    'E_LAB_ENV',
+    `lab ${scenario.replace(':', ' --proxy ')} cannot run:\n  ${problems.join('\n  ')}${fix}`,
+  );
 }

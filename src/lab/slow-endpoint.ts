@@ -1,9 +1,10 @@
-// Scenario `slow-endpoint`: a keep-alive client → nginx → FastAPI model servers (uvicorn and
-// gunicorn+UvicornWorker), with a chosen mix of faults, all captured on the lab bridge.
+// Scenario `slow-endpoint`: a keep-alive client → nginx (or HAProxy: --proxy haproxy) → FastAPI
+// model servers (uvicorn and gunicorn+UvicornWorker), with a chosen mix of faults, all captured on
+// the lab bridge.
 //
 // Topology (one /16 on the bridge in the hub namespace; each role in its own namespace):
 //   client 10.10.0.5 ─┐
-//   proxy  10.10.1.10:8080 nginx
+//   proxy  10.10.1.10:8080 nginx or haproxy
 //   apps   10.10.2.20:8000 uvicorn (1 worker)          /predict, /big/predict
 //          10.10.2.21:8001 gunicorn 2×UvicornWorker    /lossy/predict  (nft loss both ways)
 //          10.10.2.22:8003 uvicorn, 1 blocking worker  /batch/predict  (queueing)
@@ -22,18 +23,24 @@ import { makePlan, routesFor, type Fault } from './plan.js';
 import { LabSession, type Progress } from './session.js';
 import {
   buildTruth,
+  parseHaproxyLine,
   parseNginxLine,
   summarize,
   type AppRecord,
   type ClientResult,
   type LedgerRecord,
-  type NginxLine,
+  type ProxyLine,
   type RelayRecord,
   type RetransFrame,
 } from './truth.js';
 
+export const PROXIES = ['nginx', 'haproxy'] as const;
+export type FrontProxy = (typeof PROXIES)[number];
+
 export interface SlowEndpointOptions {
   outDir: string;
+  /** The front proxy (default nginx). */
+  proxy?: FrontProxy;
   faults: Fault[];
   seed: number;
   requests: number;
@@ -162,6 +169,40 @@ export function renderNginxConf(
     .replace('{{LOCATIONS}}', locations);
 }
 
+/** HAProxy's backend per upstream; `server srv1` in each (the address is in the config only). */
+export function haproxyServers(faults: Fault[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const u of upstreamsFor(faults)) out[`${u.name}/srv1`] = `${u.addr}:${u.port}`;
+  return out;
+}
+
+/**
+ * The HAProxy equivalent of renderNginxConf: a backend per upstream (the path rewritten to what
+ * nginx's proxy_pass sends, server-side keep-alive unless the upstream has none, nginx's
+ * proxy_read_timeout as `timeout server`) and a `use_backend` per route.
+ */
+export function renderHaproxyConf(tmpl: string, faults: Fault[], runDir: string): string {
+  const ups = upstreamsFor(faults);
+  const routes = ups.map((u) => `    use_backend ${u.name} if { path ${u.location} }`).join('\n');
+  const seen = new Set<string>();
+  const backends = ups
+    .filter((u) => !seen.has(u.name) && seen.add(u.name))
+    .map((u) => {
+      const lines = [`backend ${u.name}`];
+      if (u.noKeepalive) lines.push('    option http-server-close');
+      if (u.name === 'app_e') lines.push(`    timeout server ${GEN_READ_TIMEOUT_S}s`);
+      lines.push('    http-request set-path /predict');
+      lines.push(`    server srv1 ${u.addr}:${u.port}`);
+      return lines.join('\n');
+    })
+    .join('\n\n');
+  return tmpl
+    .replaceAll('{{RUN}}', runDir)
+    .replaceAll('{{LISTEN}}', `${ADDR.proxy}:${ADDR.proxyPort}`)
+    .replace('{{ROUTES}}', routes)
+    .replace('{{BACKENDS}}', backends);
+}
+
 function readJsonl<T>(path: string): T[] {
   if (!existsSync(path)) return [];
   const out: T[] = [];
@@ -257,14 +298,15 @@ export async function runSlowEndpoint(
   opts: SlowEndpointOptions,
   progress: Progress,
 ): Promise<LabResult> {
-  await preflight('slow-endpoint');
+  await preflight(opts.proxy === 'haproxy' ? 'slow-endpoint:haproxy' : 'slow-endpoint');
   const out = resolve(opts.outDir);
   const bundle = join(out, 'bundle');
   const logs = join(bundle, 'logs');
   const truthDir = join(out, 'truth');
   const work = join(out, 'work');
   for (const d of [bundle, truthDir, work]) rmSync(d, { recursive: true, force: true });
-  for (const d of [logs, truthDir, work, join(work, 'nginx')]) mkdirSync(d, { recursive: true });
+  const proxy = opts.proxy ?? 'nginx';
+  for (const d of [logs, truthDir, work, join(work, proxy)]) mkdirSync(d, { recursive: true });
 
   const faults = opts.faults;
   const phases = makePlan(faults, opts.requests, opts.seed);
@@ -280,7 +322,7 @@ export async function runSlowEndpoint(
   let drops: Record<string, number> = {};
   try {
     progress(
-      `lab slow-endpoint: faults ${faults.join(',') || 'none'}, ${opts.requests} requests, seed ${opts.seed}`,
+      `lab slow-endpoint: ${proxy}, faults ${faults.join(',') || 'none'}, ${opts.requests} requests, seed ${opts.seed}`,
     );
     const roles: RoleSpec[] = [
       { role: 'client', addrs: [ADDR.client] },
@@ -422,32 +464,49 @@ export async function runSlowEndpoint(
       );
       waits.push(s.waitListening(r, 'wan', ADDR.relay, PORT.relay));
     }
-    const ngxConf = s.writeWork(
-      'nginx/nginx.conf',
-      renderNginxConf(
-        readFileSync(join(LAB_ASSETS, 'nginx', 'slow-endpoint.conf.tmpl'), 'utf8'),
-        faults,
-        join(work, 'nginx'),
-        logs,
-      ),
-    );
-    const ngx = s.start(
-      'nginx',
-      'proxy',
-      '/usr/sbin/nginx',
-      [
-        '-c',
-        ngxConf,
-        '-p',
-        join(work, 'nginx'),
-        '-e',
-        join(logs, 'nginx-error.log'),
-        '-g',
-        'daemon off;',
-      ],
-      { stdout: join(work, 'nginx.out') },
-    );
-    waits.push(s.waitListening(ngx, 'proxy', ADDR.proxy, ADDR.proxyPort));
+    let front: ReturnType<LabSession['start']>;
+    if (proxy === 'haproxy') {
+      const conf = s.writeWork(
+        'haproxy/haproxy.cfg',
+        renderHaproxyConf(
+          readFileSync(join(LAB_ASSETS, 'haproxy', 'slow-endpoint.cfg.tmpl'), 'utf8'),
+          faults,
+          join(work, 'haproxy'),
+        ),
+      );
+      // -db: foreground, no daemon; `log stdout` lines go to the access log file
+      front = s.start('haproxy', 'proxy', '/usr/sbin/haproxy', ['-db', '-f', conf], {
+        stdout: join(logs, 'haproxy.log'),
+        stderr: join(work, 'haproxy.err'),
+      });
+    } else {
+      const ngxConf = s.writeWork(
+        'nginx/nginx.conf',
+        renderNginxConf(
+          readFileSync(join(LAB_ASSETS, 'nginx', 'slow-endpoint.conf.tmpl'), 'utf8'),
+          faults,
+          join(work, 'nginx'),
+          logs,
+        ),
+      );
+      front = s.start(
+        'nginx',
+        'proxy',
+        '/usr/sbin/nginx',
+        [
+          '-c',
+          ngxConf,
+          '-p',
+          join(work, 'nginx'),
+          '-e',
+          join(logs, 'nginx-error.log'),
+          '-g',
+          'daemon off;',
+        ],
+        { stdout: join(work, 'nginx.out') },
+      );
+    }
+    waits.push(s.waitListening(front, 'proxy', ADDR.proxy, ADDR.proxyPort));
     await Promise.all(waits);
     progress(`lab: servers up after ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
@@ -476,21 +535,26 @@ export async function runSlowEndpoint(
     tcpdumpStats = await capture.stop();
     if (faults.includes('loss'))
       drops = { ...(await nftDrops(s.ns('apps'))), ...(await nftDrops(s.ns('proxy'))) };
-    await s.stop(ngx, 'SIGQUIT');
+    // graceful stops: nginx's SIGQUIT, HAProxy's SIGUSR1 (both finish their log lines)
+    await s.stop(front, proxy === 'haproxy' ? 'SIGUSR1' : 'SIGQUIT');
   } finally {
     await s.cleanup();
   }
 
   progress('lab: building truth');
   const clients = readJsonl<ClientResult>(join(work, 'client.jsonl'));
-  const nginxText = readFileSync(join(logs, 'nginx-access.log'), 'utf8');
-  const nginxLines: NginxLine[] = [];
-  let nginxUnparsed = 0;
-  for (const l of nginxText.split('\n')) {
+  const servers = haproxyServers(faults);
+  const proxyText = readFileSync(
+    join(logs, proxy === 'haproxy' ? 'haproxy.log' : 'nginx-access.log'),
+    'utf8',
+  );
+  const proxyLines: ProxyLine[] = [];
+  let proxyUnparsed = 0;
+  for (const l of proxyText.split('\n')) {
     if (!l) continue;
-    const p = parseNginxLine(l);
-    if (p) nginxLines.push(p);
-    else nginxUnparsed++;
+    const p = proxy === 'haproxy' ? parseHaproxyLine(l, servers) : parseNginxLine(l);
+    if (p) proxyLines.push(p);
+    else proxyUnparsed++;
   }
   const app: AppRecord[] = [];
   for (const f of readdirSync(logs))
@@ -501,7 +565,7 @@ export async function runSlowEndpoint(
     routeFaults,
     proxyAddr: ADDR.proxy,
     clients,
-    nginx: nginxLines,
+    proxyLog: proxyLines,
     app,
     ledger: readJsonl<LedgerRecord>(ledger),
     relay: readJsonl<RelayRecord>(relayLog),
@@ -521,8 +585,8 @@ export async function runSlowEndpoint(
   const summary = {
     scenario: 'slow-endpoint',
     ...summarize(truth, opts.slowMs),
-    nginx_log_lines: nginxLines.length + nginxUnparsed,
-    nginx_log_unparsed: nginxUnparsed,
+    [`${proxy}_log_lines`]: proxyLines.length + proxyUnparsed,
+    [`${proxy}_log_unparsed`]: proxyUnparsed,
     app_log_records: app.length,
     retransmissions_by_server_port: byPort,
     nft_dropped_packets: drops,
@@ -534,6 +598,7 @@ export async function runSlowEndpoint(
     },
     duration_s: Math.round((Date.now() - started) / 100) / 10,
     params: {
+      ...(proxy === 'nginx' ? {} : { proxy }),
       faults,
       seed: opts.seed,
       n_requests: opts.requests,
@@ -547,7 +612,7 @@ export async function runSlowEndpoint(
       client_plan: phases.map((p) => ({ kind: p.kind, conc: p.conc, n: p.requests.length })),
       topology: {
         client: ADDR.client,
-        nginx: `${ADDR.proxy}:${ADDR.proxyPort}`,
+        [proxy]: `${ADDR.proxy}:${ADDR.proxyPort}`,
         app_a: `${ADDR.appA}:${PORT.appA} (uvicorn, 1 worker: /predict, /big/predict)`,
         app_b: `${ADDR.appB}:${PORT.appB} (gunicorn, 2 UvicornWorkers: /lossy/predict)`,
         app_q: `${ADDR.appQ}:${PORT.appQ} (uvicorn, 1 blocking worker: /batch/predict)`,

@@ -1,4 +1,5 @@
-// Ground truth for a slow-endpoint run: joins what the client saw with nginx's access log, the
+// Ground truth for a slow-endpoint run: joins what the client saw with the front proxy's access
+// log (nginx's, or HAProxy's read into the same fields), the
 // apps' JSON logs, the fault ledgers and the capture's retransmissions, then labels each request
 // with the rules of the lab README:
 //   5xx or no response → upstream-error; fast → none; model time ≥ 60% of client time →
@@ -30,7 +31,8 @@ export interface ClientResult {
   error: string | null;
 }
 
-export interface NginxLine {
+/** The front proxy's line for a request, in nginx's terms (ms; null where the stage was not reached). */
+export interface ProxyLine {
   remoteAddr: string;
   method: string;
   path: string;
@@ -62,7 +64,7 @@ function upstreamMs(v: string): number | null {
   return any ? round(sum * 1000) : null;
 }
 
-export function parseNginxLine(line: string): NginxLine | null {
+export function parseNginxLine(line: string): ProxyLine | null {
   const m = NGINX_RE.exec(line);
   if (!m) return null;
   return {
@@ -81,6 +83,55 @@ export function parseNginxLine(line: string): NginxLine | null {
   };
 }
 
+const HAPROXY_RE =
+  /^(\S+):\d+ \[(\d\d)\/(\w{3})\/(\d{4}):(\d\d):(\d\d):(\d\d)\.(\d{3})\] \S+ (\S+)\/(\S+) (-?\d+)\/(-?\d+)\/(-?\d+)\/(-?\d+)\/\+?(-?\d+) (\d{3}) \+?\d+ \S+ \S+ \S{4} \S+ \S+ \{([^}|]*)[^}]*\} "(\S+) (\S+)/;
+const MONTHS = 'JanFebMarAprMayJunJulAugSepOctNovDec';
+
+/**
+ * The lab's HAProxy line (`option httplog` with the X-Request-ID captured first) in nginx's terms:
+ * request time = Ta; upstream connect = Tc; upstream header = Tw + Tc + Tr (nginx's header time
+ * runs from when it starts connecting; HAProxy's queue comes before that); upstream response =
+ * Ta − TR (HAProxy streams the body, so the upstream's last byte is the client's). `servers` maps
+ * `backend/server` to the server's address. The date is local time, as HAProxy writes it.
+ */
+export function parseHaproxyLine(line: string, servers: Record<string, string>): ProxyLine | null {
+  const m = HAPROXY_RE.exec(line);
+  if (!m) return null;
+  const [tReq, tw, tc, tr, ta] = [m[11], m[12], m[13], m[14], m[15]].map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const mon = MONTHS.indexOf(m[3]!) / 3;
+  const startMs = new Date(
+    Number(m[4]),
+    mon,
+    Number(m[2]),
+    Number(m[5]),
+    Number(m[6]),
+    Number(m[7]),
+    Number(m[8]),
+  ).getTime();
+  const headerMs = tr >= 0 ? Math.max(0, tw) + Math.max(0, tc) + tr : null;
+  const status = Number(m[16]);
+  return {
+    remoteAddr: m[1]!,
+    method: m[18]!,
+    path: m[19]!,
+    status,
+    requestTimeMs: Math.max(0, ta),
+    connectMs: tc >= 0 ? tc : null,
+    headerMs,
+    responseMs: headerMs !== null && ta >= 0 ? Math.max(headerMs, ta - Math.max(0, tReq)) : null,
+    upstreamAddr: servers[`${m[9]!}/${m[10]!}`] ?? '-',
+    upstreamStatus: tr >= 0 ? String(status) : '-',
+    rid: m[17]!,
+    msec: (startMs + Math.max(0, ta)) / 1000,
+  };
+}
+
 export interface AppRecord {
   request_id: string;
   inference_ms: number;
@@ -94,6 +145,7 @@ export interface AppRecord {
 export interface LedgerRecord {
   request_id: string;
   fault: string;
+  ts?: string;
 }
 
 export interface RelayRecord {
@@ -146,7 +198,8 @@ export interface TruthInputs {
   routeFaults: Record<string, string>;
   proxyAddr: string;
   clients: ClientResult[];
-  nginx: NginxLine[];
+  /** The front proxy's access lines. */
+  proxyLog: ProxyLine[];
   app: AppRecord[];
   ledger: LedgerRecord[];
   relay: RelayRecord[];
@@ -215,8 +268,8 @@ export function label(r: {
 }
 
 export function buildTruth(inp: TruthInputs): TruthRecord[] {
-  const nginxByRid = new Map<string, NginxLine>();
-  for (const l of inp.nginx) nginxByRid.set(l.rid, l);
+  const nginxByRid = new Map<string, ProxyLine>();
+  for (const l of inp.proxyLog) nginxByRid.set(l.rid, l);
   const appByRid = new Map<string, AppRecord>();
   for (const a of inp.app)
     if (a.request_id && !appByRid.has(a.request_id)) appByRid.set(a.request_id, a);
@@ -226,8 +279,9 @@ export function buildTruth(inp: TruthInputs): TruthRecord[] {
   for (const r of inp.relay) relayByRid.set(r.request_id, r);
 
   const sorted = [...inp.clients].sort((a, b) => a.t_send - b.t_send || a.i - b.i);
+  const unanswered = unansweredIds(sorted, inp.ledger);
   return sorted.map((c) => {
-    const rid = c.request_id;
+    const rid = c.request_id ?? unanswered.get(c) ?? null;
     const ngx = rid ? nginxByRid.get(rid) : undefined;
     const app = rid ? appByRid.get(rid) : undefined;
     const relay = rid ? relayByRid.get(rid) : undefined;
@@ -319,6 +373,33 @@ export function buildTruth(inp: TruthInputs): TruthRecord[] {
       error: c.error,
     };
   });
+}
+
+/**
+ * The id of each request the client got no answer to (so saw no X-Request-ID): the one it sent,
+ * else the proxy's own, found in the fault ledger — an injected fault written during the request
+ * under an id no answered request has (HAProxy closes the client's connection without an answer
+ * or a log line when a server dies on a reused connection, so the client can retry).
+ */
+function unansweredIds(clients: ClientResult[], ledger: LedgerRecord[]): Map<ClientResult, string> {
+  const out = new Map<ClientResult, string>();
+  const seen = new Set<string>();
+  for (const c of clients) if (c.request_id) seen.add(c.request_id);
+  for (const c of clients) {
+    if (c.request_id) continue;
+    if (c.sent_request_id) {
+      out.set(c, c.sent_request_id);
+      continue;
+    }
+    for (const l of ledger) {
+      const t = l.ts ? Date.parse(l.ts) / 1000 : NaN;
+      if (seen.has(l.request_id) || !(t >= c.t_send - 0.005 && t <= c.t_end + 0.005)) continue;
+      out.set(c, l.request_id);
+      seen.add(l.request_id);
+      break;
+    }
+  }
+  return out;
 }
 
 function quantile(xs: number[], q: number): number | null {

@@ -1,6 +1,8 @@
-// `mlscope investigate` scored against the real lab: three slow-endpoint bundles (real nginx,
-// uvicorn, gunicorn and tcpdump in network namespaces), each a different fault mix and seed, are
-// investigated with the truth's slow threshold. Per bundle: the cause of ≥ 95 % of the slow or
+// `mlscope investigate` scored against the real lab: slow-endpoint bundles (real nginx — or
+// HAProxy, `--proxy haproxy` — uvicorn, gunicorn and tcpdump in network namespaces), each a
+// different fault mix and seed, are investigated with the truth's slow threshold. The HAProxy
+// bundle is also investigated from its logs alone (HAProxy's HTTP log and the apps' logs), which
+// holds the HAProxy log parser to real output. Per bundle: the cause of ≥ 95 % of the slow or
 // failed requests (truth `slow` or status ≥ 500, matched by request id) is right, every injected
 // fault has a finding with its cause, and the JSON has the DESIGN.md contract fields. The same
 // scoring as scripts/conformance-labs.ts. Skips when not root or the Debian packages are missing
@@ -44,9 +46,9 @@ interface Truth {
 }
 
 /** Why this machine cannot run the lab, or false; throws in CI (like lab.itest.ts). */
-async function skipReason(): Promise<string | false> {
+async function skipReason(proxy: string): Promise<string | false> {
   try {
-    await preflight('slow-endpoint');
+    await preflight(proxy === 'haproxy' ? 'slow-endpoint:haproxy' : 'slow-endpoint');
     return false;
   } catch (e) {
     const why = e instanceof Error ? e.message.replace(/\n\s*/g, '; ') : String(e);
@@ -56,9 +58,10 @@ async function skipReason(): Promise<string | false> {
 }
 
 const CASES = [
-  { faults: 'network', seed: 3, requests: 120 },
-  { faults: 'server', seed: 5, requests: 120 },
-  { faults: 'all', seed: 9, requests: 160 },
+  { faults: 'network', seed: 3, requests: 120, proxy: 'nginx' },
+  { faults: 'server', seed: 5, requests: 120, proxy: 'nginx' },
+  { faults: 'all', seed: 9, requests: 160, proxy: 'nginx' },
+  { faults: 'all', seed: 3, requests: 160, proxy: 'haproxy' },
 ];
 
 /** The truth's measurements of a request, for a report a human can act on. */
@@ -88,12 +91,12 @@ function measured(t: Truth): string {
 }
 
 for (const c of CASES) {
-  const name = `lab --faults ${c.faults} --seed ${c.seed} --requests ${c.requests}`;
+  const name = `lab --proxy ${c.proxy} --faults ${c.faults} --seed ${c.seed} --requests ${c.requests}`;
   test(
     `investigate on ${name}: causes, findings, JSON contract`,
     { timeout: 150_000 },
     async (t) => {
-      const skip = await skipReason();
+      const skip = await skipReason(c.proxy);
       if (skip) return t.skip(skip);
       const dir = mkdtempSync(join(tmpdir(), `mlscope-investigate-lab-${c.faults}-`));
       let keep = Boolean(process.env['MLSCOPE_KEEP_TEST_OUTPUT']);
@@ -101,6 +104,8 @@ for (const c of CASES) {
         const started = Date.now();
         const lab = await runCommand(labCommand, [
           'slow-endpoint',
+          '--proxy',
+          c.proxy,
           '--out',
           dir,
           '--faults',
@@ -219,6 +224,34 @@ for (const c of CASES) {
           `cause accuracy ${accuracy.toFixed(3)} < ${MIN_ACCURACY} on ${name} (lab kept at ${dir}):\n  ${wrong.join('\n  ')}`,
         );
         assert.deepEqual(missing, [], `injected faults without a finding on ${name}`);
+
+        if (c.proxy === 'haproxy') {
+          // the logs alone: every request from HAProxy's log, its id from the captured header
+          const logs = await runCommand(investigateCommand, [
+            join(dir, 'bundle', 'logs'),
+            '--json',
+            '--slow-ms',
+            String(summary.slow_ms),
+          ]);
+          assert.equal(logs.code, 0, `investigate (logs) failed: ${logs.err}`);
+          const ld = JSON.parse(logs.out) as typeof doc;
+          const byId = new Map(ld.slowRequests.map((s) => [s.requestId, s.cause]));
+          // (a request HAProxy closed without an answer is in no log line)
+          const logged = scored.filter((x) => x.status !== 0);
+          const wrongLogs = logged.filter((x) => byId.get(x.request_id) !== x.cause);
+          const acc = logged.length ? 1 - wrongLogs.length / logged.length : 1;
+          t.diagnostic(`${name}, logs only: ${(100 * acc).toFixed(1)} % causes correct`);
+          assert.ok(
+            acc + 1e-9 >= MIN_ACCURACY,
+            `logs-only cause accuracy ${acc.toFixed(3)} on ${name} (lab kept at ${dir}):\n  ` +
+              wrongLogs
+                .map(
+                  (x) =>
+                    `${x.request_id}: truth ${x.cause}, ours ${byId.get(x.request_id) ?? 'missing'}`,
+                )
+                .join('\n  '),
+          );
+        }
       } catch (e) {
         if (!keep) t.diagnostic(`lab directory kept: ${dir}`);
         keep = true;

@@ -243,6 +243,52 @@ test('proxy access logs alone: HAProxy queue time is queueing; Envoy/HAProxy say
   );
 });
 
+test('HAProxy 2.6 log alone with the app log (lab lines): ids join, a slow connect is network', () => {
+  // `mlscope lab slow-endpoint --proxy haproxy`: option httplog with the X-Request-ID captured
+  const haproxy = parseLogText(
+    [
+      '10.10.0.5:53392 [28/Nov/2026:19:19:13.667] fe_http app_b/srv1 0/0/0/38/38 200 210 - - ---- 6/6/0/0/0 0/0 {cli-42c0fb3a-950b-4260-8222-a0ad080199fe} "POST /lossy/predict HTTP/1.1"',
+      '10.10.0.5:53392 [28/Nov/2026:19:19:13.714] fe_http app_b/srv1 0/0/1/16/17 200 210 - - ---- 6/6/1/1/0 0/0 {cli-d3bdee1a-2a56-4d51-bd89-1dae08e9a540} "POST /lossy/predict HTTP/1.1"',
+      '10.10.0.5:53394 [28/Nov/2026:19:19:13.693] fe_http app_a/srv1 0/0/0/45/45 200 211 - - ---- 6/6/1/1/0 0/0 {cli-10a8c6a5-93a2-41aa-87ef-777255187103} "POST /predict HTTP/1.1"',
+      '10.10.0.5:53398 [28/Nov/2026:19:19:13.669] fe_http app_e/srv1 0/0/0/77/78 200 212 - - ---- 6/6/0/0/0 0/0 {cli-7ebd2f14-c1ee-4eb3-a5d4-30f230e39820} "POST /gen/predict HTTP/1.1"',
+      '10.10.0.5:53404 [28/Nov/2026:19:19:13.989] fe_http app_b/srv1 0/0/1014/51/1065 200 210 - - ---- 5/5/0/0/0 0/0 {cli-dbafe2ca-3768-4ca7-8c9a-5267fae90f8b} "POST /lossy/predict HTTP/1.1"',
+      '10.10.0.5:53402 [28/Nov/2026:19:19:13.676] fe_http app_a/srv1 0/0/0/1554/1554 200 214 - - ---- 3/3/0/0/0 0/0 {cli-74bbab58-0c60-4507-8e43-740dff8f50d1} "POST /big/predict HTTP/1.1"',
+      '10.10.0.5:53392 [28/Nov/2026:19:19:14.243] fe_http app_e/srv1 0/0/0/-1/2002 504 250 - - sH-- 1/1/0/0/0 0/0 {cli-89b40b53-2c86-4e06-8b62-167e97afb19e} "POST /gen/predict HTTP/1.1"',
+    ].join('\n') + '\n',
+    'haproxy.log',
+  ).records;
+  const app = (ts: string, id: string, ms: number, server: string): string =>
+    `{"ts": "2026-11-28T${ts}Z", "level": "INFO", "logger": "model_server", "event": "prediction", "request_id": "cli-${id}", "model": "fake-linear-v1", "n_inputs": 8, "inference_ms": ${ms}, "status": 200, "peer": "10.10.1.10:49584", "pid": 10552, "server": "${server}"}`;
+  const apps = parseLogText(
+    [
+      app('19:19:13.705', '42c0fb3a-950b-4260-8222-a0ad080199fe', 30.6, 'app-8001'),
+      app('19:19:13.730', 'd3bdee1a-2a56-4d51-bd89-1dae08e9a540', 14.27, 'app-8001'),
+      app('19:19:13.738', '10a8c6a5-93a2-41aa-87ef-777255187103', 43.28, 'app-8000'),
+      app('19:19:13.746', '7ebd2f14-c1ee-4eb3-a5d4-30f230e39820', 73.36, 'app-8004'),
+      app('19:19:15.053', 'dbafe2ca-3768-4ca7-8c9a-5267fae90f8b', 49.24, 'app-8001'),
+      app('19:19:15.230', '74bbab58-0c60-4507-8e43-740dff8f50d1', 1549.29, 'app-8000'),
+      app('19:19:17.342', '89b40b53-2c86-4e06-8b62-167e97afb19e', 3096.76, 'app-8004'),
+    ].join('\n') + '\n',
+    'app.jsonl',
+  ).records;
+  const inv = logsOnly([...haproxy, ...apps], 300);
+  assert.equal(inv.requests.total, 7);
+  const by = (id: string) => inv.slowRequests.find((r) => r.requestId === `cli-${id}`);
+  const connect = by('dbafe2ca-3768-4ca7-8c9a-5267fae90f8b')!;
+  assert.equal(connect.cause, 'network');
+  assert.equal(connect.breakdownMs.inference, 49.24);
+  assert.ok(connect.breakdownMs.network >= 1000, JSON.stringify(connect.breakdownMs));
+  const big = by('74bbab58-0c60-4507-8e43-740dff8f50d1')!;
+  assert.equal(big.cause, 'inference');
+  assert.equal(big.breakdownMs.inference, 1549.29);
+  const timeout = by('89b40b53-2c86-4e06-8b62-167e97afb19e')!;
+  assert.equal(timeout.cause, 'upstream-error');
+  assert.ok(
+    timeout.evidence.some((e) => /haproxy sH--: server-side timeout/.test(e)),
+    timeout.evidence.join('\n'),
+  );
+});
+
 test('JSON access logs alone (nginx escape=json + app JSON): one request per front line, joined by id', () => {
   const nginx = parseLogText(
     [

@@ -77,35 +77,39 @@ test('whole-second timestamps are not paired by time', () => {
   assert.equal(joinByTime(reqs, app, isApp, (r) => r.file).joined, 0);
 });
 
-test("one app source is one upstream: a line does not take another server's request", () => {
-  const reqs: JoinedRequest[] = [];
-  const lines: LogRecord[] = [];
-  for (let i = 0; i < 12; i++) {
-    const t = T0 + i * 500_000;
-    // server A's request answered at t, B's at t + 2.2 ms; every fourth A line is 1.8 ms late,
-    // nearer B's answer than its own
-    const a = access(2 * i, t + 10_000, 10, 0);
-    a.attributes['upstream_addr'] = '10.0.2.1:8000';
-    const b = access(2 * i + 1, t + 12_200, 10, 0);
-    b.attributes['upstream_addr'] = '10.0.2.2:8000';
-    reqs.push(
-      { requestId: null, hops: [], access: a, logs: [] },
-      { requestId: null, hops: [], access: b, logs: [] },
-    );
-    const la = appLine(t + (i % 4 === 0 ? 1_800 : 0), 8);
-    la.file = 'a.jsonl';
-    const lb = appLine(t + 2_200, 8);
-    lb.file = 'b.jsonl';
-    lines.push(la, lb);
-  }
-  const res = joinByTime(reqs, lines, isApp, (r) => r.file);
-  assert.ok(res.joined > 0);
-  for (const j of reqs) {
-    const ua = j.access!.attributes['upstream_addr'];
-    for (const l of j.logs)
-      assert.equal(l.file, ua === '10.0.2.1:8000' ? 'a.jsonl' : 'b.jsonl', 'joined to its server');
-  }
-});
+for (const [key, A, B] of [
+  ['upstream_addr', '10.0.2.1:8000', '10.0.2.2:8000'], // nginx: the address
+  ['upstream', 'be_a/srv1', 'be_b/srv1'], // HAProxy: backend/server
+] as const)
+  test(`one app source is one upstream (${key}): a line does not take another server's request`, () => {
+    const reqs: JoinedRequest[] = [];
+    const lines: LogRecord[] = [];
+    for (let i = 0; i < 12; i++) {
+      const t = T0 + i * 500_000;
+      // server A's request answered at t, B's at t + 2.2 ms; every fourth A line is 1.8 ms late,
+      // nearer B's answer than its own
+      const a = access(2 * i, t + 10_000, 10, 0);
+      a.attributes[key] = A;
+      const b = access(2 * i + 1, t + 12_200, 10, 0);
+      b.attributes[key] = B;
+      reqs.push(
+        { requestId: null, hops: [], access: a, logs: [] },
+        { requestId: null, hops: [], access: b, logs: [] },
+      );
+      const la = appLine(t + (i % 4 === 0 ? 1_800 : 0), 8);
+      la.file = 'a.jsonl';
+      const lb = appLine(t + 2_200, 8);
+      lb.file = 'b.jsonl';
+      lines.push(la, lb);
+    }
+    const res = joinByTime(reqs, lines, isApp, (r) => r.file);
+    assert.ok(res.joined > 0);
+    for (const j of reqs) {
+      const ua = j.access!.attributes[key];
+      for (const l of j.logs)
+        assert.equal(l.file, ua === A ? 'a.jsonl' : 'b.jsonl', 'joined to its server');
+    }
+  });
 
 test('whole-second access times: app lines join the request whose window holds them and whose upstream time fits', () => {
   const S = T0; // a whole second

@@ -39,10 +39,21 @@ function answeredAt(a: LogRecord): number | null {
   if (total === null) return end;
   const uht = a.attributes['upstream_header_ms'];
   const urt = a.attributes['upstream_response_ms'];
-  const start = end - total * 1000;
+  // upstream times run from when the proxy started on the upstream: after its own queue (HAProxy)
+  const queue = a.attributes['queue_ms'];
+  const start = end - total * 1000 + (typeof queue === 'number' ? queue * 1000 : 0);
   if (typeof uht === 'number') return start + uht * 1000;
   if (typeof urt === 'number') return start + urt * 1000;
   return end;
+}
+
+/**
+ * The upstream an access line names: nginx's address (`upstream_addr`), else the proxy's name
+ * for it (HAProxy's `backend/server`), which tells servers apart as well.
+ */
+function upstreamOf(a: LogRecord): string | null {
+  const ua = a.attributes['upstream_addr'] ?? a.attributes['upstream'];
+  return typeof ua === 'string' ? ua : null;
 }
 
 /** Share of a source's lines whose closest access line must name one upstream for it to count. */
@@ -57,8 +68,8 @@ function dominantUpstream(access: readonly LogRecord[]): string | null {
   const n = new Map<string, number>();
   let named = 0;
   for (const a of access) {
-    const ua = a.attributes['upstream_addr'];
-    if (typeof ua !== 'string') continue;
+    const ua = upstreamOf(a);
+    if (ua === null) continue;
     named++;
     n.set(ua, (n.get(ua) ?? 0) + 1);
   }
@@ -97,8 +108,8 @@ function upstreamsBySource(
   const picks = sources.map((src) => {
     const n = new Map<string, number>();
     for (const x of best.get(src) ?? []) {
-      const ua = x.attributes['upstream_addr'];
-      if (typeof ua === 'string') n.set(ua, (n.get(ua) ?? 0) + 1);
+      const ua = upstreamOf(x);
+      if (ua !== null) n.set(ua, (n.get(ua) ?? 0) + 1);
     }
     return addrs.map((a) => n.get(a) ?? 0);
   });
@@ -137,16 +148,16 @@ function upstreamsBySource(
 /** Whether an app line of a source serving `addrs` may join a request through access line `a`. */
 function mayServe(addrs: Set<string> | null | undefined, a: LogRecord): boolean {
   if (!addrs) return true;
-  const ua = a.attributes['upstream_addr'];
-  return typeof ua !== 'string' || addrs.has(ua);
+  const ua = upstreamOf(a);
+  return ua === null || addrs.has(ua);
 }
 
 /** Requests by the upstream address their access line names (those that name one). */
 function countByAddr(access: Iterable<LogRecord>): Map<string, number> {
   const n = new Map<string, number>();
   for (const a of access) {
-    const ua = a.attributes['upstream_addr'];
-    if (typeof ua === 'string') n.set(ua, (n.get(ua) ?? 0) + 1);
+    const ua = upstreamOf(a);
+    if (ua !== null) n.set(ua, (n.get(ua) ?? 0) + 1);
   }
   return n;
 }
@@ -247,8 +258,8 @@ export function joinByTime(
     const used = new Set<LogRecord>();
     for (const p of pairs) {
       if (taken.has(p.k) || used.has(p.r)) continue;
-      const ua = open[p.k]!.j.access!.attributes['upstream_addr'];
-      if (upstream !== null && typeof ua === 'string' && ua !== upstream) continue;
+      const ua = upstreamOf(open[p.k]!.j.access!);
+      if (upstream !== null && ua !== null && ua !== upstream) continue;
       taken.add(p.k);
       used.add(p.r);
       open[p.k]!.j.logs.push(p.r);

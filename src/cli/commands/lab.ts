@@ -5,7 +5,7 @@ import { ExitCode, numberFlag, parseCommandArgs, type Command, type Io } from '.
 import { UsageError } from '../../util/errors.js';
 import { LabError } from '../../lab/errors.js';
 import { parseFaults, FAULTS, FAULT_MIXES } from '../../lab/plan.js';
-import { runSlowEndpoint } from '../../lab/slow-endpoint.js';
+import { PROXIES, runSlowEndpoint, type FrontProxy } from '../../lab/slow-endpoint.js';
 import { runBenchTraffic } from '../../lab/bench-traffic.js';
 import { runPipelineLab } from '../../lab/pipeline.js';
 import { runLlmStream } from '../../lab/llm-stream.js';
@@ -16,7 +16,8 @@ const usage = [
   'mlscope lab <scenario> --out DIR [options]',
   '',
   'scenarios:',
-  '  slow-endpoint  client → nginx → FastAPI (uvicorn, gunicorn) with injected faults',
+  '  slow-endpoint  client → nginx or HAProxy → FastAPI (uvicorn, gunicorn) with injected faults',
+  '      --proxy nginx|haproxy   the front proxy (default nginx)',
   '      --faults MIX     comma list of ' + FAULTS.join(', '),
   '                       or ' + Object.keys(FAULT_MIXES).join(' | ') + ' (default all)',
   '      --requests N     client requests (default 240)   --seed N (default 7)',
@@ -33,7 +34,7 @@ const usage = [
   '  prompt-flood   an LLM endpoint behind a load balancer and nginx; benign clients and attackers',
   '                 sending long and injection prompts, OOM 500s (--seed N, --duration S)',
   '',
-  'needs root and: iproute2 nftables nginx tcpdump tshark gunicorn python3-fastapi',
+  'needs root and: iproute2 nftables nginx (or haproxy) tcpdump tshark gunicorn python3-fastapi',
   'python3-uvicorn (slow-endpoint, llm-stream, prompt-flood); wrk (bench-traffic);',
   'python3-sklearn (pipeline).',
 ].join('\n');
@@ -48,6 +49,7 @@ export const labCommand: Command = {
     const { values, positionals } = parseCommandArgs('lab', argv, {
       out: { type: 'string' },
       faults: { type: 'string' },
+      proxy: { type: 'string' },
       seed: { type: 'string' },
       requests: { type: 'string' },
       runs: { type: 'string' },
@@ -74,9 +76,13 @@ export const labCommand: Command = {
         const requests = numberFlag('lab', 'requests', values.requests) ?? 240;
         if (!Number.isInteger(requests) || requests < 1)
           throw new UsageError('lab: --requests expects a positive integer');
+        const proxy = values.proxy ?? 'nginx';
+        if (!(PROXIES as readonly string[]).includes(proxy))
+          throw new UsageError(`lab: --proxy expects one of ${PROXIES.join(', ')}`);
         const r = await runSlowEndpoint(
           {
             outDir,
+            proxy: proxy as FrontProxy,
             faults: parseFaults(values.faults ?? 'all'),
             seed: numberFlag('lab', 'seed', values.seed) ?? 7,
             requests,

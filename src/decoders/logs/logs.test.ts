@@ -434,6 +434,70 @@ test('proxy access logs: Envoy/Istio and HAProxy give timings, upstream time and
   assert.notEqual(plain.format, 'envoy');
 });
 
+// Real HAProxy 2.6 lines: `mlscope lab slow-endpoint --proxy haproxy` (option httplog, the
+// X-Request-ID captured with `http-request capture`, `log stdout format raw`) and a loopback run
+// with `capture request header Host`/`X-Request-ID`, a captured response header, the same lines
+// in rfc3164 syslog, and a log-format that appends %ID.
+const HAPROXY_LAB = [
+  '10.10.0.5:54762 [28/Nov/2026:19:23:32.260] fe_http app_b/srv1 0/0/1018/29/1047 200 210 - - ---- 6/6/1/1/0 0/0 {cli-8cb86077-8e4f-4885-937e-d0a478ba54f2} "POST /lossy/predict HTTP/1.1"',
+  '10.10.0.5:36964 [28/Nov/2026:19:20:35.281] fe_http app_e/srv1 0/0/0/-1/2002 504 246 - - sH-- 1/1/0/0/0 0/0 {9d8b49fd-d19f-4c6f-ad76-d28c353e2b83} "POST /gen/predict HTTP/1.1"',
+  'Proxy fe_http stopped (cumulated conns: FE: 76, BE: 0).',
+];
+const HAPROXY_LOOPBACK = [
+  '127.0.0.1:53906 [28/Nov/2026:19:23:50.055] fe_a be_py/py1 0/0/0/1/1 200 561 - - ---- 1/1/0/0/0 0/0 {127.0.0.1:18180|7f3c9a2e-1b4d-4e8f-9a6b-2c5d8e1f0a3b} {text/html; charset=utf-8} "GET / HTTP/1.1"',
+  '<142>Nov 28 19:23:50 localhost haproxy[17596]: 127.0.0.1:53906 [28/Nov/2026:19:23:50.055] fe_a be_py/py1 0/0/0/1/1 200 561 - - ---- 1/1/0/0/0 0/0 {127.0.0.1:18180|7f3c9a2e-1b4d-4e8f-9a6b-2c5d8e1f0a3b} {text/html; charset=utf-8} "GET / HTTP/1.1"',
+  '127.0.0.1:53916 [28/Nov/2026:19:23:50.064] fe_a be_py/py1 0/0/0/3/3 404 500 - - ---- 1/1/0/0/0 0/0 {127.0.0.1:18180|} {text/html;charset=utf-8} "GET /nope HTTP/1.1"',
+  '127.0.0.1:45300 [28/Nov/2026:19:23:50.073] fe_b be_py/py1 0/0/0/0/0 200 561 - - ---- 1/1/0/0/0 0/0 "GET / HTTP/1.1" 665b3aab-578d-49a9-bdf3-b694dcb849cc',
+];
+
+test('HAProxy 2.6 as it writes: the captured id is the request id; Tc/Tr/Ta in nginx terms', () => {
+  const { records: all, format, quality } = parse(HAPROXY_LAB);
+  assert.equal(format, 'haproxy');
+  // (HAProxy's own notices, such as the stop message, are kept as plain lines)
+  const records = all.filter((r) => r.httpStatus !== null);
+  assert.equal(records.length, 2);
+  assert.equal(quality.decoded + quality.skipped, quality.seen);
+  const [slowConnect, timeout] = records as [LogRecord, LogRecord];
+  assert.equal(slowConnect.requestId, 'cli-8cb86077-8e4f-4885-937e-d0a478ba54f2');
+  assert.equal(slowConnect.tsUs, us('2026-11-28T19:23:32.260Z'));
+  assert.equal(slowConnect.attributes['log.time_is_start'], true);
+  assert.equal(slowConnect.durationMs, 1047);
+  assert.equal(slowConnect.httpPath, '/lossy/predict');
+  // a SYN lost on the way to the server: 1018 ms connecting, then 29 ms to the headers
+  assert.equal(slowConnect.attributes['upstream_connect_ms'], 1018);
+  assert.equal(slowConnect.attributes['upstream_header_ms'], 1047, 'Tc + Tr, as nginx counts');
+  assert.equal(slowConnect.attributes['upstream_response_ms'], 1047);
+  assert.equal(slowConnect.attributes['queue_ms'], 0);
+  assert.equal(timeout.requestId, '9d8b49fd-d19f-4c6f-ad76-d28c353e2b83', "HAProxy's own id");
+  assert.equal(timeout.httpStatus, 504);
+  assert.equal(timeout.attributes['upstream_header_ms'], undefined, 'no response headers');
+  assert.equal(
+    proxyReason(timeout),
+    'haproxy sH--: server-side timeout while waiting for the response headers',
+  );
+
+  const loop = parse(HAPROXY_LOOPBACK).records;
+  assert.equal(loop.length, 4);
+  assert.deepEqual(
+    loop.map((r) => r.requestId),
+    [
+      '7f3c9a2e-1b4d-4e8f-9a6b-2c5d8e1f0a3b', // the id among the captured headers, not the Host
+      '7f3c9a2e-1b4d-4e8f-9a6b-2c5d8e1f0a3b', // the same through syslog
+      null, // an empty capture
+      '665b3aab-578d-49a9-bdf3-b694dcb849cc', // %ID after the request line
+    ],
+  );
+  assert.deepEqual(
+    loop.map((r) => r.httpPath),
+    ['/', '/', '/nope', '/'],
+  );
+  assert.equal(
+    loop[0]!.attributes['haproxy.captured_response_headers'],
+    'text/html; charset=utf-8',
+  );
+  assert.equal(loop[1]!.tsUs, loop[0]!.tsUs, 'the accept date, not the syslog second');
+});
+
 test('AWS ALB / Classic ELB: times in seconds to ms, target time upstream, trace id, absolute URL', () => {
   const f = FIXTURES.find((x) => x.format === 'aws-alb')!;
   const [ok, timeout, classic] = parse(f.lines).records;

@@ -19,8 +19,18 @@
 // of a syslog line:
 //   client_ip:port [accept_date] frontend backend/server TR/Tw/Tc/Tr/Ta status bytes_read
 //   captured_request_cookie captured_response_cookie termination_state
-//   actconn/feconn/beconn/srv_conn/retries srv_queue/backend_queue {headers}? "request line"
-// Timers are ms, -1 when the stage was not reached; Ta is the total.
+//   actconn/feconn/beconn/srv_conn/retries srv_queue/backend_queue {captured request headers}?
+//   {captured response headers}? "request line"
+// Timers are ms, -1 when the stage was not reached: TR receiving the request headers, Tw queued in
+// HAProxy, Tc connecting to the server, Tr from the connection to the server's response headers,
+// Ta the whole request (from its first byte — the date — to the response's last byte). In nginx's
+// terms, which investigate reads: upstream connect = Tc, upstream header = Tc + Tr (nginx counts
+// from when it starts connecting), upstream response = Ta − TR − Tw (the body streams through, so
+// the server's last byte is the client's), queue = Tw. Captured headers (`http-request capture`,
+// `capture request header`) are `|`-separated in config order with no names: a value shaped like
+// a request id (X-Request-ID and kin, HAProxy's own unique id) gives the request id, a
+// traceparent the trace id. A custom log-format that appends %ID after the request line (a bare
+// last token) gives the id when no captured header does.
 //
 // AWS Application Load Balancer (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-access-logs.html):
 //   type time elb client:port target:port request_processing_time target_processing_time
@@ -201,9 +211,23 @@ function matchHaproxy(msg: string): RegExpExecArray | null {
   return HAPROXY_RE.exec(msg.length > 4096 ? msg.slice(0, 4096) : msg);
 }
 
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** One token of id characters with a digit: not a host (dots), a path or agent (`/`), prose. */
+const ID_RE = /^(?=[^.]*$)(?=\D*\d)[\w:=+-]{8,128}$/;
+/** …but not a dotless `host:port`, nor a short number (a length, a count). */
+const NOT_ID_RE = /^(?:[a-z][\w-]*:\d{1,5}|\d{1,15})$/i;
+const TRACEPARENT_RE = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+/** The value among captured headers that names the request: a UUID first, else an id-shaped one. */
+function idAmong(values: readonly string[]): string | null {
+  for (const v of values) if (UUID_RE.test(v)) return v;
+  for (const v of values) if (ID_RE.test(v) && !NOT_ID_RE.test(v)) return v;
+  return null;
+}
+
 function fillHaproxy(r: LogRecord, m: RegExpExecArray, msg: string, ctx: Ctx): void {
   const ts = readTimeLocal(m[3]!, 0, ctx);
-  // HAProxy's date is when it accepted the request
+  // HAProxy's date is when the request began (its first byte, after any keep-alive idle time)
   if (!Number.isNaN(ts)) {
     r.tsUs = ts;
     r.attributes[TIME_IS_START] = true;
@@ -216,7 +240,7 @@ function fillHaproxy(r: LogRecord, m: RegExpExecArray, msg: string, ctx: Ctx): v
   a['haproxy.server'] = intern(m[6]!);
   a['upstream'] = intern(`${m[5]!}/${m[6]!}`);
   r.format = 'haproxy';
-  const [tr, tw, tc, tsrv, ta] = [m[7], m[8], m[9], m[10], m[11]].map(Number) as [
+  const [tReq, tw, tc, tr, ta] = [m[7], m[8], m[9], m[10], m[11]].map(Number) as [
     number,
     number,
     number,
@@ -224,10 +248,18 @@ function fillHaproxy(r: LogRecord, m: RegExpExecArray, msg: string, ctx: Ctx): v
     number,
   ];
   // -1: the stage was never reached (no connection to a server, no response…)
-  if (tr >= 0) a['haproxy.request_ms'] = tr;
+  if (tReq >= 0) a['haproxy.request_ms'] = tReq;
   if (tw >= 0) a['queue_ms'] = tw;
   if (tc >= 0) a['upstream_connect_ms'] = tc;
-  if (tsrv >= 0) a['upstream_response_ms'] = tsrv;
+  if (tr >= 0) {
+    a['haproxy.response_ms'] = tr;
+    a['upstream_header_ms'] = Math.max(0, tc) + tr;
+    if (ta >= 0)
+      a['upstream_response_ms'] = Math.max(
+        Math.max(0, tc) + tr,
+        ta - Math.max(0, tReq) - Math.max(0, tw),
+      );
+  }
   if (ta >= 0) {
     r.durationMs = ta;
     a['duration_ms'] = ta;
@@ -238,13 +270,39 @@ function fillHaproxy(r: LogRecord, m: RegExpExecArray, msg: string, ctx: Ctx): v
   a['haproxy.retries'] = Number(m[21]);
   a['haproxy.srv_queue'] = Number(m[22]);
   a['haproxy.backend_queue'] = Number(m[23]);
-  // the request line is the last quoted string (captured headers {…} may come before it)
-  const q = msg.lastIndexOf(' "');
-  if (q >= m[0].length - 1 && msg.endsWith('"')) {
-    const line = msg.slice(q + 2, -1);
-    if (applyRequestLine(r, line))
-      r.body = `${r.httpMethod} ${r.httpPath ?? ''} ${r.httpStatus} ${m[16]!}`;
+  // captured headers: up to two {…} blocks (request, then response), then the request line
+  let i = m[0].length;
+  const captured: string[] = [];
+  for (let k = 0; k < 2 && msg.charCodeAt(i) === 123; k++) {
+    const close = msg.indexOf('}', i);
+    if (close < 0) return;
+    const block = msg.slice(i + 1, close);
+    a[k === 0 ? 'haproxy.captured_request_headers' : 'haproxy.captured_response_headers'] = block;
+    for (const v of block.split('|')) if (v !== '') captured.push(v);
+    i = close + 1;
+    if (msg.charCodeAt(i) === 32) i++;
   }
+  let id = idAmong(captured);
+  for (const v of captured) {
+    const tp = TRACEPARENT_RE.exec(v);
+    if (tp) {
+      r.traceId = tp[1]!;
+      break;
+    }
+  }
+  if (msg.charCodeAt(i) === 34) {
+    // the request line (HAProxy escapes a quote inside it as #22), then perhaps more fields
+    const close = msg.indexOf('"', i + 1);
+    if (close > i && applyRequestLine(r, msg.slice(i + 1, close)))
+      r.body = `${r.httpMethod} ${r.httpPath ?? ''} ${r.httpStatus} ${m[16]!}`;
+    // a log-format with %ID after the request line: its last bare token
+    if (id === null && close > i) {
+      const rest = msg.slice(close + 1).trim();
+      const last = rest.slice(rest.lastIndexOf(' ') + 1);
+      if (last !== '' && last !== '-' && (UUID_RE.test(last) || ID_RE.test(last))) id = last;
+    }
+  }
+  if (id !== null) r.requestId = id;
 }
 
 /** A raw HAProxy HTTP log line (`log stdout format raw`, or a file written without syslog). */

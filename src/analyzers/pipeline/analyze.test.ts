@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import type { AttrValue, LogRecord } from '../../model/records.js';
 import { RunBuilder, classifyEvent, classifyMlflowPath, parseMlflowMeta } from './runs.js';
 import { analyzePipelineRuns, type RunReport } from './analyze.js';
+import { parseLogText } from '../../decoders/logs/index.js';
 
 function rec(tsMs: number, attrs: Record<string, AttrValue>, lineNo: number, body = ''): LogRecord {
   return {
@@ -205,6 +206,51 @@ test('field names are detected in other spellings (runId / step / status)', () =
     runs[3]!.stages.map((s) => s.name).join(','),
     'load,features,train,evaluate,register',
   );
+});
+
+test('runs from text logs whose messages carry key=value pairs (Python logging)', () => {
+  const lines: string[] = [];
+  for (let i = 0; i < 6; i++) {
+    const day = `2024-05-0${i + 1}`;
+    const run = `nightly-00${i + 1}`;
+    const slow = i === 5;
+    lines.push(`${day} 02:00:00,000 INFO trainer: run started run_id=${run} event=run_started`);
+    let t = 0;
+    for (const stage of ['load', 'train', 'evaluate']) {
+      const ms = stage === 'train' && slow ? 4000 : 200 + i;
+      const at = (x: number): string =>
+        `${String(Math.floor(x / 1000)).padStart(2, '0')},${String(x % 1000).padStart(3, '0')}`;
+      lines.push(
+        `${day} 02:00:${at(t)} INFO trainer: stage ${stage} started run_id=${run} stage=${stage} event=stage_started`,
+      );
+      t += ms;
+      lines.push(
+        `${day} 02:00:${at(t)} INFO trainer: stage ${stage} completed run_id=${run} stage=${stage} event=stage_completed duration_ms=${ms}`,
+      );
+    }
+    lines.push(
+      `${day} 02:00:${String(Math.floor(t / 1000) + 1).padStart(2, '0')},000 INFO trainer: run completed run_id=${run} event=run_completed`,
+    );
+  }
+  const { records, format } = parseLogText(lines.join('\n') + '\n', 'trainer.log');
+  assert.equal(format, 'python-logging');
+  const b = new RunBuilder();
+  for (const r of records) b.add(r);
+  const runs = analyzePipelineRuns(b.result(), { nowUs: NOW_US });
+  assert.deepEqual(
+    runs.map((r) => r.status),
+    ['succeeded', 'succeeded', 'succeeded', 'succeeded', 'succeeded', 'succeeded'],
+  );
+  assert.deepEqual(
+    runs[0]!.stages.map((s) => [s.name, s.durationMs]),
+    [
+      ['load', 200],
+      ['train', 200],
+      ['evaluate', 200],
+    ],
+  );
+  assert.equal(runs[5]!.anomalies[0]?.kind, 'slow-stage');
+  assert.equal(runs[5]!.anomalies[0]?.stage, 'train');
 });
 
 test('classifyEvent', () => {

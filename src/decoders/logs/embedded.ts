@@ -17,7 +17,7 @@
 // go through the field classifier (fields.ts), filling only what the line's own header did not.
 
 import type { LogRecord } from '../../model/records.js';
-import { applyFieldCls, classifyKey, K, traceIdOf, type Ctx } from './fields.js';
+import { applyFieldCls, classifyKey, K, traceIdOf, typedValue, type Ctx } from './fields.js';
 
 /** Longest message tried as an inner line. */
 const MAX_INNER_CHARS = 16 * 1024;
@@ -110,8 +110,9 @@ const KV_IN_TEXT =
 
 /**
  * The key=value pairs of a free-text message as typed fields (see the top of this file). The
- * line's own clock, level and message stay; a record field is filled only when empty; an
- * attribute already present wins.
+ * line's own clock, level and message stay (such pairs are kept as attributes, as a JSON line's
+ * second message field is); a record field is filled only when empty; an attribute already
+ * present wins.
  */
 export function fieldsFromMessage(r: LogRecord, ctx: Ctx): void {
   const body = r.body;
@@ -128,8 +129,9 @@ export function fieldsFromMessage(r: LogRecord, ctx: Ctx): void {
     else v = v.replace(/[.,;:)\]}]+$/, '');
     if (v === '' || key in r.attributes) continue;
     const cls = classifyKey(key);
-    if (!emptyFor(r, cls.k)) continue;
-    applyFieldCls(r, key, cls, v, ctx);
+    // a field the line already has (its header's time, level, message…) stays an attribute
+    if (emptyFor(r, cls.k)) applyFieldCls(r, key, cls, v, ctx);
+    else r.attributes[key] = typedValue(v);
   }
 }
 

@@ -971,6 +971,9 @@ test("key=value pairs in a free-text message become typed fields; the line's own
   assert.equal(b.tsUs, us('2024-03-15T20:17:00.124Z'));
   assert.equal(b.severity, 'ERROR');
   assert.match(b.body, /^failed /);
+  // (pairs the header already gave are kept as attributes, as a JSON line's second message is)
+  assert.equal(b.attributes['level'], 'debug');
+  assert.equal(b.attributes['msg'], 'other');
   assert.equal(b.httpStatus, 500);
   assert.equal(b.durationMs, 12.5);
   assert.equal(c.attributes['lock'], 233570404);

@@ -3,6 +3,30 @@ import assert from 'node:assert/strict';
 import { buildTruth, label, parseHaproxyLine, parseNginxLine, type ClientResult } from './truth.js';
 import { makePlan, parseFaults } from './plan.js';
 
+/** A client's record of one request: a fast 200 on /lossy/predict unless overridden. */
+function client(over: Partial<ClientResult>): ClientResult {
+  return {
+    i: 0,
+    route: '/lossy/predict',
+    phase: 0,
+    conc: 6,
+    n_inputs: 8,
+    req_bytes: 100,
+    client_sent_request_id: false,
+    sent_request_id: null,
+    ts: 'x',
+    t_send: 1795855717.519,
+    t_end: 1795855717.8237,
+    client_ms: 303.7,
+    status: 200,
+    request_id: null,
+    client_port: 40000,
+    resp_bytes: 87,
+    error: null,
+    ...over,
+  };
+}
+
 const line =
   '10.10.0.5 - - [28/Nov/2026:08:48:37 +0000] "POST /lossy/predict HTTP/1.1" 200 87 "-" "ml-gateway-client/1.4" rt=0.303 uct="0.000" uht="0.051" urt="0.304" ua="10.10.2.21:8001" us="200" rid=a9e2 msec=1795855717.823';
 
@@ -36,25 +60,7 @@ test('label follows the README rules in order', () => {
 });
 
 test('buildTruth joins by the id the client saw and counts retransmissions on its connection', () => {
-  const c: ClientResult = {
-    i: 0,
-    route: '/lossy/predict',
-    phase: 0,
-    conc: 6,
-    n_inputs: 8,
-    req_bytes: 100,
-    client_sent_request_id: false,
-    sent_request_id: null,
-    ts: 'x',
-    t_send: 1795855717.519,
-    t_end: 1795855717.8237,
-    client_ms: 303.7,
-    status: 200,
-    request_id: 'a9e2',
-    client_port: 40000,
-    resp_bytes: 87,
-    error: null,
-  };
+  const c = client({ request_id: 'a9e2' });
   const [t] = buildTruth({
     slowMs: 300,
     routeFaults: { '/lossy/predict': 'loss' },
@@ -100,25 +106,15 @@ test('parseHaproxyLine reads the lab HAProxy line in nginx terms', () => {
 });
 
 test("a request the client got no answer to keeps the id it sent, or the proxy's from the ledger", () => {
-  const base: ClientResult = {
-    i: 0,
+  const base = client({
     route: '/gen/predict',
-    phase: 0,
-    conc: 6,
-    n_inputs: 8,
-    req_bytes: 100,
-    client_sent_request_id: false,
-    sent_request_id: null,
-    ts: 'x',
     t_send: 1795893661.731,
     t_end: 1795893661.843,
     client_ms: 112.2,
     status: 0,
-    request_id: null,
-    client_port: 40000,
     resp_bytes: 0,
     error: 'RemoteDisconnected: Remote end closed connection without response',
-  };
+  });
   const sent = { ...base, i: 1, client_sent_request_id: true, sent_request_id: 'cli-1' };
   const truth = buildTruth({
     slowMs: 300,

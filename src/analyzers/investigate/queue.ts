@@ -11,12 +11,13 @@
 //
 // A single worker need not serve in arrival order: behind HAProxy (a new server connection per
 // client connection) a blocked uvicorn worker serves the connections it already holds before new
-// ones. When one slot in arrival order does not fit, one slot in answer order is tried: each
-// request starts at the previous answer (or its arrival, if later). Any order fits that model,
-// so it is believed only when it holds at least MIN_HELD requests and leaves each held one at
-// least half its route's usual processing time (an async server answering several at once leaves
-// most of them far less: 20–80 % of held requests on the labs' async servers, none on the
-// blocking one).
+// ones. So one slot in answer order is tried first: each request starts at the previous answer
+// (or its arrival, if later) — exactly what one worker does, whatever order it took requests in.
+// Any answers fit that model, so it is believed only when it holds at least MIN_HELD requests
+// and leaves each held one at least half its route's usual processing time (the median of the
+// route's requests that found the server empty): an async server answering several at once
+// leaves most of them far less — 20–80 % of held requests on the labs' async servers, none on the
+// blocking one. Otherwise C slots in arrival order, as above.
 
 import type { Exchange } from '../../model/records.js';
 import { upperBound } from '../../util/search.js';
@@ -172,18 +173,17 @@ export function estimateQueueing(exchanges: readonly Exchange[]): QueueEstimate 
   alone.sort((p, q) => p - q);
   const minProcUs =
     alone.length >= MIN_ALONE ? 0.5 * alone[Math.floor(0.1 * (alone.length - 1))]! : 0;
-  if (simulate(items, 1, minProcUs, null) > allowed) {
-    // Not one slot in arrival order; perhaps one slot serving in another order.
-    const usual = usualByRoute(items);
-    if (usual) {
-      const byAnswer = [...items].sort((p, q) => p.d - q.d || p.a - q.a);
-      const { held, bad } = simulateAnswerOrder(byAnswer, usual, null);
-      if (held >= MIN_HELD && bad <= allowed) {
-        const starts = new Map<Exchange, number>();
-        simulateAnswerOrder(byAnswer, usual, starts);
-        for (const it of items) waitUs.set(it.x, Math.max(0, starts.get(it.x)! - it.a));
-        return { capacity: 1, waitUs };
-      }
+  // One slot serving in the order it answered, when the capture shows it (see the top): exact for
+  // a single worker whatever order it took requests in, and the same as arrival order otherwise.
+  const usual = usualByRoute(items);
+  if (usual) {
+    const byAnswer = [...items].sort((p, q) => p.d - q.d || p.a - q.a);
+    const { held, bad } = simulateAnswerOrder(byAnswer, usual, null);
+    if (held >= MIN_HELD && bad <= allowed) {
+      const starts = new Map<Exchange, number>();
+      simulateAnswerOrder(byAnswer, usual, starts);
+      for (const it of items) waitUs.set(it.x, Math.max(0, starts.get(it.x)! - it.a));
+      return { capacity: 1, waitUs };
     }
   }
   // inconsistency only falls as capacity grows: the smallest consistent one by bisection

@@ -103,6 +103,23 @@ test('an async server answering several at once out of arrival order: not one sl
   for (const x of xs) assert.equal(q.waitUs.get(x), 0);
 });
 
+test('an async server with long and short requests of one route: the long ones are not said to queue', () => {
+  // a long request is overtaken by short ones that arrive after it and are answered first; one
+  // slot in answer order would start the long one after the last short answer — but a single
+  // worker does not sit idle while a request waits, and here it would have (the short ones
+  // started at their arrival while the long one was already there)
+  const xs: Exchange[] = [];
+  for (let round = 0; round < 10; round++) {
+    const t = round * 3000;
+    xs.push(ex(t, t + 100), ex(t + 500, t + 600)); // alone: the route's usual time, 100 ms
+    xs.push(ex(t + 1000, t + 1900)); // long, overtaken by
+    xs.push(ex(t + 1200, t + 1300), ex(t + 1500, t + 1600));
+  }
+  const q = estimateQueueing(xs)!;
+  assert.ok(q.capacity >= 2, `capacity ${q.capacity}`);
+  for (const x of xs) assert.equal(q.waitUs.get(x), 0);
+});
+
 test('an async server answering out of order: no queueing invented', () => {
   // 4 requests at once, answered in reverse arrival order: one slot cannot explain it
   const xs: Exchange[] = [];

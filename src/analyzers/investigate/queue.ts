@@ -17,7 +17,9 @@
 // and leaves each held one at least half its route's usual processing time (the median of the
 // route's requests that found the server empty): an async server answering several at once
 // leaves most of them far less — 20–80 % of held requests on the labs' async servers, none on the
-// blocking one. Otherwise C slots in arrival order, as above.
+// blocking one — and when it starts a request on arrival, no earlier arrival answered later may
+// have been waiting (a worker does not idle with work queued; on an async server short requests
+// overtake long ones). Otherwise C slots in arrival order, as above.
 
 import type { Exchange } from '../../model/records.js';
 import { upperBound } from '../../util/search.js';
@@ -57,23 +59,31 @@ const MIN_ALONE_ROUTE = 3;
  * One slot serving in the order it answered (items sorted by answer): a request starts at its
  * arrival or at the previous answer, whichever is later — whatever order requests arrived in
  * (a worker that serves the connections it holds before new ones, a proxy that opens a new
- * connection per request). Returns how many requests it held and how many of those it leaves
- * less than half their route's usual processing time (an async server answering several at once).
+ * connection per request). Returns how many requests it held and how many it contradicts: held,
+ * then left less than half their route's usual processing time (an async server answering
+ * several at once); or started on arrival after the slot sat idle while an earlier arrival,
+ * answered later, was waiting (one worker does not idle with work queued: an async server lets
+ * short requests overtake a long one).
  */
 function simulateAnswerOrder(
   byAnswer: readonly Item[],
   usualUs: ReadonlyMap<string, number>,
   starts: Map<Exchange, number> | null,
 ): { held: number; bad: number } {
+  // the earliest arrival among requests answered from each position on
+  const firstLater = new Float64Array(byAnswer.length + 1).fill(Infinity);
+  for (let i = byAnswer.length - 1; i >= 0; i--)
+    firstLater[i] = Math.min(firstLater[i + 1]!, byAnswer[i]!.a);
   let held = 0;
   let bad = 0;
   let prev = -Infinity;
-  for (const it of byAnswer) {
+  for (let i = 0; i < byAnswer.length; i++) {
+    const it = byAnswer[i]!;
     const start = Math.max(it.a, prev);
     if (start > it.a) {
       held++;
       if (it.d - start < 0.5 * usualUs.get(it.route)! - SLACK_US) bad++;
-    }
+    } else if (it.a > prev + SLACK_US && firstLater[i + 1]! < it.a - SLACK_US) bad++;
     starts?.set(it.x, start);
     prev = it.d;
   }

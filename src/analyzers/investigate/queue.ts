@@ -8,6 +8,18 @@
 // usually take (their 10th percentile). A blocking worker comes out at 1; an async server, or
 // several workers, at the concurrency they really ran. The wait (start − arrival) is queueing;
 // the rest of the server time is processing. Pure.
+//
+// A single worker need not serve in arrival order: behind HAProxy (a new server connection per
+// client connection) a blocked uvicorn worker serves the connections it already holds before new
+// ones. So one slot in answer order is tried first: each request starts at the previous answer
+// (or its arrival, if later) — exactly what one worker does, whatever order it took requests in.
+// Any answers fit that model, so it is believed only when it holds at least MIN_HELD requests
+// and leaves each held one at least half its route's usual processing time (the median of the
+// route's requests that found the server empty): an async server answering several at once
+// leaves most of them far less — 20–80 % of held requests on the labs' async servers, none on the
+// blocking one — and when it starts a request on arrival, no earlier arrival answered later may
+// have been waiting (a worker does not idle with work queued; on an async server short requests
+// overtake long ones). Otherwise C slots in arrival order, as above.
 
 import type { Exchange } from '../../model/records.js';
 import { upperBound } from '../../util/search.js';
@@ -34,6 +46,77 @@ interface Item {
   x: Exchange;
   a: number;
   d: number;
+  /** The request's route (path without the query): processing times are compared within it. */
+  route: string;
+}
+
+/** Requests the one-slot, answer-order model must hold in the queue before it is believed. */
+const MIN_HELD = 5;
+/** Requests of a route that found the server empty needed to know the route's usual time. */
+const MIN_ALONE_ROUTE = 3;
+
+/**
+ * One slot serving in the order it answered (items sorted by answer): a request starts at its
+ * arrival or at the previous answer, whichever is later — whatever order requests arrived in
+ * (a worker that serves the connections it holds before new ones, a proxy that opens a new
+ * connection per request). Returns how many requests it held and how many it contradicts: held,
+ * then left less than half their route's usual processing time (an async server answering
+ * several at once); or started on arrival after the slot sat idle while an earlier arrival,
+ * answered later, was waiting (one worker does not idle with work queued: an async server lets
+ * short requests overtake a long one).
+ */
+function simulateAnswerOrder(
+  byAnswer: readonly Item[],
+  usualUs: ReadonlyMap<string, number>,
+  starts: Map<Exchange, number> | null,
+): { held: number; bad: number } {
+  // the earliest arrival among requests answered from each position on
+  const firstLater = new Float64Array(byAnswer.length + 1).fill(Infinity);
+  for (let i = byAnswer.length - 1; i >= 0; i--)
+    firstLater[i] = Math.min(firstLater[i + 1]!, byAnswer[i]!.a);
+  let held = 0;
+  let bad = 0;
+  let prev = -Infinity;
+  for (let i = 0; i < byAnswer.length; i++) {
+    const it = byAnswer[i]!;
+    const start = Math.max(it.a, prev);
+    if (start > it.a) {
+      held++;
+      if (it.d - start < 0.5 * usualUs.get(it.route)! - SLACK_US) bad++;
+    } else if (it.a > prev + SLACK_US && firstLater[i + 1]! < it.a - SLACK_US) bad++;
+    starts?.set(it.x, start);
+    prev = it.d;
+  }
+  return { held, bad };
+}
+
+/**
+ * Each route's usual processing time: the median of its requests that found the server empty
+ * (the server's median when the route has too few); null when the server has too few of those.
+ */
+function usualByRoute(items: readonly Item[]): Map<string, number> | null {
+  const aloneByRoute = new Map<string, number[]>();
+  const all: number[] = [];
+  let lastAnswer = -Infinity;
+  for (const it of items) {
+    if (it.a >= lastAnswer) {
+      let l = aloneByRoute.get(it.route);
+      if (!l) aloneByRoute.set(it.route, (l = []));
+      l.push(it.d - it.a);
+      all.push(it.d - it.a);
+    }
+    lastAnswer = Math.max(lastAnswer, it.d);
+  }
+  if (all.length < MIN_ALONE) return null;
+  const median = (l: number[]): number => l.sort((p, q) => p - q)[(l.length - 1) >> 1]!;
+  const serverUs = median(all);
+  const out = new Map<string, number>();
+  for (const it of items) {
+    if (out.has(it.route)) continue;
+    const l = aloneByRoute.get(it.route);
+    out.set(it.route, l && l.length >= MIN_ALONE_ROUTE ? median(l) : serverUs);
+  }
+  return out;
 }
 
 /**
@@ -69,7 +152,9 @@ export function estimateQueueing(exchanges: readonly Exchange[]): QueueEstimate 
   const items: Item[] = [];
   for (const x of exchanges) {
     if (x.reqLastUs === null || x.respFirstUs === null || x.respFirstUs < x.reqLastUs) continue;
-    items.push({ x, a: x.reqLastUs, d: x.respFirstUs });
+    const path = x.path ?? '';
+    const q = path.indexOf('?');
+    items.push({ x, a: x.reqLastUs, d: x.respFirstUs, route: q < 0 ? path : path.slice(0, q) });
   }
   if (items.length < MIN_REQUESTS) return null;
   items.sort((p, q) => p.a - q.a || p.d - q.d);
@@ -98,6 +183,19 @@ export function estimateQueueing(exchanges: readonly Exchange[]): QueueEstimate 
   alone.sort((p, q) => p - q);
   const minProcUs =
     alone.length >= MIN_ALONE ? 0.5 * alone[Math.floor(0.1 * (alone.length - 1))]! : 0;
+  // One slot serving in the order it answered, when the capture shows it (see the top): exact for
+  // a single worker whatever order it took requests in, and the same as arrival order otherwise.
+  const usual = usualByRoute(items);
+  if (usual) {
+    const byAnswer = [...items].sort((p, q) => p.d - q.d || p.a - q.a);
+    const { held, bad } = simulateAnswerOrder(byAnswer, usual, null);
+    if (held >= MIN_HELD && bad <= allowed) {
+      const starts = new Map<Exchange, number>();
+      simulateAnswerOrder(byAnswer, usual, starts);
+      for (const it of items) waitUs.set(it.x, Math.max(0, starts.get(it.x)! - it.a));
+      return { capacity: 1, waitUs };
+    }
+  }
   // inconsistency only falls as capacity grows: the smallest consistent one by bisection
   let lo = 1;
   let hi = maxPending + 1;

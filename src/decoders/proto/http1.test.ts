@@ -18,6 +18,8 @@ interface Msg {
   damaged: boolean;
   /** Header lines end with a bare LF in a CRLF head (and the other way round). */
   mixed: boolean;
+  /** A chunked body ends with trailer fields. */
+  trailers: boolean;
 }
 
 const msg = fc.record({
@@ -28,6 +30,7 @@ const msg = fc.record({
   http09: fc.integer({ min: 0, max: 4 }).map((n) => n === 0),
   damaged: fc.integer({ min: 0, max: 9 }).map((n) => n === 0),
   mixed: fc.integer({ min: 0, max: 4 }).map((n) => n === 0),
+  trailers: fc.boolean(),
 });
 
 function head(first: string, m: Msg, n: number): string {
@@ -45,7 +48,10 @@ function body(m: Msg): string {
   const b = 'b'.repeat(m.bodyLen);
   if (m.body === 'length') return b;
   if (m.body === 'chunked')
-    return (m.bodyLen ? `${m.bodyLen.toString(16)}\r\n${b}\r\n` : '') + '0\r\n\r\n';
+    return (
+      (m.bodyLen ? `${m.bodyLen.toString(16)}\r\n${b}\r\n` : '') +
+      (m.trailers ? '0\r\nX-Checksum: abc\r\nX-Tokens: 42\r\n\r\n' : '0\r\n\r\n')
+    );
   return '';
 }
 
@@ -112,6 +118,7 @@ test('a head that arrives a byte at a time is held to the known methods too (fou
     http09: false,
     damaged: true,
     mixed: true,
+    trailers: false,
     ...o,
   });
   const ms: Msg[] = [
@@ -125,4 +132,34 @@ test('a head that arrives a byte at a time is held to the known methods too (fou
   assert.deepEqual(run(segs, false), full);
   assert.equal(full.counts['http.requests'], 1);
   assert.deepEqual(full.skips, ['http-bad-request-head']);
+});
+
+test('a chunked response with trailers is framed without exchanges (crashed `mlscope pcap`) and its trailers join the headers', () => {
+  // made by scripts/make-diff-corpus.sh: a raw server's chunked answer ending in two trailer fields
+  const segs: Segment[] = [
+    { dir: 0, tsUs: 1, bytes: ascii('GET /trailers HTTP/1.1\r\nHost: x\r\n\r\n') },
+    {
+      dir: 1,
+      tsUs: 2,
+      bytes: ascii(
+        'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Checksum\r\n\r\n' +
+          '5\r\nhello\r\n0\r\nX-Checksum: abc123\r\n\r\n',
+      ),
+    },
+    { dir: 0, tsUs: 3, bytes: ascii('GET /next HTTP/1.1\r\nHost: x\r\n\r\n') },
+    { dir: 1, tsUs: 4, bytes: ascii('HTTP/1.1 204 No Content\r\n\r\n') },
+  ];
+  const framing = recordingContext({ exchanges: false });
+  drive(http1Recogniser.create(framing), framing, segs);
+  assert.equal(framing.counts['http.requests'], 2);
+  assert.equal(framing.counts['http.responses'], 2);
+  const full = recordingContext({ exchanges: true });
+  drive(http1Recogniser.create(full), full, segs);
+  assert.deepEqual(
+    full.exchanges.map((x) => [x.path, x.status, x.respBodyBytes, x.responseHeaders['x-checksum']]),
+    [
+      ['/trailers', 200, 5, 'abc123'],
+      ['/next', 204, 0, undefined],
+    ],
+  );
 });

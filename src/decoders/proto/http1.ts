@@ -730,10 +730,17 @@ export class Http1Parser implements StreamParser {
         this.messageDone(dir, tsUs);
         return o;
       }
-      if (dir === 1 && this.current) {
+      // Response trailers join its headers (full parses only: a framing-only head shares one
+      // frozen empty header map, and nothing reads trailers there), as many as headers may be.
+      const rh = dir === 1 && this.current ? this.current.responseHeaders : null;
+      if (rh && rh !== EMPTY_HEADERS) {
         const c = line.indexOf(':');
-        if (c > 0)
-          this.current.responseHeaders[line.slice(0, c).trim().toLowerCase()] = line
+        const name = c > 0 ? line.slice(0, c).trim().toLowerCase() : '';
+        if (
+          name !== '' &&
+          (Object.hasOwn(rh, name) || Object.keys(rh).length < this.ctx.limits.maxHeaders)
+        )
+          rh[name] = line
             .slice(c + 1)
             .trim()
             .slice(0, this.ctx.limits.maxHeaderValueChars);

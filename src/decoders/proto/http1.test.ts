@@ -163,3 +163,134 @@ test('a chunked response with trailers is framed without exchanges (crashed `mls
     ],
   );
 });
+
+test('a 417 to an Expect: 100-continue request: the body is never sent and the retry is a new request', () => {
+  // curl after `417 Expectation Failed` (scripts/make-diff-corpus.sh, raw server /reject): the
+  // same connection carries the request again without Expect, then its body
+  const body = 'b'.repeat(3000);
+  const segs: Segment[] = [
+    {
+      dir: 0,
+      tsUs: 10,
+      bytes: ascii(
+        'POST /reject HTTP/1.1\r\nHost: x\r\nContent-Length: 3000\r\nExpect: 100-continue\r\n\r\n',
+      ),
+    },
+    {
+      dir: 1,
+      tsUs: 20,
+      bytes: ascii('HTTP/1.1 417 Expectation Failed\r\nContent-Length: 0\r\n\r\n'),
+    },
+    {
+      dir: 0,
+      tsUs: 30,
+      bytes: ascii('POST /reject HTTP/1.1\r\nHost: x\r\nContent-Length: 3000\r\n\r\n'),
+    },
+    { dir: 0, tsUs: 40, bytes: ascii(body) },
+    { dir: 1, tsUs: 50, bytes: ascii('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok') },
+  ];
+  const framing = recordingContext({ exchanges: false });
+  drive(http1Recogniser.create(framing), framing, segs);
+  assert.equal(framing.counts['http.requests'], 2);
+  assert.equal(framing.counts['http.responses'], 2);
+  assert.deepEqual(framing.skips, []);
+  const full = recordingContext({ exchanges: true });
+  drive(http1Recogniser.create(full), full, segs);
+  assert.deepEqual(
+    full.exchanges.map((x) => [x.status, x.reqBodyBytes, x.reqLastUs, x.respBodyBytes]),
+    [
+      [417, 0, 10, 0],
+      [200, 3000, 40, 2],
+    ],
+  );
+  // a client that sends the body anyway after the early answer: it is still that request's body
+  const anyway = recordingContext({ exchanges: true });
+  drive(http1Recogniser.create(anyway), anyway, [...segs.slice(0, 2), segs[3]!]);
+  assert.deepEqual(
+    anyway.exchanges.map((x) => [x.status, x.reqBodyBytes]),
+    [[417, 3000]],
+  );
+});
+
+test('a body still arriving after an early answer (413) counts for its request', () => {
+  const segs: Segment[] = [
+    { dir: 0, tsUs: 10, bytes: ascii('PUT /up HTTP/1.1\r\nContent-Length: 20\r\n\r\n0123456789') },
+    {
+      dir: 1,
+      tsUs: 20,
+      bytes: ascii('HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\n\r\n'),
+    },
+    { dir: 0, tsUs: 30, bytes: ascii('0123456789GET /next HTTP/1.1\r\n\r\n') },
+    { dir: 1, tsUs: 40, bytes: ascii('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n') },
+  ];
+  const ctx = recordingContext({ exchanges: true });
+  drive(http1Recogniser.create(ctx), ctx, segs);
+  assert.deepEqual(
+    ctx.exchanges.map((x) => [x.path, x.status, x.reqBodyBytes]),
+    [
+      ['/up', 413, 20],
+      ['/next', 200, 0],
+    ],
+  );
+  assert.deepEqual(ctx.skips, []);
+});
+
+test('bytes lost from the capture at the end of a body still count in its size', () => {
+  const ctx = recordingContext({ exchanges: true });
+  const p = http1Recogniser.create(ctx);
+  p.data(0, 1, ascii('GET / HTTP/1.1\r\n\r\n'), 0, 18);
+  const head = ascii('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789');
+  p.data(1, 2, head, 0, head.length);
+  p.gap(1, 3, 90);
+  p.end(4);
+  assert.deepEqual(
+    ctx.exchanges.map((x) => [x.status, x.respBodyBytes, x.state]),
+    [[200, 100, 'truncated']],
+  );
+});
+
+test('after responses lost from the capture, a keep-alive connection pairs the next answer with its own request', () => {
+  // any-sll.pcap of scripts/make-diff-corpus.sh (tcpdump -i any dropped packets): the answer to
+  // /b was lost; the next status line answers /c, not /b, and so on to the end of the connection
+  const ctx = recordingContext({ exchanges: true });
+  const p = http1Recogniser.create(ctx);
+  const send = (dir: 0 | 1, t: number, s: string): void => p.data(dir, t, ascii(s), 0, s.length);
+  send(0, 10, 'GET /a HTTP/1.1\r\n\r\n');
+  send(1, 20, 'HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na');
+  send(0, 30, 'GET /b HTTP/1.1\r\n\r\n');
+  p.gap(1, 50, 40); // 'HTTP/1.1 201 …' for /b, not captured
+  send(0, 45, 'GET /c HTTP/1.1\r\n\r\n');
+  send(1, 50, 'HTTP/1.1 202 OK\r\nContent-Length: 1\r\n\r\nc');
+  send(0, 60, 'GET /d HTTP/1.1\r\n\r\n');
+  send(1, 70, 'HTTP/1.1 203 OK\r\nContent-Length: 1\r\n\r\nd');
+  p.end(80);
+  assert.deepEqual(
+    ctx.exchanges.map((x) => [x.path, x.status, x.state]),
+    [
+      ['/a', 200, 'complete'],
+      ['/b', null, 'truncated'],
+      ['/c', 202, 'complete'],
+      ['/d', 203, 'complete'],
+    ],
+  );
+});
+
+test('a pipelining client keeps answers in request order after a gap', () => {
+  const ctx = recordingContext({ exchanges: true });
+  const p = http1Recogniser.create(ctx);
+  const send = (dir: 0 | 1, t: number, s: string): void => p.data(dir, t, ascii(s), 0, s.length);
+  send(0, 10, 'GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\nGET /c HTTP/1.1\r\n\r\n');
+  send(1, 20, 'HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na');
+  p.gap(1, 21, 7); // bytes lost between two answers: nothing says a whole answer was lost
+  send(1, 22, 'HTTP/1.1 201 OK\r\nContent-Length: 1\r\n\r\nb');
+  send(1, 23, 'HTTP/1.1 202 OK\r\nContent-Length: 1\r\n\r\nc');
+  p.end(30);
+  assert.deepEqual(
+    ctx.exchanges.map((x) => [x.path, x.status]),
+    [
+      ['/a', 200],
+      ['/b', 201],
+      ['/c', 202],
+    ],
+  );
+});

@@ -8,6 +8,7 @@ import { CaptureEngine } from './engine.js';
 import { decoderConformance } from '../decoder.case.js';
 import { allRecognisers } from '../proto/registry.js';
 import type { Exchange } from '../../model/records.js';
+import { Conversation, pcapFile } from './frames.test-util.js';
 
 const FIX = join(import.meta.dirname, '../../../test/fixtures/capture');
 
@@ -132,6 +133,34 @@ test('a snaplen-cut capture still yields the request and response lines', () => 
       ['HEAD', '/a.txt', 200],
     ],
   );
+});
+
+test('a 96-byte snaplen on a keep-alive connection: each request is paired with its own answer', () => {
+  // snap96.pcap of scripts/make-diff-corpus.sh (tcpdump -s 96): the cut tail of a request was
+  // not counted as passed, so the next request waited for an ACK and came after its answer
+  const c = new Conversation().handshake();
+  const hdr = 'Host: 10.77.0.2:8080\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n';
+  c.at(100).c('AP', `GET /a HTTP/1.1\r\n${hdr}`);
+  c.at(100).s('AP', 'HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nContent-Length: 2\r\n\r\nok');
+  c.at(100).c('A');
+  c.at(100).c('AP', `GET /b HTTP/1.1\r\n${hdr}`);
+  c.at(100).s('AP', 'HTTP/1.1 404 Not Found\r\nServer: nginx/1.22.1\r\nContent-Length: 0\r\n\r\n');
+  c.at(100).c('A');
+  const cut = c.frames.map((f) => ({
+    tsUs: f.tsUs,
+    data: f.data.subarray(0, 96),
+    origLen: f.data.length,
+  }));
+  const { xs, s } = analyse(pcapFile(cut, { snaplen: 96 }));
+  assert.deepEqual(
+    xs.map((x) => [x.method, x.path, x.status, x.reqFirstFrame, x.respFirstFrame]),
+    [
+      ['GET', '/a', 200, 4, 5],
+      ['GET', '/b', 404, 7, 8],
+    ],
+  );
+  assert.equal(s.http.requests, 2);
+  assert.equal(s.http.responses, 2);
 });
 
 test('a damaged capture reports the offset and keeps what came before', () => {

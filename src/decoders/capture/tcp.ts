@@ -692,8 +692,13 @@ export class TcpEngine {
           if (len > 0) this.deliver(c, dir, tsUs, p.buf, off, off + len);
           fwd.rsNext = add32(seq, len);
           if (missingTail > 0) {
+            // The cut bytes are behind us too: without this, the next segment looked like one
+            // after a hole, was buffered and waited for an ACK to be delivered, after its answer.
             const missing = p.payloadLen - Math.max(0, behind) - len;
-            if (missing > 0) this.gap(c, fwd, dir, tsUs, missing);
+            if (missing > 0) {
+              this.gap(c, fwd, dir, tsUs, missing);
+              fwd.rsNext = add32(fwd.rsNext, missing);
+            }
           }
           if (fwd.ooo.length > 0) this.drainOoo(c, fwd, dir, tsUs);
         } else if (len > 0) {

@@ -136,6 +136,8 @@ interface Head {
   chunked: boolean;
   connectionClose: boolean;
   upgrade: string | null;
+  /** `Expect: 100-continue`: the client may hold the body back until the server agrees. */
+  expectContinue: boolean;
 }
 
 /** A head before its start line is read: framing as given, everything else empty. */
@@ -157,6 +159,7 @@ function newHead(
     chunked,
     connectionClose: false,
     upgrade,
+    expectContinue: false,
   };
 }
 
@@ -220,6 +223,9 @@ function parseHead(text: string, ctx: ProtoContext): Head | null {
       case 'upgrade':
         h.upgrade = value.toLowerCase();
         break;
+      case 'expect':
+        if (/100-continue/i.test(value)) h.expectContinue = true;
+        break;
       default:
         break;
     }
@@ -247,6 +253,7 @@ function nameIs(buf: Uint8Array, o: number, end: number, lower: string): boolean
 }
 
 const VALUE_CHUNKED = Buffer.from('chunked', 'latin1');
+const VALUE_100_CONTINUE = Buffer.from('100-continue', 'latin1');
 
 /** Set by scanHeadFraming: the end of the head (just past its blank line), or -1 if incomplete. */
 let framingEnd = -1;
@@ -271,6 +278,7 @@ function scanHeadFraming(buf: Buffer, off: number, end: number, isRequest: boole
   let contentLength = -1;
   let chunked = false;
   let upgrade: string | null = null;
+  let expectContinue = false;
   let he = -1;
   if (isRequest && !lineHasVersion(buf, off, firstLf)) he = firstLf + 1;
   else
@@ -314,6 +322,9 @@ function scanHeadFraming(buf: Buffer, off: number, end: number, isRequest: boole
       } else if (c === 116 /* t */ && nameIs(buf, pos, e, 'transfer-encoding')) {
         const i = buf.indexOf(VALUE_CHUNKED, pos + 18);
         if (i >= 0 && i < e) chunked = true;
+      } else if (c === 101 /* e */ && nameIs(buf, pos, e, 'expect')) {
+        const i = buf.indexOf(VALUE_100_CONTINUE, pos + 7);
+        if (i >= 0 && i < e) expectContinue = true;
       } else if (c === 117 /* u */ && nameIs(buf, pos, e, 'upgrade')) {
         upgrade = buf
           .toString('latin1', pos + 8, e)
@@ -334,6 +345,7 @@ function scanHeadFraming(buf: Buffer, off: number, end: number, isRequest: boole
   h.contentLength = contentLength;
   h.chunked = chunked;
   h.upgrade = upgrade;
+  h.expectContinue = expectContinue;
   if (
     !isRequest &&
     buf[off] === 72 /* H */ &&
@@ -388,6 +400,7 @@ class Pending {
   reqBody: Buffer[] | null = null;
   reqBodyKept = 0;
   upgrade: string | null = null;
+  expectContinue = false;
   status = 0;
   reason = '';
   responseHeaders: Record<string, string> = EMPTY_HEADERS;
@@ -419,6 +432,7 @@ class Pending {
     this.reqBody = null;
     this.reqBodyKept = 0;
     this.upgrade = null;
+    this.expectContinue = false;
     this.status = 0;
     this.reason = '';
     this.responseHeaders = EMPTY_HEADERS;
@@ -477,6 +491,12 @@ class Side {
   chunkState: 'size' | 'data' | 'data-crlf' | 'trailer' = 'size';
   lineBuf = ''; // partial chunk-size or trailer line
   msgFirstUs = 0;
+  /**
+   * The server gave its final answer to an `Expect: 100-continue` request before any of its
+   * body came: the client may send the body or, as curl does after a 417, drop it and send its
+   * next request. Decided by the next bytes.
+   */
+  bodyOptional = false;
 }
 
 export class Http1Parser implements StreamParser {
@@ -486,6 +506,29 @@ export class Http1Parser implements StreamParser {
   private readonly queue: Pending[] = [];
   /** The exchange whose response is being read. */
   private current: Pending | null = null;
+  /**
+   * The request whose body is being read (not always the last one queued: a server may answer
+   * before the body is complete, e.g. a 413 or 417, and the answer takes it off the queue).
+   */
+  private reqInBody: Pending | null = null;
+  /**
+   * Response bytes were lost from the capture where a message boundary lay (the parser
+   * resynchronises on the next status line): whole responses may have been lost with them.
+   */
+  private respAfterGap = false;
+  /** The client was seen sending a request before the previous one was answered. */
+  private pipelined = false;
+  /** An exchange answered while its request body was still coming: emitted when the body ends. */
+  private answered: Pending | null = null;
+  private answeredState: Exchange['state'] = 'complete';
+
+  private releaseAnswered(): void {
+    const p = this.answered;
+    if (!p) return;
+    this.answered = null;
+    this.emit(p, this.answeredState);
+    if (this.framingOnly) recycle(p);
+  }
   private readonly client: Endpoint;
   private readonly server: Endpoint;
   /** Set when the connection switched protocols (Upgrade/CONNECT); further bytes are not HTTP/1. */
@@ -543,6 +586,17 @@ export class Http1Parser implements StreamParser {
     o: number,
     end: number,
   ): number {
+    if (side.bodyOptional) {
+      side.bodyOptional = false;
+      if ((side.mode === 'length' || side.mode === 'chunked') && looksLikeRequest(buf, o, end)) {
+        // the body was never sent: this is the next request
+        side.mode = 'head';
+        side.remaining = 0;
+        this.reqInBody = null;
+        this.releaseAnswered();
+        return o;
+      }
+    }
     switch (side.mode) {
       case 'resync': {
         // After a gap: only a message start at a segment boundary brings us back.
@@ -730,10 +784,17 @@ export class Http1Parser implements StreamParser {
         this.messageDone(dir, tsUs);
         return o;
       }
-      if (dir === 1 && this.current) {
+      // Response trailers join its headers (full parses only: a framing-only head shares one
+      // frozen empty header map, and nothing reads trailers there), as many as headers may be.
+      const rh = dir === 1 && this.current ? this.current.responseHeaders : null;
+      if (rh && rh !== EMPTY_HEADERS) {
         const c = line.indexOf(':');
-        if (c > 0)
-          this.current.responseHeaders[line.slice(0, c).trim().toLowerCase()] = line
+        const name = c > 0 ? line.slice(0, c).trim().toLowerCase() : '';
+        if (
+          name !== '' &&
+          (Object.hasOwn(rh, name) || Object.keys(rh).length < this.ctx.limits.maxHeaders)
+        )
+          rh[name] = line
             .slice(c + 1)
             .trim()
             .slice(0, this.ctx.limits.maxHeaderValueChars);
@@ -750,7 +811,7 @@ export class Http1Parser implements StreamParser {
     const n = e - o;
     if (n <= 0) return;
     if (dir === 0) {
-      const p = this.queue[this.queue.length - 1];
+      const p = this.reqInBody;
       if (!p) return;
       p.reqBodyBytes += n;
       if (p.reqBodyKept < this.bodyKeep) {
@@ -794,6 +855,7 @@ export class Http1Parser implements StreamParser {
 
   private onRequestHead(h: Head, tsUs: number, side: Side): void {
     this.ctx.count('http.requests');
+    this.releaseAnswered();
     let host = h.headers['host'] ?? null;
     let path = h.target;
     // (framing-only heads carry no target)
@@ -814,6 +876,7 @@ export class Http1Parser implements StreamParser {
     p.reqLastUs = tsUs;
     p.reqFirstFrame = this.pendingReqFirstFrame || this.ctx.frame();
     p.upgrade = h.upgrade;
+    p.expectContinue = h.expectContinue;
     if (!this.framingOnly && h.method === 'POST' && /json/i.test(h.headers['content-type'] ?? '')) {
       p.mlBody = [];
       p.mlBodyLimit =
@@ -824,6 +887,7 @@ export class Http1Parser implements StreamParser {
       // A client that never gets answers: keep the queue bounded.
       this.emit(this.queue.shift()!, 'no-response');
     }
+    side.bodyOptional = false;
     if (h.chunked) {
       side.mode = 'chunked';
       side.chunkState = 'size';
@@ -831,6 +895,7 @@ export class Http1Parser implements StreamParser {
       side.mode = 'length';
       side.remaining = h.contentLength;
     } else side.mode = 'none';
+    this.reqInBody = side.mode === 'none' ? null : p;
   }
 
   private startHttp09Response(tsUs: number, side: Side): void {
@@ -854,7 +919,22 @@ export class Http1Parser implements StreamParser {
       this.current = null;
       return;
     }
+    const respFirstUs = this.respFirstUs || tsUs;
+    if (this.respAfterGap && !this.pipelined && this.queue.length > 1) {
+      // The first answer after a gap on a connection that does not pipeline answers the latest
+      // request the client had sent by then; the answers to those before it were in the gap
+      // (FIFO would shift every later exchange on the keep-alive connection by one).
+      let k = 0;
+      for (let i = 1; i < this.queue.length; i++)
+        if ((this.queue[i]!.reqFirstUs ?? Infinity) <= respFirstUs) k = i;
+      for (; k > 0; k--) this.emit(this.queue.shift()!, 'truncated');
+    }
+    const afterGap = this.respAfterGap;
+    this.respAfterGap = false;
     let p = this.queue.length > 0 ? this.queue.shift()! : null;
+    // the next request was sent before this one was answered: the client pipelines
+    if (!afterGap && p && (this.queue[0]?.reqFirstUs ?? Infinity) < respFirstUs)
+      this.pipelined = true;
     if (!p) {
       this.ctx.skip('http-response-without-request');
       p = new Pending();
@@ -863,8 +943,10 @@ export class Http1Parser implements StreamParser {
     p.hasResponse = true;
     p.status = h.status;
     p.reason = h.reason;
+    if (p === this.reqInBody && p.expectContinue && p.reqBodyBytes === 0 && h.status !== 101)
+      this.req.bodyOptional = true;
     p.responseHeaders = h.headers;
-    p.respFirstUs = this.respFirstUs || tsUs;
+    p.respFirstUs = respFirstUs;
     p.respFirstFrame = this.respFirstFrame || this.ctx.frame();
     this.current = p;
     // A streamed (SSE) response: TTFT and gaps from the request's last byte.
@@ -893,15 +975,21 @@ export class Http1Parser implements StreamParser {
     if (dir === 0) {
       this.pendingReqFirstUs = 0;
       this.pendingReqFirstFrame = 0;
-      const p = this.queue[this.queue.length - 1];
+      const p = this.reqInBody ?? this.queue[this.queue.length - 1];
+      this.reqInBody = null;
       if (p) p.reqLastUs = tsUs;
+      this.releaseAnswered();
       return;
     }
     const c = this.current;
     if (!c) return;
     this.current = null;
     c.respLastUs = tsUs;
-    this.emit(c, broken ? 'truncated' : 'complete');
+    if (c === this.reqInBody) {
+      // its request body is still coming: the exchange is emitted when it ends
+      this.answered = c;
+      this.answeredState = broken ? 'truncated' : 'complete';
+    } else this.emit(c, broken ? 'truncated' : 'complete');
     // Switching protocols: the rest of the stream is not HTTP/1.
     if (c.status === 101 || (c.method === 'CONNECT' && c.status >= 200 && c.status < 300)) {
       const up = c.upgrade ?? c.responseHeaders['upgrade'] ?? '';
@@ -914,8 +1002,9 @@ export class Http1Parser implements StreamParser {
       this.req.mode = 'tunnel';
       this.resp.mode = 'tunnel';
     }
-    // Counted and done with (a tunnel above keeps only a copy, via toExchange).
-    if (this.framingOnly) recycle(c);
+    // Counted and done with (a tunnel above keeps only a copy, via toExchange), unless its
+    // request body is still being read.
+    if (this.framingOnly && c !== this.answered) recycle(c);
   }
 
   private toExchange(p: Pending, state: Exchange['state']): Omit<Exchange, 'id'> {
@@ -985,20 +1074,15 @@ export class Http1Parser implements StreamParser {
       return;
     }
     const side = dir === 0 ? this.req : this.resp;
-    if (side.mode === 'length' && lengthBytes < side.remaining) {
-      // The body lost some bytes but its end is still known.
+    if (side.mode === 'length' && lengthBytes <= side.remaining) {
+      // The body lost some bytes but its end is still known (they count in its size).
       side.remaining -= lengthBytes;
       if (dir === 1 && this.current) this.current.respBodyBytes += lengthBytes;
-      else if (dir === 0 && this.queue.length)
-        this.queue[this.queue.length - 1]!.reqBodyBytes += lengthBytes;
+      else if (dir === 0 && this.reqInBody) this.reqInBody.reqBodyBytes += lengthBytes;
+      if (side.remaining === 0) this.messageDone(dir, tsUs, true);
       return;
     }
     if (side.mode === 'close') return;
-    if (side.mode === 'length' && lengthBytes === side.remaining) {
-      side.remaining = 0;
-      this.messageDone(dir, tsUs, true);
-      return;
-    }
     if (side.mode === 'head' && side.head) {
       // Bytes of a message head were seen, then lost (snaplen or capture loss): keep what the
       // start line and complete header lines say.
@@ -1007,6 +1091,7 @@ export class Http1Parser implements StreamParser {
     side.head = null;
     side.lineBuf = '';
     side.mode = 'resync';
+    if (dir === 1) this.respAfterGap = true;
   }
 
   private salvageHead(dir: Dir, side: Side, tsUs: number): void {
@@ -1056,6 +1141,8 @@ export class Http1Parser implements StreamParser {
   }
 
   private flush(tsUs: number, state: 'reset' | 'no-response'): void {
+    this.reqInBody = null;
+    this.releaseAnswered();
     if (this.current) {
       const c = this.current;
       this.current = null;

@@ -138,6 +138,30 @@ test("a finding's examples are its strongest cases, the longest wait first", () 
   assert.match(f.evidence[0]!, /^wait-900: waited 9\d\d ms \(server time/);
 });
 
+test("a response lost from the capture (a gap in the server's bytes) is not a failure", () => {
+  const conv = new Conversation(CLIENT, APP, 43000, 8000, T0);
+  conv
+    .handshake(200)
+    .at(100)
+    .c('PA', 'POST /predict HTTP/1.1\r\nHost: m\r\nContent-Length: 2\r\n\r\n{}');
+  conv.at(40_000).s('PA', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}');
+  conv.frames.pop(); // tcpdump dropped the answer; the client's ACK below covers it
+  conv.at(100).c('PA', 'POST /predict HTTP/1.1\r\nHost: m\r\nContent-Length: 2\r\n\r\n{}');
+  conv.at(40_000).s('PA', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}');
+  conv.at(100).c('A');
+  const cap = capture(conv.frames);
+  assert.deepEqual(
+    cap.exchanges.map((x) => [x.status, x.state]),
+    [
+      [null, 'truncated'],
+      [200, 'complete'],
+    ],
+  );
+  const inv = investigate({ ...cap, logs: [] }, { slowMs: 300 });
+  assert.equal(inv.requests.total, 2);
+  assert.deepEqual(inv.slowRequests, [], 'nothing failed and nothing was slow');
+});
+
 test('without request ids, hops join by trace id and an inference span gives the model time', () => {
   const tp = (n: number) => `00-${String(n).padStart(32, 'a')}-00f067aa0ba902b7-01`;
   const frames = [

@@ -236,6 +236,8 @@ interface Ctx {
   /** Each inner server's exchanges, and their queue estimate once asked for (queue.ts). */
   innerByServer: Map<string, Exchange[]>;
   queueByServer: Map<string, QueueEstimate | null>;
+  /** When the next request on an exchange's connection began (µs), for exchanges followed by one. */
+  nextOnConn: () => Map<Exchange, number>;
 }
 
 export function investigate(input: InvestigateInput, opts: InvestigateOptions = {}): Investigation {
@@ -394,6 +396,7 @@ export function investigate(input: InvestigateInput, opts: InvestigateOptions = 
     innerByServer,
     queueByServer: new Map(),
     busy: once(() => busyTimelines(input.logs, (r) => inferenceMsOf([r]))),
+    nextOnConn: once(() => nextRequestOnConn(input.exchanges)),
   };
   const pairs: { j: JoinedRequest; r: RequestResult }[] = [];
   for (const j of joined) {
@@ -591,7 +594,15 @@ function attributeFromCapture(
   const status = opaque
     ? (plain?.status ?? j.access?.httpStatus ?? 0)
     : (outer.status ?? (fromLog ? j.access!.httpStatus! : 0));
-  let endUs = outer.respLastUs ?? lastSeenUs(hops, ctx);
+  // A response lost from the capture (a gap in the server's bytes, `truncated`): the server
+  // answered, the capture did not keep it — not a failure. It ended before the next request on
+  // its connection began, else by the last the capture saw of it.
+  const lostAnswer = !opaque && outer.status === null && outer.state === 'truncated' && !fromLog;
+  let endUs =
+    outer.respLastUs ??
+    (lostAnswer
+      ? Math.min(ctx.nextOnConn().get(outer) ?? Infinity, lastSeenUs(hops, ctx))
+      : lastSeenUs(hops, ctx));
   if (fromLog && j.access!.durationMs !== null)
     endUs = Math.max(endUs, startUs + j.access!.durationMs * 1000);
   let totalMs = Math.max(0, (endUs - startUs) / 1000);
@@ -746,6 +757,10 @@ function attributeFromCapture(
   } else {
     // No server time (the response is missing from the capture): what is known to be transit
     // (hop forwarding, connect retries, retransmission stalls) is network; the rest is unknown.
+    if (lostAnswer)
+      evidence?.push(
+        'its response was lost from the capture (the server sent it; the capture kept no status line): status and server time unknown',
+      );
     const transit = facts.transitVia.reduce((a, t) => a + t.ms, 0);
     bd.network = Math.min(totalMs, Math.max(transit, facts.maxStallMs));
     bd.other = totalMs - bd.network;
@@ -769,7 +784,7 @@ function attributeFromCapture(
       : null
     : outer.state === 'reset'
       ? 'reset'
-      : outer.state === 'no-response' || (outer.status === null && !opaque)
+      : outer.state === 'no-response' || (outer.status === null && !opaque && !lostAnswer)
         ? 'no-response'
         : status >= 500
           ? `http-${status}`
@@ -995,6 +1010,23 @@ function upstreamMsOf(a: LogRecord): number | null {
     typeof a.attributes[k] === 'number' ? a.attributes[k] : null;
   const uht = n('upstream_header_ms') ?? n('upstream_response_ms');
   return uht === null ? null : uht + (n('upstream_connect_ms') ?? 0);
+}
+
+/** For each exchange followed by another on its connection: when that next request began. */
+function nextRequestOnConn(exchanges: readonly Exchange[]): Map<Exchange, number> {
+  const byConn = new Map<number, Exchange[]>();
+  for (const x of exchanges) {
+    if (x.reqFirstUs === null) continue;
+    let l = byConn.get(x.connId);
+    if (!l) byConn.set(x.connId, (l = []));
+    l.push(x);
+  }
+  const out = new Map<Exchange, number>();
+  for (const l of byConn.values()) {
+    l.sort((a, b) => a.reqFirstUs! - b.reqFirstUs!);
+    for (let i = 0; i + 1 < l.length; i++) out.set(l[i]!, l[i + 1]!.reqFirstUs!);
+  }
+  return out;
 }
 
 function lastSeenUs(hops: readonly Exchange[], ctx: Ctx): number {

@@ -11,6 +11,11 @@ export interface Endpoint {
   port: number;
 }
 
+/** `ip:port`, an IPv6 address in brackets (`[fd77::1]:8000`, as in URLs; bare it is ambiguous). */
+export function endpointText(e: Endpoint): string {
+  return e.ip.includes(':') ? `[${e.ip}]:${e.port}` : `${e.ip}:${e.port}`;
+}
+
 /** One TCP connection (a Wireshark "TCP conversation"). */
 export interface Connection {
   id: number;

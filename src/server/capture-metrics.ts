@@ -21,7 +21,7 @@
 //   mlscope_llm_tokens_per_second{model,endpoint}             per request (decoders/proto/llm.ts)
 //   mlscope_llm_completion_tokens_total{model,endpoint}       rate() of it is the token throughput
 
-import type { Connection, Endpoint, Exchange } from '../model/records.js';
+import { endpointText, type Connection, type Exchange } from '../model/records.js';
 import type { Counter, Histogram, Registry } from './prometheus.js';
 import { observedFamilies } from './server.js';
 
@@ -51,9 +51,7 @@ export function routeOf(path: string | null): string {
   return p.length > MAX_ROUTE_CHARS ? p.slice(0, MAX_ROUTE_CHARS) + '…' : p;
 }
 
-function endpoint(e: Endpoint): string {
-  return e.ip.includes(':') ? `[${e.ip}]:${e.port}` : `${e.ip}:${e.port}`;
-}
+const endpoint = endpointText;
 
 export class CaptureMetrics {
   private readonly obsReq: Counter;

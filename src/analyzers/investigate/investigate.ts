@@ -10,7 +10,13 @@
 // including retransmission stalls — the network share. Without a capture the front proxy's access
 // log (request time, upstream connect/header/response times) gives the same split, coarser.
 
-import type { Connection, Exchange, LogRecord, RetransmissionEvent } from '../../model/records.js';
+import {
+  endpointText,
+  type Connection,
+  type Exchange,
+  type LogRecord,
+  type RetransmissionEvent,
+} from '../../model/records.js';
 import type { Span } from '../../model/span.js';
 import { estimateQueueing, type QueueEstimate } from './queue.js';
 import { joinByTime, joinByValue } from './time-join.js';
@@ -207,8 +213,7 @@ const roundBreakdown = (bd: Breakdown): Breakdown => ({
 });
 const fmt = (ms: number): string =>
   ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(ms < 10 ? 1 : 0)} ms`;
-const ep = (e: { ip: string; port: number }): string =>
-  e.ip.includes(':') ? `[${e.ip}]:${e.port}` : `${e.ip}:${e.port}`;
+const ep = endpointText;
 const where = (r: LogRecord): string => `${r.file}:${r.lineNo}`;
 
 function errorText(r: LogRecord): string {
@@ -651,7 +656,7 @@ function attributeFromCapture(
       facts.synRetries += syns;
       facts.retransConns.push(`${h.client.ip}→${ep(h.server)}`);
       evidence?.push(
-        `${rs.length} TCP retransmission${rs.length > 1 ? 's' : ''} on ${h.client.ip}:${h.client.port}→${ep(h.server)}` +
+        `${rs.length} TCP retransmission${rs.length > 1 ? 's' : ''} on ${ep(h.client)}→${ep(h.server)}` +
           (syns ? ` (${syns} SYN retr${syns > 1 ? 'ies' : 'y'})` : '') +
           (stall > 0 ? `, RTO stall up to ${fmt(stall)}` : '') +
           ` (frames ${rs

@@ -1,6 +1,6 @@
 // `mlscope http <capture…> [--json|--csv] [--limit N]`: one row per HTTP exchange with its timings.
 
-import type { Exchange } from '../../model/records.js';
+import { endpointText, type Exchange } from '../../model/records.js';
 import { expandInputs } from '../../sources/files.js';
 import { analyzeCapture } from '../../ingest/capture.js';
 import { allRecognisers } from '../../decoders/proto/registry.js';
@@ -81,8 +81,8 @@ export function exchangeJson(file: string, x: Exchange) {
     connId: x.connId,
     protocol: x.protocol,
     streamId: x.streamId,
-    client: `${x.client.ip}:${x.client.port}`,
-    server: `${x.server.ip}:${x.server.port}`,
+    client: endpointText(x.client),
+    server: endpointText(x.server),
     method: x.method,
     host: x.host,
     path: x.path,

@@ -3,7 +3,7 @@
 // and errors; `--requests` lists each request. The numbers come from the HTTP/1 and HTTP/2
 // decoders' on-the-fly analysis (decoders/proto/llm.ts) attached to each exchange as `llm`.
 
-import type { Exchange, ExchangeLlmStream } from '../../model/records.js';
+import { endpointText, type Exchange, type ExchangeLlmStream } from '../../model/records.js';
 import { expandInputs } from '../../sources/files.js';
 import { analyzeCapture } from '../../ingest/capture.js';
 import { allRecognisers } from '../../decoders/proto/registry.js';
@@ -106,8 +106,8 @@ export function llmRow(file: string, x: Exchange): LlmRequestRow | null {
     id: x.id,
     protocol: x.protocol,
     streamId: x.streamId,
-    client: `${x.client.ip}:${x.client.port}`,
-    server: `${x.server.ip}:${x.server.port}`,
+    client: endpointText(x.client),
+    server: endpointText(x.server),
     time: isoMicro(x.reqFirstUs ?? x.respFirstUs),
     requestId: x.requestId,
     method: x.method,

@@ -1,7 +1,7 @@
 // `mlscope pcap <file…> [--json] [--top N]`: capture summary — TCP health, HTTP, HTTP/2, TLS —
 // with Wireshark-comparable counts, and the worst connections.
 
-import type { Connection } from '../../model/records.js';
+import { endpointText, type Connection } from '../../model/records.js';
 import { expandInputs } from '../../sources/files.js';
 import { analyzeCapture } from '../../ingest/capture.js';
 import type { CaptureSummary } from '../../decoders/capture/engine.js';
@@ -58,8 +58,8 @@ export interface WorstConnection {
 function toWorst(c: Connection): WorstConnection {
   return {
     id: c.id,
-    client: `${c.client.ip}:${c.client.port}`,
-    server: `${c.server.ip}:${c.server.port}`,
+    client: endpointText(c.client),
+    server: endpointText(c.server),
     packets: c.packets[0] + c.packets[1],
     retransmissions: c.retransmissions[0] + c.retransmissions[1],
     duplicateAcks: c.duplicateAcks[0] + c.duplicateAcks[1],

@@ -101,37 +101,108 @@ export function idsFromMessage(r: LogRecord): void {
 const MAX_KV_SEARCH_CHARS = 4096;
 /** Pairs taken from one message (hostile input: a message of a thousand pairs). */
 const MAX_KV_PAIRS = 32;
-/**
- * `key=value` after a word boundary: a double-quoted value with \ escapes, or a bare one up to a
- * space, comma or semicolon (`flags=0x1, tag=…`, `ready=true,policy=3`: pairs in a list).
- */
-const KV_IN_TEXT =
-  /(?:^|[\s[(,;{|])([A-Za-z_@][\w.@-]{0,63})=("(?:[^"\\]|\\.){0,1024}"|[^\s",;]{1,1024})/g;
+/** Longest key and bare value taken (longer ones are not pairs, or are cut: hostile input). */
+const MAX_KEY_CHARS = 64;
+const MAX_VALUE_CHARS = 1024;
+
+/** A key character: letters, digits, `_`, `.`, `@`, `-`. */
+function isKeyChar(c: number): boolean {
+  return (
+    (c >= 97 && c <= 122) ||
+    (c >= 65 && c <= 90) ||
+    (c >= 48 && c <= 57) ||
+    c === 95 ||
+    c === 46 ||
+    c === 64 ||
+    c === 45
+  );
+}
+
+/** What may stand before a key: the message start, white space, `[ ( , ; { |`. */
+function isKeyBoundary(c: number): boolean {
+  return (
+    c === 32 ||
+    c === 9 ||
+    c === 10 ||
+    c === 13 ||
+    c === 91 ||
+    c === 40 ||
+    c === 44 ||
+    c === 59 ||
+    c === 123 ||
+    c === 124
+  );
+}
+
+/** Prose punctuation after a bare value (`took=12ms.`, `status=200)`). */
+function isTrailingPunct(c: number): boolean {
+  return c === 46 || c === 58 || c === 41 || c === 93 || c === 125;
+}
 
 /**
- * The key=value pairs of a free-text message as typed fields (see the top of this file). The
- * line's own clock, level and message stay (such pairs are kept as attributes, as a JSON line's
- * second message field is); a record field is filled only when empty; an attribute already
- * present wins.
+ * The key=value pairs of a free-text message as typed fields (see the top of this file): a key
+ * (a letter, `_` or `@`, then key characters) after a word boundary, `=`, then a double-quoted
+ * value with \ escapes or a bare one up to a space, comma or semicolon (`flags=0x1, tag=…`,
+ * `ready=true,policy=3`: pairs in a list). Found from each `=` (indexOf: prose without one costs
+ * one scan). The line's own clock, level and message stay (such pairs are kept as attributes, as
+ * a JSON line's second message field is); a record field is filled only when empty; an
+ * attribute already present wins.
  */
 export function fieldsFromMessage(r: LogRecord, ctx: Ctx): void {
   const body = r.body;
-  if (body.length < 4 || body.indexOf('=') < 0) return;
-  const text = body.length > MAX_KV_SEARCH_CHARS ? body.slice(0, MAX_KV_SEARCH_CHARS) : body;
-  KV_IN_TEXT.lastIndex = 0;
-  let m: RegExpExecArray | null;
-  let n = 0;
-  while ((m = KV_IN_TEXT.exec(text)) !== null && n++ < MAX_KV_PAIRS) {
-    const key = m[1]!;
-    let v = m[2]!;
-    if (v.charCodeAt(0) === 34) v = v.slice(1, -1).replace(/\\(.)/g, '$1');
-    // prose punctuation after a bare value (`took=12ms.`, `status=200,`)
-    else v = v.replace(/[.,;:)\]}]+$/, '');
-    if (v === '' || key in r.attributes) continue;
-    const cls = classifyKey(key);
-    // a field the line already has (its header's time, level, message…) stays an attribute
-    if (emptyFor(r, cls.k)) applyFieldCls(r, key, cls, v, ctx);
-    else r.attributes[key] = typedValue(v);
+  const len = Math.min(body.length, MAX_KV_SEARCH_CHARS);
+  let pairs = 0;
+  for (let eq = body.indexOf('='); eq > 0 && eq < len && pairs < MAX_KV_PAIRS;) {
+    // the key: back from the `=` over key characters, to a boundary
+    let k = eq;
+    while (k > 0 && eq - k < MAX_KEY_CHARS && isKeyChar(body.charCodeAt(k - 1))) k--;
+    const first = body.charCodeAt(k);
+    const keyOk =
+      k < eq &&
+      (k === 0 || isKeyBoundary(body.charCodeAt(k - 1))) &&
+      !(first >= 48 && first <= 57) &&
+      first !== 46 &&
+      first !== 45;
+    // the value
+    let v: string | null = null;
+    let next = eq + 1;
+    if (body.charCodeAt(eq + 1) === 34) {
+      let e = eq + 2;
+      let esc = false;
+      for (; e < len && e - eq < MAX_VALUE_CHARS + 2; e++) {
+        const c = body.charCodeAt(e);
+        if (c === 92) {
+          esc = true;
+          e++;
+        } else if (c === 34) break;
+      }
+      if (e < len && body.charCodeAt(e) === 34) {
+        v = body.slice(eq + 2, e);
+        if (esc) v = v.replace(/\\(.)/g, '$1');
+        next = e + 1;
+      }
+    } else {
+      let e = eq + 1;
+      for (; e < len && e - eq <= MAX_VALUE_CHARS; e++) {
+        const c = body.charCodeAt(e);
+        if (c === 32 || c === 9 || c === 44 || c === 59 || c === 34 || c === 10 || c === 13) break;
+      }
+      let ve = e;
+      while (ve > eq + 1 && isTrailingPunct(body.charCodeAt(ve - 1))) ve--;
+      if (ve > eq + 1) v = body.slice(eq + 1, ve);
+      next = e;
+    }
+    if (keyOk && v !== null && v !== '') {
+      pairs++;
+      const key = body.slice(k, eq);
+      if (!(key in r.attributes)) {
+        const cls = classifyKey(key);
+        // a field the line already has (its header's time, level, message…) stays an attribute
+        if (emptyFor(r, cls.k)) applyFieldCls(r, key, cls, v, ctx);
+        else r.attributes[key] = typedValue(v);
+      }
+    }
+    eq = body.indexOf('=', Math.max(next, eq + 1));
   }
 }
 

@@ -72,10 +72,14 @@ class Flow {
   dupacknum = 0;
   maxseqtobeacked = 0;
   lastsegmentflags = 0;
-  // Unacked segments, oldest first (nextseq, ts), from index unHead on.
-  unNext: number[] = [];
-  unTs: number[] = [];
+  // Unacked segments, oldest first: a ring of (nextseq, ts) pairs, unCount of them from pair
+  // unHead on (capacity unMask + 1 pairs, grown by doubling). Two JS arrays trimmed by splice
+  // were polymorphic (small-integer and double elements) and regrown after every trim: 3% of the
+  // engine's time on the bench capture (468 → 452 ms).
+  un = new Float64Array(8);
+  unMask = 3;
   unHead = 0;
+  unCount = 0;
   // Stream reassembly.
   rsInit = false;
   rsNext = 0;
@@ -83,6 +87,18 @@ class Flow {
   oooBytes = 0;
   finSeen = false;
   finSeq = 0;
+}
+
+/** Double the unacked ring of `f` (full), oldest pair first. */
+function growUnacked(f: Flow): void {
+  const cap = f.unMask + 1;
+  const next = new Float64Array(cap * 4);
+  const head = f.unHead << 1;
+  next.set(f.un.subarray(head), 0);
+  next.set(f.un.subarray(0, head), cap * 2 - head);
+  f.un = next;
+  f.unMask = cap * 2 - 1;
+  f.unHead = 0;
 }
 
 export interface TcpSink {
@@ -596,7 +612,7 @@ export class TcpEngine {
         if (!seqNotAdvanced) break classify;
         ta |= A_RETRANSMISSION;
         // RTO stall: time since the oldest unacked segment (else since the highest segment).
-        const since = fwd.unHead < fwd.unTs.length ? fwd.unTs[fwd.unHead]! : fwd.nextseqTime;
+        const since = fwd.unCount > 0 ? fwd.un[(fwd.unHead << 1) + 1]! : fwd.nextseqTime;
         const stallMs = (tsUs - since) / 1000;
         this.lastStallMs = Math.max(0, stallMs);
         if (stallMs > 0) {
@@ -610,9 +626,12 @@ export class TcpEngine {
     let nextseq = add32(seq, seglen);
     if (seglen > 0 || flags & (TH_SYN | TH_FIN)) {
       if (flags & (TH_SYN | TH_FIN)) nextseq = add32(nextseq, 1);
-      if (fwd.unNext.length - fwd.unHead < this.tcpLimits.maxUnackedSegments) {
-        fwd.unNext.push(nextseq);
-        fwd.unTs.push(tsUs);
+      if (fwd.unCount < this.tcpLimits.maxUnackedSegments) {
+        if (fwd.unCount > fwd.unMask) growUnacked(fwd);
+        const i = ((fwd.unHead + fwd.unCount) & fwd.unMask) << 1;
+        fwd.un[i] = nextseq;
+        fwd.un[i + 1] = tsUs;
+        fwd.unCount++;
       }
     }
     if ((gtSeq(nextseq, fwd.nextseq) || fwd.nextseq === 0) && (ta & A_ZERO_WINDOW_PROBE) === 0) {
@@ -632,16 +651,17 @@ export class TcpEngine {
     fwd.lastsegmentflags = ta;
 
     // Drop segments this ACK covers from the other direction's unacked list.
-    if (flags & TH_ACK && rev.unHead < rev.unNext.length) {
-      let k = rev.unHead;
-      const n = rev.unNext.length;
-      while (k < n && leSeq(rev.unNext[k]!, ack)) k++;
-      // Consumed entries stay until 256 accumulate (truncating arrays on every ACK was measurable).
-      if (k > 256) {
-        rev.unNext.splice(0, k);
-        rev.unTs.splice(0, k);
-        rev.unHead = 0;
-      } else rev.unHead = k;
+    if (flags & TH_ACK) {
+      const un = rev.un;
+      const mask = rev.unMask;
+      let head = rev.unHead;
+      let n = rev.unCount;
+      while (n > 0 && leSeq(un[head << 1]!, ack)) {
+        head = (head + 1) & mask;
+        n--;
+      }
+      rev.unHead = head;
+      rev.unCount = n;
     }
     return ta;
   }

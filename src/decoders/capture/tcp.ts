@@ -297,7 +297,9 @@ function hashTuple(p: Packet): number {
   const y = (p.dst0 ^ p.dst1 ^ p.dst2 ^ p.dst3) >>> 0;
   const hx = Math.imul(x ^ (p.sport << 16), 0x9e3779b1) >>> 0;
   const hy = Math.imul(y ^ (p.dport << 16), 0x9e3779b1) >>> 0;
-  return (hx ^ hy) >>> 0;
+  // 30 bits: a small integer as the Map key (a 32-bit one is a heap number, boxed and hashed per
+  // packet: 2% of the engine's time on the bench capture, 452 → 441 ms)
+  return (hx ^ hy) & 0x3fffffff;
 }
 
 export interface TcpEngineOptions {

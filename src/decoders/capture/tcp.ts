@@ -28,8 +28,10 @@ export const A_SPURIOUS_RETRANSMISSION = 0x4000;
 const gtSeq = (a: number, b: number): boolean => ((b - a) | 0) < 0;
 const ltSeq = (a: number, b: number): boolean => ((a - b) | 0) < 0;
 const leSeq = (a: number, b: number): boolean => ((a - b) | 0) <= 0;
-// (both operands are non-negative below 2^32: `>>> 0` is the modulo, without a float fmod)
-const add32 = (a: number, b: number): number => (a + b) >>> 0;
+// Sequence numbers are kept as signed 32-bit integers (Packet.seq/ack): small integers to V8, not
+// the heap numbers half of all unsigned values are. Comparisons are modular (above) or equality;
+// `| 0` wraps a sum as `>>> 0` would, in the signed range.
+const add32 = (a: number, b: number): number => (a + b) | 0;
 
 export interface TcpLimits {
   /** Out-of-order bytes buffered per direction before a hole is declared a gap. */
@@ -68,7 +70,7 @@ class Flow {
   nextseqFrame = 0;
   lastack = 0;
   lastackTime = 0;
-  window = 0xffffffff;
+  window = -1; // unknown (Wireshark's 0xFFFFFFFF): no 16-bit window equals it
   dupacknum = 0;
   maxseqtobeacked = 0;
   lastsegmentflags = 0;
@@ -508,11 +510,11 @@ export class TcpEngine {
     let ta = 0;
 
     if (!fwd.baseSeqSet) {
-      fwd.baseSeq = flags & TH_SYN ? seq : (seq - 1) >>> 0;
+      fwd.baseSeq = flags & TH_SYN ? seq : (seq - 1) | 0;
       fwd.baseSeqSet = true;
     }
     if (!rev.baseSeqSet && flags & TH_ACK) {
-      rev.baseSeq = (ack - 1) >>> 0;
+      rev.baseSeq = (ack - 1) | 0;
       rev.baseSeqSet = true;
     }
 
@@ -530,7 +532,7 @@ export class TcpEngine {
       // KEEP ALIVE
       if (
         seglen <= 1 &&
-        seq === (fwd.nextseq - 1) >>> 0 &&
+        seq === ((fwd.nextseq - 1) | 0) &&
         (flags & (TH_SYN | TH_FIN | TH_RST)) === 0
       )
         ta |= A_KEEP_ALIVE;
@@ -572,7 +574,8 @@ export class TcpEngine {
 
     // ACKED LOST PACKET
     if (rev.maxseqtobeacked !== 0 && gtSeq(ack, rev.maxseqtobeacked) && flags & TH_ACK) {
-      if (rev.maxseqtobeacked > rev.nextseq) {
+      // (an unsigned comparison in Wireshark, not a modular one)
+      if (rev.maxseqtobeacked >>> 0 > rev.nextseq >>> 0) {
         rev.maxseqtobeacked = rev.nextseq;
         ta |= A_ACK_LOST_PACKET;
       } else {
@@ -588,7 +591,7 @@ export class TcpEngine {
         if (ta & A_KEEP_ALIVE) break classify;
         // One byte behind the highest segment with more than one byte: new data after a
         // zero-window probe, not a retransmission (spurious is still checked).
-        if (seglen > 1 && (fwd.nextseq - 1) >>> 0 === seq) seqNotAdvanced = false;
+        if (seglen > 1 && ((fwd.nextseq - 1) | 0) === seq) seqNotAdvanced = false;
         // Spurious: every byte was already acknowledged by the other side.
         if (seglen > 0 && rev.lastack !== 0 && leSeq(add32(seq, seglen), rev.lastack)) {
           ta |= A_SPURIOUS_RETRANSMISSION;

@@ -77,6 +77,11 @@ for (const m of METHODS) {
 
 /** `METHOD SP` at `off` with a known method. Returns the method length, or 0. */
 function methodAt(buf: Uint8Array, off: number, end: number): number {
+  // GET without the table walk (the one method starting with G; every request passes here twice)
+  if (buf[off] === 71 /* G */)
+    return end - off >= 4 && buf[off + 1] === 69 && buf[off + 2] === 84 && buf[off + 3] === SP
+      ? 3
+      : 0;
   const cands = METHODS_BY_FIRST[buf[off] ?? 0];
   if (!cands) return 0;
   outer: for (const m of cands) {
@@ -235,7 +240,15 @@ function parseHead(text: string, ctx: ProtoContext): Head | null {
 /** Whether the start line [off, lf) ends with ` HTTP/d.d` (optionally followed by CR). */
 function lineHasVersion(buf: Uint8Array, off: number, lf: number): boolean {
   const e = lf > off && buf[lf - 1] === CR ? lf - 1 : lf;
-  return e - off >= 9 && startsWithAscii(buf, e - 8, e, 'HTTP/') && buf[e - 9] === SP;
+  return (
+    e - off >= 9 &&
+    buf[e - 9] === SP &&
+    buf[e - 8] === 72 /* H */ &&
+    buf[e - 7] === 84 /* T */ &&
+    buf[e - 6] === 84 /* T */ &&
+    buf[e - 5] === 80 /* P */ &&
+    buf[e - 4] === 47 /* / */
+  );
 }
 
 /** Case-insensitive match of a lower-case ASCII name followed by ':' at `o`. */
@@ -244,6 +257,23 @@ function nameIs(buf: Uint8Array, o: number, end: number, lower: string): boolean
   if (end - o <= n || buf[o + n] !== 58 /* ':' */) return false;
   for (let i = 0; i < n; i++) if ((buf[o + i]! | 0x20) !== lower.charCodeAt(i)) return false;
   return true;
+}
+
+/**
+ * nameIs(buf, o, e, 'content-length') four bytes at a time (`dv` views `buf`): each word folded
+ * with | 0x20 as nameIs folds each byte, the colon exact. Half the header lines of a response
+ * start with a C; comparing a character at a time cost ≈20 ns a response head.
+ */
+function isContentLength(dv: DataView, buf: Uint8Array, o: number, e: number): boolean {
+  return (
+    e - o > 14 &&
+    buf[o + 14] === 58 /* ':' */ &&
+    (dv.getUint32(o, true) | 0x20202020) === 0x746e6f63 /* cont */ &&
+    (dv.getUint32(o + 4, true) | 0x20202020) === 0x2d746e65 /* ent- */ &&
+    (dv.getUint32(o + 8, true) | 0x20202020) === 0x676e656c /* leng */ &&
+    (buf[o + 12]! | 0x20) === 116 /* t */ &&
+    (buf[o + 13]! | 0x20) === 104 /* h */
+  );
 }
 
 /** Whether `chunked` (case-sensitive, as a substring) occurs in buf[from, end). */
@@ -348,7 +378,7 @@ function scanHeadFraming(
       const e = findLf(buf, pos, end);
       if (e < 0) break;
       const c = buf[pos]! | 0x20;
-      if (c === 99 /* c */ && nameIs(buf, pos, e, 'content-length')) {
+      if (c === 99 /* c */ && isContentLength(lfView, buf, pos, e)) {
         let v = 0;
         let digits = 0;
         for (let i = pos + 15; i < e; i++) {

@@ -603,7 +603,9 @@ function decodeTransport(
   reassembled: boolean,
 ): PacketSkip | null {
   p.proto = proto;
-  p.buf = buf;
+  // (the same chunk for thousands of packets: a pointer store into the old-generation Packet
+  // costs a write barrier each time)
+  if (p.buf !== buf) p.buf = buf;
   p.reassembled = reassembled;
   if (proto === IPPROTO_TCP) {
     if (capEnd - l4 < 20) return 'truncated-transport-header';

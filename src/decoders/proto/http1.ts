@@ -98,7 +98,15 @@ export function looksLikeRequest(buf: Uint8Array, off: number, end: number): boo
 
 export function looksLikeResponse(buf: Uint8Array, off: number, end: number): boolean {
   return (
-    startsWithAscii(buf, off, end, 'HTTP/1.') ||
+    // byte by byte: startsWithAscii's charCodeAt per character is several times slower
+    (end - off >= 7 &&
+      buf[off] === 72 /* H */ &&
+      buf[off + 1] === 84 /* T */ &&
+      buf[off + 2] === 84 /* T */ &&
+      buf[off + 3] === 80 /* P */ &&
+      buf[off + 4] === 47 /* / */ &&
+      buf[off + 5] === 49 /* 1 */ &&
+      buf[off + 6] === 46) /* . */ ||
     (end - off < 7 &&
       startsWithAscii(buf, off, end, 'HTTP/1.'.slice(0, end - off)) &&
       end - off >= 5)

@@ -92,6 +92,7 @@ export class Packet {
   ipLen = 0;
   sport = 0;
   dport = 0;
+  /** TCP sequence and acknowledgment numbers as signed 32-bit integers (compare them modulo 2^32). */
   seq = 0;
   ack = 0;
   flags = 0;
@@ -602,14 +603,16 @@ function decodeTransport(
   reassembled: boolean,
 ): PacketSkip | null {
   p.proto = proto;
-  p.buf = buf;
+  // (the same chunk for thousands of packets: a pointer store into the old-generation Packet
+  // costs a write barrier each time)
+  if (p.buf !== buf) p.buf = buf;
   p.reassembled = reassembled;
   if (proto === IPPROTO_TCP) {
     if (capEnd - l4 < 20) return 'truncated-transport-header';
     p.sport = dv.getUint16(l4);
     p.dport = dv.getUint16(l4 + 2);
-    p.seq = dv.getUint32(l4 + 4);
-    p.ack = dv.getUint32(l4 + 8);
+    p.seq = dv.getInt32(l4 + 4);
+    p.ack = dv.getInt32(l4 + 8);
     const hlen = (buf[l4 + 12]! >> 4) * 4;
     p.flags = buf[l4 + 13]! | ((buf[l4 + 12]! & 1) << 8);
     p.window = dv.getUint16(l4 + 14);

@@ -28,8 +28,10 @@ export const A_SPURIOUS_RETRANSMISSION = 0x4000;
 const gtSeq = (a: number, b: number): boolean => ((b - a) | 0) < 0;
 const ltSeq = (a: number, b: number): boolean => ((a - b) | 0) < 0;
 const leSeq = (a: number, b: number): boolean => ((a - b) | 0) <= 0;
-// (both operands are non-negative below 2^32: `>>> 0` is the modulo, without a float fmod)
-const add32 = (a: number, b: number): number => (a + b) >>> 0;
+// Sequence numbers are kept as signed 32-bit integers (Packet.seq/ack): small integers to V8, not
+// the heap numbers half of all unsigned values are. Comparisons are modular (above) or equality;
+// `| 0` wraps a sum as `>>> 0` would, in the signed range.
+const add32 = (a: number, b: number): number => (a + b) | 0;
 
 export interface TcpLimits {
   /** Out-of-order bytes buffered per direction before a hole is declared a gap. */
@@ -68,14 +70,18 @@ class Flow {
   nextseqFrame = 0;
   lastack = 0;
   lastackTime = 0;
-  window = 0xffffffff;
+  window = -1; // unknown (Wireshark's 0xFFFFFFFF): no 16-bit window equals it
   dupacknum = 0;
   maxseqtobeacked = 0;
   lastsegmentflags = 0;
-  // Unacked segments, oldest first (nextseq, ts), from index unHead on.
-  unNext: number[] = [];
-  unTs: number[] = [];
+  // Unacked segments, oldest first: a ring of (nextseq, ts) pairs, unCount of them from pair
+  // unHead on (capacity unMask + 1 pairs, grown by doubling). Two JS arrays trimmed by splice
+  // were polymorphic (small-integer and double elements) and regrown after every trim: 3% of the
+  // engine's time on the bench capture (468 → 452 ms).
+  un = new Float64Array(8);
+  unMask = 3;
   unHead = 0;
+  unCount = 0;
   // Stream reassembly.
   rsInit = false;
   rsNext = 0;
@@ -83,6 +89,18 @@ class Flow {
   oooBytes = 0;
   finSeen = false;
   finSeq = 0;
+}
+
+/** Double the unacked ring of `f` (full), oldest pair first. */
+function growUnacked(f: Flow): void {
+  const cap = f.unMask + 1;
+  const next = new Float64Array(cap * 4);
+  const head = f.unHead << 1;
+  next.set(f.un.subarray(head), 0);
+  next.set(f.un.subarray(0, head), cap * 2 - head);
+  f.un = next;
+  f.unMask = cap * 2 - 1;
+  f.unHead = 0;
 }
 
 export interface TcpSink {
@@ -281,7 +299,9 @@ function hashTuple(p: Packet): number {
   const y = (p.dst0 ^ p.dst1 ^ p.dst2 ^ p.dst3) >>> 0;
   const hx = Math.imul(x ^ (p.sport << 16), 0x9e3779b1) >>> 0;
   const hy = Math.imul(y ^ (p.dport << 16), 0x9e3779b1) >>> 0;
-  return (hx ^ hy) >>> 0;
+  // 30 bits: a small integer as the Map key (a 32-bit one is a heap number, boxed and hashed per
+  // packet: 2% of the engine's time on the bench capture, 452 → 441 ms)
+  return (hx ^ hy) & 0x3fffffff;
 }
 
 export interface TcpEngineOptions {
@@ -490,11 +510,11 @@ export class TcpEngine {
     let ta = 0;
 
     if (!fwd.baseSeqSet) {
-      fwd.baseSeq = flags & TH_SYN ? seq : (seq - 1) >>> 0;
+      fwd.baseSeq = flags & TH_SYN ? seq : (seq - 1) | 0;
       fwd.baseSeqSet = true;
     }
     if (!rev.baseSeqSet && flags & TH_ACK) {
-      rev.baseSeq = (ack - 1) >>> 0;
+      rev.baseSeq = (ack - 1) | 0;
       rev.baseSeqSet = true;
     }
 
@@ -512,7 +532,7 @@ export class TcpEngine {
       // KEEP ALIVE
       if (
         seglen <= 1 &&
-        seq === (fwd.nextseq - 1) >>> 0 &&
+        seq === ((fwd.nextseq - 1) | 0) &&
         (flags & (TH_SYN | TH_FIN | TH_RST)) === 0
       )
         ta |= A_KEEP_ALIVE;
@@ -554,7 +574,8 @@ export class TcpEngine {
 
     // ACKED LOST PACKET
     if (rev.maxseqtobeacked !== 0 && gtSeq(ack, rev.maxseqtobeacked) && flags & TH_ACK) {
-      if (rev.maxseqtobeacked > rev.nextseq) {
+      // (an unsigned comparison in Wireshark, not a modular one)
+      if (rev.maxseqtobeacked >>> 0 > rev.nextseq >>> 0) {
         rev.maxseqtobeacked = rev.nextseq;
         ta |= A_ACK_LOST_PACKET;
       } else {
@@ -570,7 +591,7 @@ export class TcpEngine {
         if (ta & A_KEEP_ALIVE) break classify;
         // One byte behind the highest segment with more than one byte: new data after a
         // zero-window probe, not a retransmission (spurious is still checked).
-        if (seglen > 1 && (fwd.nextseq - 1) >>> 0 === seq) seqNotAdvanced = false;
+        if (seglen > 1 && ((fwd.nextseq - 1) | 0) === seq) seqNotAdvanced = false;
         // Spurious: every byte was already acknowledged by the other side.
         if (seglen > 0 && rev.lastack !== 0 && leSeq(add32(seq, seglen), rev.lastack)) {
           ta |= A_SPURIOUS_RETRANSMISSION;
@@ -596,7 +617,7 @@ export class TcpEngine {
         if (!seqNotAdvanced) break classify;
         ta |= A_RETRANSMISSION;
         // RTO stall: time since the oldest unacked segment (else since the highest segment).
-        const since = fwd.unHead < fwd.unTs.length ? fwd.unTs[fwd.unHead]! : fwd.nextseqTime;
+        const since = fwd.unCount > 0 ? fwd.un[(fwd.unHead << 1) + 1]! : fwd.nextseqTime;
         const stallMs = (tsUs - since) / 1000;
         this.lastStallMs = Math.max(0, stallMs);
         if (stallMs > 0) {
@@ -610,9 +631,12 @@ export class TcpEngine {
     let nextseq = add32(seq, seglen);
     if (seglen > 0 || flags & (TH_SYN | TH_FIN)) {
       if (flags & (TH_SYN | TH_FIN)) nextseq = add32(nextseq, 1);
-      if (fwd.unNext.length - fwd.unHead < this.tcpLimits.maxUnackedSegments) {
-        fwd.unNext.push(nextseq);
-        fwd.unTs.push(tsUs);
+      if (fwd.unCount < this.tcpLimits.maxUnackedSegments) {
+        if (fwd.unCount > fwd.unMask) growUnacked(fwd);
+        const i = ((fwd.unHead + fwd.unCount) & fwd.unMask) << 1;
+        fwd.un[i] = nextseq;
+        fwd.un[i + 1] = tsUs;
+        fwd.unCount++;
       }
     }
     if ((gtSeq(nextseq, fwd.nextseq) || fwd.nextseq === 0) && (ta & A_ZERO_WINDOW_PROBE) === 0) {
@@ -632,16 +656,17 @@ export class TcpEngine {
     fwd.lastsegmentflags = ta;
 
     // Drop segments this ACK covers from the other direction's unacked list.
-    if (flags & TH_ACK && rev.unHead < rev.unNext.length) {
-      let k = rev.unHead;
-      const n = rev.unNext.length;
-      while (k < n && leSeq(rev.unNext[k]!, ack)) k++;
-      // Consumed entries stay until 256 accumulate (truncating arrays on every ACK was measurable).
-      if (k > 256) {
-        rev.unNext.splice(0, k);
-        rev.unTs.splice(0, k);
-        rev.unHead = 0;
-      } else rev.unHead = k;
+    if (flags & TH_ACK) {
+      const un = rev.un;
+      const mask = rev.unMask;
+      let head = rev.unHead;
+      let n = rev.unCount;
+      while (n > 0 && leSeq(un[head << 1]!, ack)) {
+        head = (head + 1) & mask;
+        n--;
+      }
+      rev.unHead = head;
+      rev.unCount = n;
     }
     return ta;
   }

@@ -77,6 +77,11 @@ for (const m of METHODS) {
 
 /** `METHOD SP` at `off` with a known method. Returns the method length, or 0. */
 function methodAt(buf: Uint8Array, off: number, end: number): number {
+  // GET without the table walk (the one method starting with G; every request passes here twice)
+  if (buf[off] === 71 /* G */)
+    return end - off >= 4 && buf[off + 1] === 69 && buf[off + 2] === 84 && buf[off + 3] === SP
+      ? 3
+      : 0;
   const cands = METHODS_BY_FIRST[buf[off] ?? 0];
   if (!cands) return 0;
   outer: for (const m of cands) {
@@ -93,7 +98,15 @@ export function looksLikeRequest(buf: Uint8Array, off: number, end: number): boo
 
 export function looksLikeResponse(buf: Uint8Array, off: number, end: number): boolean {
   return (
-    startsWithAscii(buf, off, end, 'HTTP/1.') ||
+    // byte by byte: startsWithAscii's charCodeAt per character is several times slower
+    (end - off >= 7 &&
+      buf[off] === 72 /* H */ &&
+      buf[off + 1] === 84 /* T */ &&
+      buf[off + 2] === 84 /* T */ &&
+      buf[off + 3] === 80 /* P */ &&
+      buf[off + 4] === 47 /* / */ &&
+      buf[off + 5] === 49 /* 1 */ &&
+      buf[off + 6] === 46) /* . */ ||
     (end - off < 7 &&
       startsWithAscii(buf, off, end, 'HTTP/1.'.slice(0, end - off)) &&
       end - off >= 5)
@@ -241,7 +254,15 @@ function parseHead(text: string, ctx: ProtoContext): Head | null {
 /** Whether the start line [off, lf) ends with ` HTTP/d.d` (optionally followed by CR). */
 function lineHasVersion(buf: Uint8Array, off: number, lf: number): boolean {
   const e = lf > off && buf[lf - 1] === CR ? lf - 1 : lf;
-  return e - off >= 9 && startsWithAscii(buf, e - 8, e, 'HTTP/') && buf[e - 9] === SP;
+  return (
+    e - off >= 9 &&
+    buf[e - 9] === SP &&
+    buf[e - 8] === 72 /* H */ &&
+    buf[e - 7] === 84 /* T */ &&
+    buf[e - 6] === 84 /* T */ &&
+    buf[e - 5] === 80 /* P */ &&
+    buf[e - 4] === 47 /* / */
+  );
 }
 
 /** Case-insensitive match of a lower-case ASCII name followed by ':' at `o`. */
@@ -252,8 +273,78 @@ function nameIs(buf: Uint8Array, o: number, end: number, lower: string): boolean
   return true;
 }
 
-const VALUE_CHUNKED = Buffer.from('chunked', 'latin1');
-const VALUE_100_CONTINUE = Buffer.from('100-continue', 'latin1');
+/**
+ * nameIs(buf, o, e, 'content-length') four bytes at a time (`dv` views `buf`): each word folded
+ * with | 0x20 as nameIs folds each byte, the colon exact. Half the header lines of a response
+ * start with a C; comparing a character at a time cost ≈20 ns a response head.
+ */
+function isContentLength(dv: DataView, buf: Uint8Array, o: number, e: number): boolean {
+  return (
+    e - o > 14 &&
+    buf[o + 14] === 58 /* ':' */ &&
+    (dv.getUint32(o, true) | 0x20202020) === 0x746e6f63 /* cont */ &&
+    (dv.getUint32(o + 4, true) | 0x20202020) === 0x2d746e65 /* ent- */ &&
+    (dv.getUint32(o + 8, true) | 0x20202020) === 0x676e656c /* leng */ &&
+    (buf[o + 12]! | 0x20) === 116 /* t */ &&
+    (buf[o + 13]! | 0x20) === 104 /* h */
+  );
+}
+
+/** Whether `chunked` (case-sensitive, as a substring) occurs in buf[from, end). */
+function hasChunked(buf: Uint8Array, from: number, end: number): boolean {
+  for (let i = from; i + 7 <= end; i++)
+    if (
+      buf[i] === 99 /* c */ &&
+      buf[i + 1] === 104 /* h */ &&
+      buf[i + 2] === 117 /* u */ &&
+      buf[i + 3] === 110 /* n */ &&
+      buf[i + 4] === 107 /* k */ &&
+      buf[i + 5] === 101 /* e */ &&
+      buf[i + 6] === 100 /* d */
+    )
+      return true;
+  return false;
+}
+
+const VALUE_100_CONTINUE = Uint8Array.from(Buffer.from('100-continue', 'latin1'));
+
+/** Whether the bytes of `pat` occur in buf[from, end) (for rare headers: a byte loop). */
+function hasBytes(buf: Uint8Array, from: number, end: number, pat: Uint8Array): boolean {
+  const n = pat.length;
+  outer: for (let i = from; i + n <= end; i++) {
+    for (let k = 0; k < n; k++) if (buf[i + k] !== pat[k]) continue outer;
+    return true;
+  }
+  return false;
+}
+
+/** A DataView over the last buffer scanned (segments of one capture chunk share it). */
+let lfViewOf: Uint8Array | null = null;
+let lfView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+
+/**
+ * Index of the first LF in buf[from, end), or -1: four bytes per step through a DataView (the
+ * zero-byte test on the word XOR 0x0a0a0a0a). A response head of the bench capture (7 lines, 147
+ * bytes) takes ≈90 ns against ≈130 ns with a native `buf.indexOf(LF)` per line (its argument
+ * checks cost more than the search) and ≈150 ns with a byte loop; with no Buffer conversion per
+ * head, the engine's time on the bench capture fell 14% (480 → 412 ms).
+ */
+function findLf(buf: Uint8Array, from: number, end: number): number {
+  if (buf !== lfViewOf) {
+    lfViewOf = buf;
+    lfView = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+  const dv = lfView;
+  let i = from;
+  for (; i + 4 <= end; i += 4) {
+    const v = dv.getUint32(i, true) ^ 0x0a0a0a0a;
+    const m = (v - 0x01010101) & ~v & 0x80808080;
+    // the lowest flagged byte is the first LF (a borrow only flags bytes above it)
+    if (m !== 0) return i + ((31 - Math.clz32(m & -m)) >> 3);
+  }
+  for (; i < end; i++) if (buf[i] === LF) return i;
+  return -1;
+}
 
 /** Set by scanHeadFraming: the end of the head (just past its blank line), or -1 if incomplete. */
 let framingEnd = -1;
@@ -270,17 +361,23 @@ let framingEnd = -1;
 const EMPTY_HEADERS: Record<string, string> = Object.freeze({});
 const FRAMING_HEAD: Head = newHead(EMPTY_HEADERS, -1, false, null);
 
-function scanHeadFraming(buf: Buffer, off: number, end: number, isRequest: boolean): Head | null {
+function scanHeadFraming(
+  buf: Uint8Array,
+  off: number,
+  end: number,
+  isRequest: boolean,
+): Head | null {
   framingEnd = -1;
-  const firstLf = buf.indexOf(LF, off);
-  if (firstLf < 0 || firstLf >= end) return null;
+  const firstLf = findLf(buf, off, end);
+  if (firstLf < 0) return null;
   const crlf = firstLf > off && buf[firstLf - 1] === CR;
+  const versioned = lineHasVersion(buf, off, firstLf);
   let contentLength = -1;
   let chunked = false;
   let upgrade: string | null = null;
   let expectContinue = false;
   let he = -1;
-  if (isRequest && !lineHasVersion(buf, off, firstLf)) he = firstLf + 1;
+  if (isRequest && !versioned) he = firstLf + 1;
   else
     for (let pos = firstLf + 1; ;) {
       // a line start: the blank line that ends the head?
@@ -305,10 +402,10 @@ function scanHeadFraming(buf: Buffer, off: number, end: number, isRequest: boole
           }
         }
       }
-      const e = buf.indexOf(LF, pos);
-      if (e < 0 || e >= end) break;
+      const e = findLf(buf, pos, end);
+      if (e < 0) break;
       const c = buf[pos]! | 0x20;
-      if (c === 99 /* c */ && nameIs(buf, pos, e, 'content-length')) {
+      if (c === 99 /* c */ && isContentLength(lfView, buf, pos, e)) {
         let v = 0;
         let digits = 0;
         for (let i = pos + 15; i < e; i++) {
@@ -320,14 +417,11 @@ function scanHeadFraming(buf: Buffer, off: number, end: number, isRequest: boole
         }
         if (digits > 0 && digits < 16) contentLength = v;
       } else if (c === 116 /* t */ && nameIs(buf, pos, e, 'transfer-encoding')) {
-        const i = buf.indexOf(VALUE_CHUNKED, pos + 18);
-        if (i >= 0 && i < e) chunked = true;
+        if (hasChunked(buf, pos + 18, e)) chunked = true;
       } else if (c === 101 /* e */ && nameIs(buf, pos, e, 'expect')) {
-        const i = buf.indexOf(VALUE_100_CONTINUE, pos + 7);
-        if (i >= 0 && i < e) expectContinue = true;
+        if (hasBytes(buf, pos + 7, e, VALUE_100_CONTINUE)) expectContinue = true;
       } else if (c === 117 /* u */ && nameIs(buf, pos, e, 'upgrade')) {
-        upgrade = buf
-          .toString('latin1', pos + 8, e)
+        upgrade = latin1(buf, pos + 8, e)
           .trim()
           .toLowerCase();
       }
@@ -370,10 +464,16 @@ function scanHeadFraming(buf: Buffer, off: number, end: number, isRequest: boole
     h.isRequest = true;
     h.method =
       ml === 4 && buf[off] === 72 ? 'HEAD' : ml === 7 && buf[off] === 67 ? 'CONNECT' : 'GET';
-    if (lineHasVersion(buf, off, firstLf)) h.version = buf[lineEnd - 1] === 48 ? '1.0' : '1.1';
+    if (versioned) h.version = buf[lineEnd - 1] === 48 ? '1.0' : '1.1';
     else h.version = '0.9';
   }
   return h;
+}
+
+/** buf[from, to) as a latin1 string. */
+function latin1(buf: Uint8Array, from: number, to: number): string {
+  const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  return b.toString('latin1', from, to);
 }
 
 function requestIdOf(headers: Record<string, string>): string | null {
@@ -674,14 +774,11 @@ export class Http1Parser implements StreamParser {
       sOff = o;
       sEnd = end;
     }
-    const bytes = Buffer.isBuffer(scanFrom)
-      ? scanFrom
-      : Buffer.from(scanFrom.buffer, scanFrom.byteOffset, scanFrom.byteLength);
     let he: number;
     let framed: Head | null = null;
     if (this.framingOnly) {
       // one pass: the end of the head and the framing headers together
-      framed = scanHeadFraming(bytes, sOff, sEnd, dir === 0);
+      framed = scanHeadFraming(scanFrom, sOff, sEnd, dir === 0);
       he = framingEnd;
     } else {
       he = findHeadEnd(scanFrom, sOff, Math.max(sOff, sOff + prevLen - 3), sEnd);
@@ -703,13 +800,11 @@ export class Http1Parser implements StreamParser {
     }
     side.head = null;
     const consumed = o + (he - sOff) - prevLen;
-    const head = this.framingOnly
-      ? framed
-      : parseHead(bytes.toString('latin1', sOff, he), this.ctx);
+    const head = this.framingOnly ? framed : parseHead(latin1(scanFrom, sOff, he), this.ctx);
     if (!head || head.isRequest !== (dir === 0)) {
       this.ctx.skip(
         dir === 0 ? 'http-bad-request-head' : 'http-bad-response-head',
-        bytes.toString('latin1', sOff, Math.min(he, sOff + 80)),
+        latin1(scanFrom, sOff, Math.min(he, sOff + 80)),
       );
       side.mode = 'resync';
       return consumed;

@@ -18,7 +18,7 @@
 //   data = sequence number, type, version, plaintext length. Keys start at each side's
 //   ChangeCipherSpec. CBC suites are not decrypted (counted as such).
 
-import { createDecipheriv, createHmac } from 'node:crypto';
+import { nodeCrypto } from '../../util/crypto.js';
 
 /**
  * Largest key log read (≈ 300k TLS 1.3 sessions): from a --tls-keylog file, and in all from a
@@ -164,7 +164,8 @@ function hkdfExpand(hash: Hash, prk: Buffer, info: Buffer, length: number): Buff
   let t = Buffer.alloc(0);
   let have = 0;
   for (let i = 1; have < length; i++) {
-    t = createHmac(hash, prk)
+    t = nodeCrypto()
+      .createHmac(hash, prk)
       .update(Buffer.concat([t, info, Buffer.from([i])]))
       .digest();
     out.push(t);
@@ -190,8 +191,9 @@ function prf12(hash: Hash, secret: Buffer, label: string, seed: Buffer, length: 
   let a = s;
   let have = 0;
   while (have < length) {
-    a = createHmac(hash, secret).update(a).digest();
-    const p = createHmac(hash, secret)
+    a = nodeCrypto().createHmac(hash, secret).update(a).digest();
+    const p = nodeCrypto()
+      .createHmac(hash, secret)
       .update(Buffer.concat([a, s]))
       .digest();
     out.push(p);
@@ -264,7 +266,7 @@ export class RecordKeys {
     let plain: Buffer;
     try {
       // (typed as GCM: @types/node 20 has no ChaCha20-Poly1305 overload; the API is the same)
-      const d = createDecipheriv(this.suite.aead as 'aes-128-gcm', this.key, nonce, {
+      const d = nodeCrypto().createDecipheriv(this.suite.aead as 'aes-128-gcm', this.key, nonce, {
         authTagLength: tag,
       });
       d.setAAD(aad);

@@ -15,7 +15,7 @@
 // Payload frames read: PADDING(0x00), PING(0x01), ACK(0x02/0x03), CRYPTO(0x06),
 // CONNECTION_CLOSE(0x1c/0x1d); anything else ends the packet's frame walk.
 
-import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
+import { nodeCrypto } from '../../util/crypto.js';
 import { decodeClientHello, type ClientHelloInfo } from './tls.js';
 
 const QUIC_V1 = 0x00000001;
@@ -39,7 +39,8 @@ function hkdfExpandLabel(secret: Buffer, label: string, length: number): Buffer 
     Buffer.from([0]),
   ]);
   // HKDF-Expand (RFC 5869) for length ≤ 32: T(1) = HMAC(PRK, info || 0x01)
-  return createHmac('sha256', secret)
+  return nodeCrypto()
+    .createHmac('sha256', secret)
     .update(Buffer.concat([info, Buffer.from([1])]))
     .digest()
     .subarray(0, length);
@@ -49,7 +50,8 @@ function hkdfExpandLabel(secret: Buffer, label: string, length: number): Buffer 
 export function quicClientInitialKeys(dcid: Uint8Array, version: number): InitialKeys | null {
   const v2 = version === QUIC_V2;
   if (!v2 && version !== QUIC_V1) return null;
-  const initial = createHmac('sha256', v2 ? SALT_V2 : SALT_V1)
+  const initial = nodeCrypto()
+    .createHmac('sha256', v2 ? SALT_V2 : SALT_V1)
     .update(dcid)
     .digest();
   const client = hkdfExpandLabel(initial, 'client in', 32);
@@ -163,7 +165,7 @@ export class QuicInitialObserver {
     if (keys === null) return null;
     const sample = b.subarray(pnOffset + 4, pnOffset + 20);
     if (sample.length < 16) return null;
-    const ecb = createCipheriv('aes-128-ecb', keys.hp, null);
+    const ecb = nodeCrypto().createCipheriv('aes-128-ecb', keys.hp, null);
     const mask = ecb.update(sample);
     const first = ((b[start] ?? 0) ^ ((mask[0] ?? 0) & 0x0f)) & 0xff;
     const pnLen = (first & 3) + 1;
@@ -181,7 +183,7 @@ export class QuicInitialObserver {
     const ct = b.subarray(pnOffset + pnLen, pktEnd - 16);
     const tag = b.subarray(pktEnd - 16, pktEnd);
     try {
-      const d = createDecipheriv('aes-128-gcm', keys.key, nonce);
+      const d = nodeCrypto().createDecipheriv('aes-128-gcm', keys.key, nonce);
       d.setAAD(header);
       d.setAuthTag(tag);
       return Buffer.concat([d.update(ct), d.final()]);

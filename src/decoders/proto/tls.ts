@@ -15,7 +15,7 @@
 // Fingerprint: JA4 (FoxIO, github.com/FoxIO-LLC/ja4/technical_details/JA4.md), e.g.
 //   t13d1516h2_8daaf6152771_e5627efa2ab1.
 
-import { createHash } from 'node:crypto';
+import { nodeCrypto } from '../../util/crypto.js';
 import type { Dir } from '../../model/records.js';
 import { TlsRecordTimer } from './tls-timing.js';
 import type { ProtoContext, ProtoRecogniser, StreamParser } from './stream.js';
@@ -333,7 +333,7 @@ function hex4(v: number): string {
 }
 
 function sha12(s: string): string {
-  return createHash('sha256').update(s).digest('hex').slice(0, 12);
+  return nodeCrypto().createHash('sha256').update(s).digest('hex').slice(0, 12);
 }
 
 function isAlnum(c: number): boolean {

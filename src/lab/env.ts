@@ -51,6 +51,7 @@ const slowEndpoint = (proxy: Need): Need[] => [
 const NEEDS: Record<string, Need[]> = {
   'slow-endpoint': slowEndpoint(bin('/usr/sbin/nginx', 'nginx')),
   'slow-endpoint:haproxy': slowEndpoint(bin('/usr/sbin/haproxy', 'haproxy')),
+  'slow-endpoint:apache': slowEndpoint(bin('/usr/sbin/apache2', 'apache2')),
   'bench-traffic': [
     bin('/usr/sbin/ip', 'iproute2'),
     bin('/usr/sbin/nft', 'nftables'),

@@ -23,6 +23,7 @@ import { makePlan, routesFor, type Fault } from './plan.js';
 import { LabSession, type Progress } from './session.js';
 import {
   buildTruth,
+  parseApacheTruthLine,
   parseHaproxyLine,
   parseNginxLine,
   summarize,
@@ -34,7 +35,7 @@ import {
   type RetransFrame,
 } from './truth.js';
 
-export const PROXIES = ['nginx', 'haproxy'] as const;
+export const PROXIES = ['nginx', 'haproxy', 'apache'] as const;
 export type FrontProxy = (typeof PROXIES)[number];
 
 export interface SlowEndpointOptions {
@@ -203,6 +204,46 @@ export function renderHaproxyConf(tmpl: string, faults: Fault[], runDir: string)
     .replace('{{BACKENDS}}', backends);
 }
 
+/** The upstream address behind each route path (Apache's access log names none). */
+export function routeUpstreams(faults: Fault[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const u of upstreamsFor(faults)) out[u.location] = `${u.addr}:${u.port}`;
+  return out;
+}
+
+/**
+ * The Apache httpd equivalent of renderNginxConf: a ProxyPassMatch per route (exact path, as
+ * nginx's `location =`; rewritten to what nginx's proxy_pass sends), connection reuse unless the
+ * upstream has none (`disablereuse`), nginx's connect and read timeouts, `retry=0` so one failed
+ * request does not take the only server out of service for a minute.
+ */
+export function renderApacheConf(
+  tmpl: string,
+  faults: Fault[],
+  runDir: string,
+  logDir: string,
+): string {
+  const seen = new Set<string>();
+  const routes = upstreamsFor(faults)
+    .map((u) => {
+      // a second route to the same server shares the first one's worker (and its parameters)
+      const re = `^${u.location.replace(/\/predict$/, '/(predict)')}$`;
+      if (seen.has(u.name)) return `ProxyPassMatch "${re}" "http://${u.addr}:${u.port}/$1"`;
+      seen.add(u.name);
+      const target = `http://${u.addr}:${u.port}/$1`;
+      const timeout = u.name === 'app_e' ? GEN_READ_TIMEOUT_S : 10;
+      const params = [`connectiontimeout=3`, `timeout=${timeout}`, 'retry=0'];
+      if (u.noKeepalive) params.push('disablereuse=On');
+      return `ProxyPassMatch "${re}" "${target}" ${params.join(' ')}`;
+    })
+    .join('\n');
+  return tmpl
+    .replaceAll('{{RUN}}', runDir)
+    .replaceAll('{{LOGS}}', logDir)
+    .replaceAll('{{LISTEN}}', `${ADDR.proxy}:${ADDR.proxyPort}`)
+    .replace('{{ROUTES}}', routes);
+}
+
 function readJsonl<T>(path: string): T[] {
   if (!existsSync(path)) return [];
   const out: T[] = [];
@@ -298,7 +339,9 @@ export async function runSlowEndpoint(
   opts: SlowEndpointOptions,
   progress: Progress,
 ): Promise<LabResult> {
-  await preflight(opts.proxy === 'haproxy' ? 'slow-endpoint:haproxy' : 'slow-endpoint');
+  await preflight(
+    opts.proxy && opts.proxy !== 'nginx' ? `slow-endpoint:${opts.proxy}` : 'slow-endpoint',
+  );
   const out = resolve(opts.outDir);
   const bundle = join(out, 'bundle');
   const logs = join(bundle, 'logs');
@@ -465,7 +508,20 @@ export async function runSlowEndpoint(
       waits.push(s.waitListening(r, 'wan', ADDR.relay, PORT.relay));
     }
     let front: ReturnType<LabSession['start']>;
-    if (proxy === 'haproxy') {
+    if (proxy === 'apache') {
+      const conf = s.writeWork(
+        'apache/apache2.conf',
+        renderApacheConf(
+          readFileSync(join(LAB_ASSETS, 'apache', 'slow-endpoint.conf.tmpl'), 'utf8'),
+          faults,
+          join(work, 'apache'),
+          logs,
+        ),
+      );
+      front = s.start('apache2', 'proxy', '/usr/sbin/apache2', ['-DFOREGROUND', '-f', conf], {
+        stdout: join(work, 'apache.out'),
+      });
+    } else if (proxy === 'haproxy') {
       const conf = s.writeWork(
         'haproxy/haproxy.cfg',
         renderHaproxyConf(
@@ -536,7 +592,10 @@ export async function runSlowEndpoint(
     if (faults.includes('loss'))
       drops = { ...(await nftDrops(s.ns('apps'))), ...(await nftDrops(s.ns('proxy'))) };
     // graceful stops: nginx's SIGQUIT, HAProxy's SIGUSR1 (both finish their log lines)
-    await s.stop(front, proxy === 'haproxy' ? 'SIGUSR1' : 'SIGQUIT');
+    await s.stop(
+      front,
+      proxy === 'haproxy' ? 'SIGUSR1' : proxy === 'apache' ? 'SIGTERM' : 'SIGQUIT',
+    );
   } finally {
     await s.cleanup();
   }
@@ -545,14 +604,21 @@ export async function runSlowEndpoint(
   const clients = readJsonl<ClientResult>(join(work, 'client.jsonl'));
   const servers = haproxyServers(faults);
   const proxyText = readFileSync(
-    join(logs, proxy === 'haproxy' ? 'haproxy.log' : 'nginx-access.log'),
+    proxy === 'apache'
+      ? join(work, 'apache', 'truth.log')
+      : join(logs, proxy === 'haproxy' ? 'haproxy.log' : 'nginx-access.log'),
     'utf8',
   );
   const proxyLines: ProxyLine[] = [];
   let proxyUnparsed = 0;
   for (const l of proxyText.split('\n')) {
     if (!l) continue;
-    const p = proxy === 'haproxy' ? parseHaproxyLine(l, servers) : parseNginxLine(l);
+    const p =
+      proxy === 'haproxy'
+        ? parseHaproxyLine(l, servers)
+        : proxy === 'apache'
+          ? parseApacheTruthLine(l, routeUpstreams(faults))
+          : parseNginxLine(l);
     if (p) proxyLines.push(p);
     else proxyUnparsed++;
   }

@@ -45,6 +45,8 @@ export interface ProxyLine {
   upstreamStatus: string;
   rid: string;
   msec: number;
+  /** The client's port, when the proxy's log has it. */
+  clientPort?: number;
 }
 
 const NGINX_RE =
@@ -129,6 +131,44 @@ export function parseHaproxyLine(line: string, servers: Record<string, string>):
     upstreamStatus: tr >= 0 ? String(status) : '-',
     rid: m[17]!,
     msec: (startMs + Math.max(0, ta)) / 1000,
+  };
+}
+
+const APACHE_TRUTH_RE = /^(\d+) (\d+) (\d+) (-|\d+) (\d{3}) (\S+) (\d+) "(\S+) (\S+)[^"]*" (\S+)$/;
+
+/**
+ * The lab's truth-only Apache line (`%{begin:usec}t %{end:usec}t %D %^FB %>s %a %{remote}p
+ * "%r" %{X-Request-ID}i`, written beside the operator's access log, never into the bundle) in nginx's
+ * terms: request time = %D; upstream header ≈ time to first byte (%^FB: from reading the request
+ * to the first response byte written, which for a proxied answer is when the upstream's head
+ * came back); upstream response = %D (Apache streams the body); no connect time. `upstreams` maps
+ * a route path to its server's address (the config's ProxyPassMatch).
+ */
+export function parseApacheTruthLine(
+  line: string,
+  upstreams: Record<string, string>,
+): ProxyLine | null {
+  const m = APACHE_TRUTH_RE.exec(line);
+  if (!m) return null;
+  const durUs = Number(m[3]);
+  const ttfbUs = m[4] === '-' ? null : Number(m[4]);
+  const status = Number(m[5]);
+  const path = m[9]!;
+  const upstreamAddr = upstreams[path] ?? '-';
+  return {
+    remoteAddr: m[6]!,
+    clientPort: Number(m[7]),
+    method: m[8]!,
+    path,
+    status,
+    requestTimeMs: round(durUs / 1000),
+    connectMs: null,
+    headerMs: ttfbUs === null || upstreamAddr === '-' ? null : round(ttfbUs / 1000),
+    responseMs: upstreamAddr === '-' ? null : round(durUs / 1000),
+    upstreamAddr,
+    upstreamStatus: upstreamAddr === '-' ? '-' : String(status),
+    rid: m[10]!,
+    msec: Number(m[2]) / 1e6,
   };
 }
 
@@ -279,7 +319,7 @@ export function buildTruth(inp: TruthInputs): TruthRecord[] {
   for (const r of inp.relay) relayByRid.set(r.request_id, r);
 
   const sorted = [...inp.clients].sort((a, b) => a.t_send - b.t_send || a.i - b.i);
-  const unanswered = unansweredIds(sorted, inp.ledger);
+  const unanswered = unansweredIds(sorted, inp.ledger, inp.proxyLog);
   return sorted.map((c) => {
     const rid = c.request_id ?? unanswered.get(c) ?? null;
     const ngx = rid ? nginxByRid.get(rid) : undefined;
@@ -379,9 +419,15 @@ export function buildTruth(inp: TruthInputs): TruthRecord[] {
  * The id of each request the client got no answer to (so saw no X-Request-ID): the one it sent,
  * else the proxy's own, found in the fault ledger — an injected fault written during the request
  * under an id no answered request has (HAProxy closes the client's connection without an answer
- * or a log line when a server dies on a reused connection, so the client can retry).
+ * or a log line when a server dies on a reused connection, so the client can retry), or the
+ * proxy's line for the client's port that ended during the request (Apache logs such a request,
+ * with a 502, and also closes the client's connection without an answer).
  */
-function unansweredIds(clients: ClientResult[], ledger: LedgerRecord[]): Map<ClientResult, string> {
+function unansweredIds(
+  clients: ClientResult[],
+  ledger: LedgerRecord[],
+  proxyLog: ProxyLine[] = [],
+): Map<ClientResult, string> {
   const out = new Map<ClientResult, string>();
   const seen = new Set<string>();
   for (const c of clients) if (c.request_id) seen.add(c.request_id);
@@ -389,6 +435,19 @@ function unansweredIds(clients: ClientResult[], ledger: LedgerRecord[]): Map<Cli
     if (c.request_id) continue;
     if (c.sent_request_id) {
       out.set(c, c.sent_request_id);
+      continue;
+    }
+    const line = proxyLog.find(
+      (l) =>
+        l.clientPort !== undefined &&
+        l.clientPort === c.client_port &&
+        !seen.has(l.rid) &&
+        l.msec >= c.t_send - 0.005 &&
+        l.msec <= c.t_end + 0.05,
+    );
+    if (line) {
+      out.set(c, line.rid);
+      seen.add(line.rid);
       continue;
     }
     for (const l of ledger) {

@@ -729,7 +729,9 @@ function attributeFromCapture(
         // The capture saw only the client's side of the proxy: the hop behind it is known from
         // the proxy's own log — its upstream time beyond inference was transit or the app's
         // queue, told apart by the app server's saturation (busy.ts), the rest the proxy's own.
-        const up = upstreamMsOf(j.access);
+        // A proxy that logs no upstream time (Apache's combined + %D, HAProxy without timers):
+        // the proxy's server time on the captured hop holds its upstream time.
+        const up = upstreamMsOf(j.access) ?? (isProxyLine(j.access) ? s : null);
         if (up !== null) {
           const wait = Math.min(Math.max(0, up - bd.inference), bd.queueing);
           const sp = wait >= 20 ? busySplit(j, ctx, inf, wait, evidence ?? []) : null;
@@ -1089,15 +1091,24 @@ function addFailureEvidence(
       evidence?.push(`app log ${t}`);
     }
   }
-  // Proxy error lines (no request id): same path, near the request's end.
+  // Proxy error lines (no request id): near the request's end, on the client's connection when
+  // the line names it (Apache's `[client a:p]`: every line of that request, the reason first),
+  // else with the same path.
   const path = hops[0]!.path ?? '';
+  const client = ep(hops[0]!.client);
   const lo = startUs - 1.5e6;
   const hi = endUs + 1.5e6;
   let best: { r: LogRecord; d: number } | null = null;
+  const onConn: LogRecord[] = [];
   for (const r of ctx.errorLogs) {
     if (r.requestId || r.tsUs === null) continue;
     const t = r.tsUs - (ctx.skewBySource.get(r.file) ?? 0) * 1000;
     if (t < lo || t > hi) continue;
+    const named = r.attributes['client'];
+    if (typeof named === 'string' && /:\d+$/.test(named)) {
+      if (named === client && onConn.length < 3) onConn.push(r);
+      continue;
+    }
     if (path && r.httpPath !== path && !r.body.includes(path)) continue;
     const up =
       typeof r.attributes['upstream'] === 'string'
@@ -1108,8 +1119,8 @@ function addFailureEvidence(
     const d = Math.abs(t - endUs);
     if (!best || d < best.d) best = { r, d };
   }
-  if (best) {
-    const t = `${where(best.r)}: ${errorText(best.r)}`;
+  for (const r of onConn.length > 0 ? onConn : best ? [best.r] : []) {
+    const t = `${where(r)}: ${errorText(r)}`;
     facts.errorLines.push(t);
     evidence?.push(`proxy log ${t}`);
   }

@@ -185,3 +185,35 @@ test("a relay in front of a server is that server's address too: its lines join 
     assert.equal(j.logs[0]!.file, to === 'B' ? 'b.jsonl' : 'a.jsonl', `request ${i} (${to})`);
   });
 });
+
+test('a proxy that logs no upstream (Apache: whole-second start + %D): app lines join by route, inside start + duration + 1 s', () => {
+  // Apache's %t is the whole second the request started in; %D its duration. Two servers: a.jsonl
+  // answers /predict, b.jsonl /batch/predict; nothing else tells their requests apart.
+  const S = T0;
+  const reqs: JoinedRequest[] = [];
+  const lines: LogRecord[] = [];
+  for (let i = 0; i < 16; i++) {
+    const batch = i % 2 === 1;
+    const start = S + 300_000 + i * 260_000;
+    const inf = 40 + ((i * 53) % 200);
+    const total = inf + 6;
+    const a = access(i, Math.floor(start / 1e6) * 1e6, total, 0);
+    a.httpPath = batch ? '/batch/predict' : '/predict';
+    a.attributes = { request_time_us: total * 1000, 'log.time_is_start': true };
+    reqs.push({ requestId: a.requestId, hops: [], access: a, logs: [] });
+    const l = appLine(start + (total - 2) * 1000, inf);
+    l.file = batch ? 'b.jsonl' : 'a.jsonl';
+    l.lineNo = i;
+    lines.push(l);
+  }
+  const inf = (r: LogRecord): number | null => r.attributes['inference_ms'] as number;
+  assert.equal(joinByTime(reqs, lines, isApp, (r) => r.file).joined, 0, 'no time join');
+  assert.equal(
+    joinByValue(reqs, lines, isApp, inf, (r) => r.file),
+    16,
+  );
+  reqs.forEach((j, i) => {
+    assert.equal(j.logs.length, 1, `request ${i} joined`);
+    assert.equal(j.logs[0]!.lineNo, i, `request ${i}`);
+  });
+});

@@ -16,6 +16,7 @@ import {
   newRecord,
   secondsToMs,
   stripPort,
+  TIME_IS_START,
   type Ctx,
 } from './fields.js';
 import { normalizeSeverity } from './severity.js';
@@ -164,8 +165,29 @@ function parseExtras(s: string, q: number, r: LogRecord, ctx: Ctx): void {
   }
   if (pos.length === 0) return;
   if (applyIngressNginx(r, pos, quoted) || applyTraefikClf(r, pos, quoted)) return;
+  takeTrailingId(r, pos, quoted);
   const keep = pos.length - applyTimingTail(r, pos, quoted);
   for (let n = 0; n < keep; n++) if (pos[n] !== '-') r.attributes[`extra.${n + 2}`] = pos[n]!;
+}
+
+/** A request id's shape: 16–128 characters of letters, digits and `-_.:@+`, with a digit and a
+ * letter (UUIDs, Apache's UNIQUE_ID, `req-…` prefixes; not a number, an address or a word). */
+const ID_SHAPED = /^(?=[^ ]*\d)(?=[^ ]*[A-Za-z])[A-Za-z0-9][\w.:@+-]{15,127}$/;
+
+/**
+ * A request id logged last, after a bare timing, without a key — Apache's usual
+ * `LogFormat "%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-Agent}i\" %D %{X-Request-ID}i"`
+ * (or `%{UNIQUE_ID}e`): taken as the request id (`-`: none), and dropped from the extras so the
+ * timing before it is read.
+ */
+function takeTrailingId(r: LogRecord, pos: string[], quoted: boolean[]): void {
+  const n = pos.length;
+  if (n < 2 || quoted[n - 2] || !TIMING_TOKEN.test(pos[n - 2]!) || pos[n - 2] === '-') return;
+  const id = pos[n - 1]!;
+  if (id !== '-' && !ID_SHAPED.test(id)) return;
+  if (id !== '-' && r.requestId === null) r.requestId = id;
+  pos.pop();
+  quoted.pop();
 }
 
 /**
@@ -193,9 +215,11 @@ function applyTimingTail(r: LogRecord, pos: string[], quoted: boolean[]): number
     return n;
   }
   if (pos.length === 1 && first !== '-' && first.length <= 12) {
-    // Apache's `LogFormat "… %D"`: the time taken to serve the request, µs
+    // Apache's `LogFormat "… %D"`: the time taken to serve the request, µs; Apache's %t is
+    // when the request was received (nginx, which cannot log µs, stamps its end)
     r.durationMs = Number(first) / 1000;
     a['request_time_us'] = Number(first);
+    a[TIME_IS_START] = true;
     return 1;
   }
   return 0;
@@ -358,8 +382,11 @@ export function parseApacheError(s: string, p: number, ctx: Ctx): LogRecord | nu
     if (close < 0) break;
     const inner = s.slice(q + 1, close);
     q = close + 1;
-    if (inner.startsWith('client ')) r.clientIp = intern(stripPort(inner.slice(7)));
-    else if (inner.startsWith('pid ')) r.attributes['pid'] = inner.slice(4);
+    if (inner.startsWith('client ')) {
+      // 2.4 logs the client's port too: it names the connection, which a path cannot
+      r.clientIp = intern(stripPort(inner.slice(7)));
+      r.attributes['client'] = inner.slice(7);
+    } else if (inner.startsWith('pid ')) r.attributes['pid'] = inner.slice(4);
     else if (r.severity === null) {
       const colon = inner.lastIndexOf(':');
       const sev = normalizeSeverity(colon >= 0 ? inner.slice(colon + 1) : inner);
@@ -373,5 +400,15 @@ export function parseApacheError(s: string, p: number, ctx: Ctx): LogRecord | nu
   }
   if (r.severity === null) return null;
   r.body = s.slice(skipSpaces(s, q));
+  if (r.clientIp === null) {
+    // 2.4's default ErrorLogFormat puts the status (`(70007)The timeout specified has expired: `)
+    // before `[client a:p]`
+    const m = /^(\([-\d]+\)[^[]{0,200}?: )\[client ([^\]\s]{1,64})\] /.exec(r.body);
+    if (m) {
+      r.clientIp = intern(stripPort(m[2]!));
+      r.attributes['client'] = m[2]!;
+      r.body = m[1]! + r.body.slice(m[0].length);
+    }
+  }
   return r;
 }

@@ -1485,3 +1485,53 @@ test('timings appended to the combined format without keys: nginx $request_time 
   assert.equal(keyed.durationMs, 500);
   assert.equal(keyed.attributes['extra.2'], '7');
 });
+
+test("Apache's combined + %D + the request id (LogFormat … %D %{X-Request-ID}i): duration in µs, id, start time", () => {
+  // lines written by Apache 2.4.62 (Debian) in `mlscope lab slow-endpoint --proxy apache`
+  const { records, format } = parse([
+    '10.10.0.5 - - [28/Nov/2026:20:25:53 +0000] "POST /lossy/predict HTTP/1.1" 200 85 "-" "ml-gateway-client/1.4" 14989 aws40X4-xovYpvBBSFmZmgAAACQ',
+    '10.10.0.5 - - [28/Nov/2026:20:26:06 +0000] "POST /gen/predict HTTP/1.1" 502 381 "-" "ml-gateway-client/1.4" 2002842 cli-ff100316-6c68-4370-8283-cd53f3a8b002',
+    '10.10.0.5 - - [28/Nov/2026:20:26:00 +0000] "POST /gen/predict HTTP/1.1" 502 - "-" "ml-gateway-client/1.4" 28089 -',
+  ]);
+  assert.match(format, /combined/);
+  const [a, b, c] = records as [LogRecord, LogRecord, LogRecord];
+  assert.equal(a.requestId, 'aws40X4-xovYpvBBSFmZmgAAACQ'); // mod_unique_id's UNIQUE_ID
+  assert.equal(a.durationMs, 14.989);
+  // Apache's %t is when the request was received: investigate adds the duration for its end
+  assert.equal(a.attributes['log.time_is_start'], true);
+  assert.equal(a.tsUs, us('2026-11-28T20:25:53Z'));
+  assert.equal(b.requestId, 'cli-ff100316-6c68-4370-8283-cd53f3a8b002');
+  assert.equal(b.durationMs, 2002.842);
+  assert.equal(b.httpStatus, 502);
+  assert.equal(c.requestId, null);
+  assert.equal(c.durationMs, 28.089);
+  for (const r of records) assert.equal(r.attributes['extra.3'], undefined);
+});
+
+test('a trailing token that is not id-shaped after a timing stays an extra', () => {
+  const { records } = parse([
+    '10.0.0.1 - - [28/Nov/2026:20:25:53 +0000] "GET / HTTP/1.1" 200 5 "-" "curl/8" 1234 frontend',
+  ]);
+  assert.equal(records[0]!.requestId, null);
+  assert.equal(records[0]!.durationMs, null);
+});
+
+test("Apache's proxy error log: AH01102 / AH00898 lines with client, module and severity", () => {
+  const { records, format } = parse([
+    '[Sat Nov 28 20:26:08.687914 2026] [proxy_http:error] [pid 25822:tid 25871] (70007)The timeout specified has expired: [client 10.10.0.5:34586] AH01102: error reading status line from remote server 10.10.2.23:8004',
+    '[Sat Nov 28 20:26:08.687970 2026] [proxy:error] [pid 25822:tid 25871] [client 10.10.0.5:34586] AH00898: Error reading from remote server returned by /gen/predict',
+  ]);
+  assert.equal(format, 'apache-error');
+  const [a, b] = records as [LogRecord, LogRecord];
+  assert.equal(a.severity, 'ERROR');
+  assert.equal(a.tsUs, us('2026-11-28T20:26:08.687Z') + 914);
+  assert.equal(
+    a.body,
+    '(70007)The timeout specified has expired: AH01102: error reading status line from remote server 10.10.2.23:8004',
+  );
+  assert.equal(a.clientIp, '10.10.0.5');
+  assert.equal(a.attributes['client'], '10.10.0.5:34586'); // the connection, not just the host
+  assert.equal(b.attributes['client'], '10.10.0.5:34586');
+  assert.equal(b.clientIp, '10.10.0.5');
+  assert.match(b.body, /returned by \/gen\/predict$/);
+});

@@ -18,6 +18,7 @@
 
 import type { LogRecord } from '../../model/records.js';
 import { applyFieldCls, classifyKey, K, traceIdOf, typedValue, type Ctx } from './fields.js';
+import { isKeyChar as isLogfmtKeyChar } from './logfmt.js';
 
 /** Longest message tried as an inner line. */
 const MAX_INNER_CHARS = 16 * 1024;
@@ -105,17 +106,9 @@ const MAX_KV_PAIRS = 32;
 const MAX_KEY_CHARS = 64;
 const MAX_VALUE_CHARS = 1024;
 
-/** A key character: letters, digits, `_`, `.`, `@`, `-`. */
+/** A key character in prose: logfmt's but `/` (`GET /a/b=1` names no key `/a/b`). */
 function isKeyChar(c: number): boolean {
-  return (
-    (c >= 97 && c <= 122) ||
-    (c >= 65 && c <= 90) ||
-    (c >= 48 && c <= 57) ||
-    c === 95 ||
-    c === 46 ||
-    c === 64 ||
-    c === 45
-  );
+  return c !== 47 && isLogfmtKeyChar(c);
 }
 
 /** What may stand before a key: the message start, white space, `[ ( , ; { |`. */

@@ -4,7 +4,8 @@
 import type { LogRecord } from '../../model/records.js';
 import { applyField, finishKv, newRecord, type Ctx } from './fields.js';
 
-function isKeyChar(c: number): boolean {
+/** A logfmt key character: letters, digits, `_ . - / @`. */
+export function isKeyChar(c: number): boolean {
   return (
     (c >= 97 && c <= 122) ||
     (c >= 65 && c <= 90) ||

@@ -75,6 +75,19 @@ for (const m of METHODS) {
   (METHODS_BY_FIRST[b[0]!] ??= []).push(new Uint8Array(b));
 }
 
+/** `HTTP/1.` at `off` (7 bytes the caller checked are there), byte by byte. */
+function isHttp1At(buf: Uint8Array, off: number): boolean {
+  return (
+    buf[off] === 72 /* H */ &&
+    buf[off + 1] === 84 /* T */ &&
+    buf[off + 2] === 84 /* T */ &&
+    buf[off + 3] === 80 /* P */ &&
+    buf[off + 4] === 47 /* / */ &&
+    buf[off + 5] === 49 /* 1 */ &&
+    buf[off + 6] === 46 /* . */
+  );
+}
+
 /** `METHOD SP` at `off` with a known method. Returns the method length, or 0. */
 function methodAt(buf: Uint8Array, off: number, end: number): number {
   // GET without the table walk (the one method starting with G; every request passes here twice)
@@ -99,14 +112,7 @@ export function looksLikeRequest(buf: Uint8Array, off: number, end: number): boo
 export function looksLikeResponse(buf: Uint8Array, off: number, end: number): boolean {
   return (
     // byte by byte: startsWithAscii's charCodeAt per character is several times slower
-    (end - off >= 7 &&
-      buf[off] === 72 /* H */ &&
-      buf[off + 1] === 84 /* T */ &&
-      buf[off + 2] === 84 /* T */ &&
-      buf[off + 3] === 80 /* P */ &&
-      buf[off + 4] === 47 /* / */ &&
-      buf[off + 5] === 49 /* 1 */ &&
-      buf[off + 6] === 46) /* . */ ||
+    (end - off >= 7 && isHttp1At(buf, off)) ||
     (end - off < 7 &&
       startsWithAscii(buf, off, end, 'HTTP/1.'.slice(0, end - off)) &&
       end - off >= 5)
@@ -440,17 +446,7 @@ function scanHeadFraming(
   h.chunked = chunked;
   h.upgrade = upgrade;
   h.expectContinue = expectContinue;
-  if (
-    !isRequest &&
-    buf[off] === 72 /* H */ &&
-    buf[off + 1] === 84 /* T */ &&
-    buf[off + 2] === 84 /* T */ &&
-    buf[off + 3] === 80 /* P */ &&
-    buf[off + 4] === 47 /* / */ &&
-    buf[off + 5] === 49 /* 1 */ &&
-    buf[off + 6] === 46 /* . */ &&
-    lineEnd - off >= 7
-  ) {
+  if (!isRequest && lineEnd - off >= 7 && isHttp1At(buf, off)) {
     if (lineEnd - off < 12 || buf[off + 8] !== SP) return null;
     const d0 = buf[off + 9]! - 48;
     const d1 = buf[off + 10]! - 48;

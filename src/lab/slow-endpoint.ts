@@ -65,6 +65,11 @@ export const ADDR = {
 
 export const PORT = { appA: 8000, appB: 8001, relay: 8002, appQ: 8003, appE: 8004 } as const;
 
+/** `{{KEY}}` placeholders of a config template filled in (values taken literally: `$1` stays). */
+function fillTemplate(tmpl: string, vars: Readonly<Record<string, string>>): string {
+  return tmpl.replace(/\{\{(\w+)\}\}/g, (m, k: string) => vars[k] ?? m);
+}
+
 /** OOM on /gen for big prompts and 8% of the rest; 5% worker crashes, 5% hangs. */
 export const ERROR_FAULTS = {
   p_oom: 0.08,
@@ -162,19 +167,25 @@ export function renderNginxConf(
         `        location = ${u.location} {\n            proxy_pass ${u.proxyPass};${u.extra ? `\n            ${u.extra}` : ''}\n        }`,
     )
     .join('\n');
-  return tmpl
-    .replaceAll('{{RUN}}', runDir)
-    .replaceAll('{{LOGS}}', logDir)
-    .replaceAll('{{LISTEN}}', `${ADDR.proxy}:${ADDR.proxyPort}`)
-    .replace('{{UPSTREAMS}}', upstreams)
-    .replace('{{LOCATIONS}}', locations);
+  return fillTemplate(tmpl, {
+    RUN: runDir,
+    LOGS: logDir,
+    LISTEN: `${ADDR.proxy}:${ADDR.proxyPort}`,
+    UPSTREAMS: upstreams,
+    LOCATIONS: locations,
+  });
+}
+
+/** Each upstream's address by a name the proxy's log uses for it. */
+function addressesBy(faults: Fault[], name: (u: Upstream) => string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const u of upstreamsFor(faults)) out[name(u)] = `${u.addr}:${u.port}`;
+  return out;
 }
 
 /** HAProxy's backend per upstream; `server srv1` in each (the address is in the config only). */
 export function haproxyServers(faults: Fault[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const u of upstreamsFor(faults)) out[`${u.name}/srv1`] = `${u.addr}:${u.port}`;
-  return out;
+  return addressesBy(faults, (u) => `${u.name}/srv1`);
 }
 
 /**
@@ -197,18 +208,17 @@ export function renderHaproxyConf(tmpl: string, faults: Fault[], runDir: string)
       return lines.join('\n');
     })
     .join('\n\n');
-  return tmpl
-    .replaceAll('{{RUN}}', runDir)
-    .replaceAll('{{LISTEN}}', `${ADDR.proxy}:${ADDR.proxyPort}`)
-    .replace('{{ROUTES}}', routes)
-    .replace('{{BACKENDS}}', backends);
+  return fillTemplate(tmpl, {
+    RUN: runDir,
+    LISTEN: `${ADDR.proxy}:${ADDR.proxyPort}`,
+    ROUTES: routes,
+    BACKENDS: backends,
+  });
 }
 
 /** The upstream address behind each route path (Apache's access log names none). */
 export function routeUpstreams(faults: Fault[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const u of upstreamsFor(faults)) out[u.location] = `${u.addr}:${u.port}`;
-  return out;
+  return addressesBy(faults, (u) => u.location);
 }
 
 /**
@@ -237,11 +247,12 @@ export function renderApacheConf(
       return `ProxyPassMatch "${re}" "${target}" ${params.join(' ')}`;
     })
     .join('\n');
-  return tmpl
-    .replaceAll('{{RUN}}', runDir)
-    .replaceAll('{{LOGS}}', logDir)
-    .replaceAll('{{LISTEN}}', `${ADDR.proxy}:${ADDR.proxyPort}`)
-    .replace('{{ROUTES}}', routes);
+  return fillTemplate(tmpl, {
+    RUN: runDir,
+    LOGS: logDir,
+    LISTEN: `${ADDR.proxy}:${ADDR.proxyPort}`,
+    ROUTES: routes,
+  });
 }
 
 function readJsonl<T>(path: string): T[] {

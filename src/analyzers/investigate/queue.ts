@@ -92,24 +92,18 @@ function simulateAnswerOrder(
 
 /**
  * Each route's usual processing time: the median of its requests that found the server empty
- * (the server's median when the route has too few); null when the server has too few of those.
+ * (`alone`; the server's median when the route has too few); null when the server has too few.
  */
-function usualByRoute(items: readonly Item[]): Map<string, number> | null {
+function usualByRoute(items: readonly Item[], alone: readonly Item[]): Map<string, number> | null {
+  if (alone.length < MIN_ALONE) return null;
   const aloneByRoute = new Map<string, number[]>();
-  const all: number[] = [];
-  let lastAnswer = -Infinity;
-  for (const it of items) {
-    if (it.a >= lastAnswer) {
-      let l = aloneByRoute.get(it.route);
-      if (!l) aloneByRoute.set(it.route, (l = []));
-      l.push(it.d - it.a);
-      all.push(it.d - it.a);
-    }
-    lastAnswer = Math.max(lastAnswer, it.d);
+  for (const it of alone) {
+    let l = aloneByRoute.get(it.route);
+    if (!l) aloneByRoute.set(it.route, (l = []));
+    l.push(it.d - it.a);
   }
-  if (all.length < MIN_ALONE) return null;
   const median = (l: number[]): number => l.sort((p, q) => p - q)[(l.length - 1) >> 1]!;
-  const serverUs = median(all);
+  const serverUs = median(alone.map((it) => it.d - it.a));
   const out = new Map<string, number>();
   for (const it of items) {
     if (out.has(it.route)) continue;
@@ -173,19 +167,19 @@ export function estimateQueueing(exchanges: readonly Exchange[]): QueueEstimate 
     return { capacity: maxPending + 1, waitUs };
   }
   const allowed = Math.floor(TOLERATED * items.length);
-  // processing times of requests that found no earlier one unanswered (no queue, whatever C is)
-  const alone: number[] = [];
+  // requests that found no earlier one unanswered (no queue, whatever C is)
+  const aloneItems: Item[] = [];
   let lastAnswer = -Infinity;
   for (const it of items) {
-    if (it.a >= lastAnswer) alone.push(it.d - it.a);
+    if (it.a >= lastAnswer) aloneItems.push(it);
     lastAnswer = Math.max(lastAnswer, it.d);
   }
-  alone.sort((p, q) => p - q);
+  const alone = aloneItems.map((it) => it.d - it.a).sort((p, q) => p - q);
   const minProcUs =
     alone.length >= MIN_ALONE ? 0.5 * alone[Math.floor(0.1 * (alone.length - 1))]! : 0;
   // One slot serving in the order it answered, when the capture shows it (see the top): exact for
   // a single worker whatever order it took requests in, and the same as arrival order otherwise.
-  const usual = usualByRoute(items);
+  const usual = usualByRoute(items, aloneItems);
   if (usual) {
     const byAnswer = [...items].sort((p, q) => p.d - q.d || p.a - q.a);
     const { held, bad } = simulateAnswerOrder(byAnswer, usual, null);
